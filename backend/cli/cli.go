@@ -1,0 +1,114 @@
+// Package cli is PgSafe's headless face: the `pgsafe <subcommand>` command
+// line described in docs/CLI.md (the contract in shared/CLI.md). It works
+// without a display and holds no logic of its own beyond parsing arguments and
+// printing results; the work is done by the backend packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Env is what a command needs from the process: its streams and context.
+// Tests build one with buffers.
+type Env struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *slog.Logger
+}
+
+// registrars add command groups to the root; each file of this package that
+// defines commands appends to it from an init function.
+var registrars []func(root *cobra.Command, env *Env)
+
+func register(f func(root *cobra.Command, env *Env)) { registrars = append(registrars, f) }
+
+// IsCommand reports whether args (os.Args[1:]) ask for the command line rather
+// than the desktop app. No arguments, "app", and the flags Wails passes to a
+// dev build (-assetdir, -devserver, …) open the app.
+func IsCommand(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	a := args[0]
+	switch a {
+	case "app":
+		return false
+	case "-h", "--help", "help", "-v", "--version":
+		return true
+	}
+	return !strings.HasPrefix(a, "-")
+}
+
+// Run executes the command line and returns the process exit code. Errors are
+// printed as one line on stderr, prefixed "pgsafe: ".
+func Run(env *Env, args []string) int {
+	if env.Ctx == nil {
+		env.Ctx = context.Background()
+	}
+	if env.Log == nil {
+		env.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	root := newRoot(env)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(env.Ctx); err != nil {
+		fmt.Fprintf(env.Stderr, "pgsafe: %s\n", oneLine(err))
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		return 1
+	}
+	return 0
+}
+
+func newRoot(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pgsafe",
+		Short: "PgSafe keeps PostgreSQL databases safely backed up",
+		Long: "PgSafe keeps PostgreSQL databases safely backed up.\n\n" +
+			"Run without arguments (or `pgsafe app`) to open the desktop app; the\n" +
+			"commands below work headless, against the same settings and keychain.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Bare `pgsafe` opens the app and never reaches here; `pgsafe --version`
+		// is answered like `pgsafe version`.
+		Version: "",
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.AddCommand(&cobra.Command{
+		Use:   "app",
+		Short: "Open the desktop app (the same as running pgsafe without arguments)",
+		RunE: func(*cobra.Command, []string) error {
+			return errors.New("the desktop app is opened by the pgsafe binary itself, not from a nested command")
+		},
+	})
+	for _, r := range registrars {
+		r(root, env)
+	}
+	return root
+}
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}

@@ -1,0 +1,63 @@
+// Package ui holds the thin services bound to the Wails frontend. They hold no
+// logic of their own: each method translates one UI call into a call on the
+// backend packages and returns plain data the frontend can render.
+package ui
+
+import (
+	"context"
+
+	"github.com/pgsafe/pgsafe/backend/buildinfo"
+	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/pgtools"
+)
+
+// SystemService answers "what is this app and what does this machine have".
+type SystemService struct {
+	// ExtraToolDirs are user-set directories searched for pg_dump first.
+	ExtraToolDirs []string
+}
+
+// NewSystemService returns the service bound to the frontend as SystemService.
+func NewSystemService() *SystemService { return &SystemService{} }
+
+// AppInfo is the first screen's header: who we are and where data lives.
+type AppInfo struct {
+	buildinfo.Info
+	SettingsDir string `json:"settingsDir"`
+}
+
+// AppInfo returns the build information and the settings directory.
+func (s *SystemService) AppInfo() AppInfo {
+	dir, err := paths.Home()
+	if err != nil {
+		dir = ""
+	}
+	return AppInfo{Info: buildinfo.Get(), SettingsDir: dir}
+}
+
+// ClientTools is the result of looking for PostgreSQL client programs.
+type ClientTools struct {
+	Installs []pgtools.Install `json:"installs"`
+	// Newest is the newest pg_dump major version found (0 when none).
+	Newest int `json:"newest"`
+	// Advice tells the user what to do when nothing usable was found.
+	Advice string `json:"advice,omitempty"`
+}
+
+// ClientTools looks for pg_dump/pg_restore installs on this machine.
+func (s *SystemService) ClientTools() ClientTools {
+	return summarizeTools(pgtools.Discover(context.Background(), s.ExtraToolDirs...))
+}
+
+func summarizeTools(ins []pgtools.Install) ClientTools {
+	ct := ClientTools{Installs: ins}
+	if ct.Installs == nil {
+		ct.Installs = []pgtools.Install{}
+	}
+	if len(ins) > 0 {
+		ct.Newest = ins[0].Version.Major
+	} else {
+		ct.Advice = pgtools.InstallAdvice()
+	}
+	return ct
+}

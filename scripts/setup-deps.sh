@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs the Debian/Ubuntu system packages PgSafe needs to build, run and test.
+# Works as root (CI) or through sudo; does nothing when everything is present.
+# macOS and Windows prerequisites are in README.md.
+set -euo pipefail
+
+PACKAGES=(
+  # build: Go cgo toolchain, Wails v2 on GTK3 + WebKitGTK 4.1
+  build-essential pkg-config libgtk-3-dev libwebkit2gtk-4.1-dev
+  # frontend toolchain (Node 20+; the machine image usually has a newer one)
+  nodejs npm
+  # a real window under Xvfb, screenshots, D-Bus session
+  xvfb xauth imagemagick x11-utils xdotool dbus dbus-x11
+  # PostgreSQL server (throwaway test clusters) and client tools (pg_dump, pg_restore, psql)
+  postgresql-15 postgresql-client-15 postgresql-contrib
+  # a real Secret Service keychain
+  gnome-keyring libsecret-tools
+  # browser end-to-end tests
+  chromium
+  # SFTP server for storage tests
+  openssh-server openssh-client
+  # misc
+  ca-certificates git curl xz-utils
+)
+
+if [[ "$(uname -s)" != "Linux" ]] || ! command -v dpkg-query >/dev/null; then
+  echo "setup-deps: this script installs Debian/Ubuntu packages; see README.md for macOS and Windows" >&2
+  exit 0
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  # node/npm may come from NodeSource or nvm instead of Debian: accept a working command.
+  if [[ "$p" == nodejs ]] && command -v node >/dev/null; then continue; fi
+  if [[ "$p" == npm ]] && command -v npm >/dev/null; then continue; fi
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+SUDO=""
+if [[ $EUID -ne 0 ]]; then
+  if command -v sudo >/dev/null; then SUDO="sudo"; else
+    echo "setup-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+
+echo "setup-deps: installing ${missing[*]}" >&2
+# Do not let the postgresql package create and start a system cluster: tests start their own.
+$SUDO mkdir -p /etc/postgresql-common
+if [[ ! -f /etc/postgresql-common/createcluster.conf ]]; then
+  echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  echo "setup-deps: Node.js $node_major found; the frontend needs Node.js 20 or newer" >&2
+  exit 1
+fi
