@@ -26,7 +26,7 @@ LDFLAGS      := -X $(PKG)/backend/buildinfo.Version=$(VERSION) -X $(PKG)/backend
 GO_SOURCES   := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './frontend/*' 2>/dev/null)
 FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
 
-.PHONY: help run build dev test test-go test-fuzz test-frontend test-e2e screenshot bench vet \
+.PHONY: help run build dev test test-go test-fuzz test-frontend test-e2e smoke-cli screenshot bench vet \
         setup system-deps go-tools test-deps frontend-deps bindings frontend clean
 
 help:
@@ -96,7 +96,7 @@ dev: setup
 # ---- test ------------------------------------------------------------------
 
 test: test-deps
-	@$(MAKE) --no-print-directory vet test-go test-fuzz test-frontend test-e2e screenshot
+	@$(MAKE) --no-print-directory vet test-go test-fuzz test-frontend smoke-cli test-e2e screenshot
 	@echo "make test: all suites passed"
 
 vet: frontend/dist/index.html
@@ -115,6 +115,9 @@ test-frontend: frontend-deps bindings
 
 test-e2e: build/bin/pgsafe-dev
 	bash scripts/e2e.sh
+
+smoke-cli: build/bin/pgsafe
+	bash scripts/smoke-cli.sh $<
 
 screenshot: build/bin/pgsafe
 	bash scripts/screenshot.sh build/screenshot.png
