@@ -1,0 +1,155 @@
+// The one place the interface talks to PgSafe's Go side. Screens import from
+// here, never from ./wailsjs, so tests can replace this module with vi.mock.
+//
+// Every call returns plain data or rejects with an ApiError whose title and
+// message are written for the user; the raw error stays in `detail`.
+import * as System from './wailsjs/go/ui/SystemService';
+import { ClipboardSetText } from './wailsjs/runtime/runtime';
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  commit: string;
+  goVersion: string;
+  platform: string;
+  /** Where PgSafe keeps its settings (PGSAFE_HOME when set). Empty if unknown. */
+  settingsDir: string;
+}
+
+export interface PgVersion {
+  major: number;
+  minor: number;
+  /** Pre-release tag such as "beta1"; absent for releases. */
+  suffix?: string;
+}
+
+export interface ToolInstall {
+  dir: string;
+  version: PgVersion;
+  pgDump: string;
+  pgRestore?: string;
+  psql?: string;
+}
+
+export interface ClientTools {
+  /** Newest first. */
+  installs: ToolInstall[];
+  /** Newest pg_dump major version found, 0 when none. */
+  newest: number;
+  /** What to do when nothing usable was found. */
+  advice?: string;
+}
+
+/** An error to show the user: what happened, what to do, and the raw detail. */
+export class ApiError extends Error {
+  readonly title: string;
+  readonly detail: string;
+
+  constructor(title: string, message: string, detail: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.title = title;
+    this.detail = detail;
+  }
+}
+
+/** How long a call may take before we tell the user it did not answer. */
+export const CALL_TIMEOUT_MS = 30_000;
+
+export function getAppInfo(): Promise<AppInfo> {
+  return call('read PgSafe’s version', () => System.AppInfo());
+}
+
+export function getClientTools(): Promise<ClientTools> {
+  return call('look for PostgreSQL client tools', async () => {
+    const ct = await System.ClientTools();
+    return { installs: ct.installs ?? [], newest: ct.newest ?? 0, advice: ct.advice || undefined };
+  });
+}
+
+/** Puts text on the system clipboard; resolves false when that was not possible. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    if (await ClipboardSetText(text)) return true;
+  } catch {
+    // Not inside the desktop app (a plain browser): try the web clipboard.
+  }
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** "15.18", "18beta1". */
+export function formatVersion(v: PgVersion): string {
+  return v.suffix ? `${v.major}${v.suffix}` : `${v.major}.${v.minor}`;
+}
+
+async function call<T>(action: string, fn: () => Promise<T>, timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new ApiError(
+              `Couldn’t ${action}`,
+              `PgSafe did not answer within ${Math.round(timeoutMs / 1000)} seconds. It may be busy; try again in a moment.`,
+              `timed out after ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    // fn() may throw synchronously (bindings missing): run it inside the async frame.
+    return await Promise.race([Promise.resolve().then(fn), timeout]);
+  } catch (err) {
+    throw toApiError(action, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Turns whatever a bound call threw into words for the user. */
+export function toApiError(action: string, err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const raw = rawMessage(err);
+  const title = `Couldn’t ${action}`;
+  if (isBridgeMissing(err, raw)) {
+    return new ApiError(
+      title,
+      'This window lost its connection to PgSafe. Close PgSafe and open it again; your settings and backups are not affected.',
+      raw,
+    );
+  }
+  if (raw === '') {
+    return new ApiError(title, 'PgSafe gave no reason. Try again; if it keeps happening, restart PgSafe.', String(err));
+  }
+  return new ApiError(title, sentence(raw), raw);
+}
+
+function rawMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  if (err && typeof err === 'object' && 'message' in err && typeof err.message === 'string') return err.message;
+  if (err === undefined || err === null) return '';
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}
+
+// window.go is injected by Wails; without it the generated bindings throw a
+// TypeError about reading 'ui' or 'SystemService' of undefined.
+function isBridgeMissing(err: unknown, raw: string): boolean {
+  return err instanceof TypeError && /\b(go|ui|SystemService)\b|'(go|ui|SystemService)'/.test(raw);
+}
+
+function sentence(s: string): string {
+  const t = s.trim();
+  const capital = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}

@@ -1,0 +1,144 @@
+import { Anchor, Box, EmptyState, Group, Loader, Paper, Stack, Text, Title } from '@mantine/core';
+import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase } from '@tabler/icons-react';
+import type { ReactNode } from 'react';
+import { formatVersion, type AppInfo, type ClientTools } from '../api';
+import { PathText } from '../components/PathText';
+import type { Call } from '../useCall';
+
+interface Props {
+  info: Call<AppInfo>;
+  tools: Call<ClientTools>;
+  onOpenSettings: () => void;
+}
+
+/** With no databases yet: what PgSafe does, and whether this machine is ready. */
+export function OverviewPage({ info, tools, onOpenSettings }: Props) {
+  return (
+    <Stack gap="lg">
+      <Title order={1} size="h3">
+        Overview
+      </Title>
+      <Paper withBorder radius="md" py={32} px="xl">
+        <EmptyState size="md" variant="light" maw={560} mx="auto">
+          <EmptyState.Indicator>
+            <IconDatabase size={30} stroke={1.5} />
+          </EmptyState.Indicator>
+          <EmptyState.Title order={2}>No databases yet</EmptyState.Title>
+          <EmptyState.Description maw={600} style={{ textWrap: 'balance' }}>
+            PgSafe backs up your PostgreSQL databases on a schedule, encrypted.
+            <br />
+            Every backup is checked, so restoring on a bad day is one calm click.
+          </EmptyState.Description>
+        </EmptyState>
+      </Paper>
+      <Paper withBorder radius="md" p="lg" component="section" aria-labelledby="machine-title">
+        <Group justify="space-between" mb="sm">
+          <Title order={2} size="h5" id="machine-title">
+            This machine
+          </Title>
+          <Anchor component="button" type="button" size="sm" onClick={onOpenSettings}>
+            Details in Settings
+          </Anchor>
+        </Group>
+        <Stack gap="sm">
+          <ToolsLine tools={tools} />
+          <DataLine info={info} />
+        </Stack>
+      </Paper>
+    </Stack>
+  );
+}
+
+type Tone = 'ok' | 'warn' | 'error' | 'busy';
+
+function Line({ tone, children, testId }: { tone: Tone; children: ReactNode; testId?: string }) {
+  const icon =
+    tone === 'busy' ? (
+      <Loader size={14} type="oval" />
+    ) : tone === 'ok' ? (
+      <IconCircleCheckFilled size={18} />
+    ) : tone === 'warn' ? (
+      <IconAlertTriangle size={18} />
+    ) : (
+      <IconAlertCircle size={18} />
+    );
+  const color = tone === 'ok' ? 'teal.6' : tone === 'warn' ? 'yellow.6' : tone === 'error' ? 'red.6' : 'gray';
+  return (
+    <Group gap="sm" wrap="nowrap" align="flex-start" data-testid={testId} data-tone={tone}>
+      <Box c={color} mt={2} style={{ display: 'flex', flexShrink: 0 }} aria-hidden>
+        {icon}
+      </Box>
+      <div style={{ minWidth: 0, flex: 1 }}>{children}</div>
+    </Group>
+  );
+}
+
+function ToolsLine({ tools: { state } }: { tools: Call<ClientTools> }) {
+  if (state.status === 'error') {
+    return (
+      <Line tone="error" testId="overview-tools">
+        <Text size="sm">{state.error.title}.</Text>
+        <Text size="sm" c="dimmed">
+          {state.error.message}
+        </Text>
+      </Line>
+    );
+  }
+  if (!state.data) {
+    return (
+      <Line tone="busy" testId="overview-tools">
+        <Text size="sm">Looking for pg_dump…</Text>
+      </Line>
+    );
+  }
+  const { installs } = state.data;
+  if (installs.length === 0) {
+    return (
+      <Line tone="warn" testId="overview-tools">
+        <Text size="sm">No pg_dump found. PgSafe needs the PostgreSQL client tools to make backups.</Text>
+        <Text size="sm" c="dimmed">
+          Settings shows how to install them.
+        </Text>
+      </Line>
+    );
+  }
+  const newest = installs[0];
+  return (
+    <Line tone="ok" testId="overview-tools">
+      <Text size="sm">
+        pg_dump {formatVersion(newest.version)} found: ready for servers running PostgreSQL {newest.version.major} or older.
+      </Text>
+    </Line>
+  );
+}
+
+function DataLine({ info: { state } }: { info: Call<AppInfo> }) {
+  if (state.status === 'error') {
+    return (
+      <Line tone="error">
+        <Text size="sm">{state.error.title}.</Text>
+        <Text size="sm" c="dimmed">
+          {state.error.message}
+        </Text>
+      </Line>
+    );
+  }
+  if (!state.data) return null;
+  if (!state.data.settingsDir) {
+    return (
+      <Line tone="warn">
+        <Text size="sm">PgSafe could not work out where to keep its settings. Set PGSAFE_HOME and start it again.</Text>
+      </Line>
+    );
+  }
+  return (
+    <Line tone="ok">
+      <Group gap={6} wrap="nowrap" miw={0}>
+        <Text size="sm" style={{ flexShrink: 0 }}>
+          Settings are kept in
+        </Text>
+        <PathText path={state.data.settingsDir} label="settings folder" />
+      </Group>
+    </Line>
+  );
+}

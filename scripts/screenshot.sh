@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Starts the production binary under Xvfb (inside its own D-Bus session) with a
+# throwaway PGSAFE_HOME and HOME, waits until the window has rendered, saves a
+# PNG of the screen and stops the app.
+#   scripts/screenshot.sh [OUT.png]          (default build/screenshot.png)
+#   PGSAFE_BIN=path  binary to run           (default build/bin/pgsafe)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=${1:-build/screenshot.png}
+bin=${PGSAFE_BIN:-build/bin/pgsafe}
+fail() { echo "screenshot: $*" >&2; exit 1; }
+[[ -x $bin ]] || fail "$bin is missing: make build"
+for t in xvfb-run dbus-run-session xdotool import convert; do
+  command -v "$t" >/dev/null || fail "$t is missing (scripts/setup-deps.sh installs it)"
+done
+mkdir -p "$(dirname "$out")"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/home" "$tmp/pgsafe"
+
+# Runs inside Xvfb + dbus-run-session.
+cat >"$tmp/inside.sh" <<'INSIDE'
+set -euo pipefail
+bin=$1 out=$2 tmp=$3
+HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_CACHE_HOME=$tmp/home/.cache \
+XDG_DATA_HOME=$tmp/home/.local/share PGSAFE_HOME=$tmp/pgsafe \
+  "$bin" >"$tmp/app.log" 2>&1 &
+app=$!
+stop() { kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; }
+trap stop EXIT
+alive() { kill -0 "$app" 2>/dev/null || { echo "screenshot: PgSafe exited early:" >&2; cat "$tmp/app.log" >&2; exit 1; }; }
+
+# 1. The window exists.
+wid=
+for _ in $(seq 1 150); do
+  alive
+  wid=$(xdotool search --onlyvisible --name '^PgSafe$' 2>/dev/null | head -1 || true)
+  [[ -n $wid ]] && break
+  sleep 0.2
+done
+[[ -n $wid ]] || { echo "screenshot: no PgSafe window after 30 s" >&2; cat "$tmp/app.log" >&2; exit 1; }
+
+# 2. The page has rendered: the window holds more than its background colour
+#    (a window of one colour means the page's JavaScript failed).
+colours=0
+for _ in $(seq 1 60); do
+  alive
+  import -window root "$tmp/shot.png" 2>/dev/null || true
+  colours=$(convert "$tmp/shot.png" -format '%k' info: 2>/dev/null || echo 0)
+  (( colours > 64 )) && break
+  sleep 0.5
+done
+(( colours > 64 )) || { echo "screenshot: the window stayed blank ($colours colours): the page's JavaScript probably failed" >&2; cat "$tmp/app.log" >&2; exit 1; }
+
+# 3. Let data from Go arrive and fonts settle, then take the picture.
+sleep 2
+alive
+eval "$(xdotool getwindowgeometry --shell "$wid")"
+import -window root -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$out"
+echo "screenshot: $out (${WIDTH}x${HEIGHT})"
+INSIDE
+
+export NO_AT_BRIDGE=1
+timeout --kill-after=10 120 \
+  xvfb-run -a -s "-screen 0 1280x900x24" \
+  dbus-run-session -- bash "$tmp/inside.sh" "$bin" "$out" "$tmp" 2> >(grep -v '^dbus-daemon\[' >&2)
