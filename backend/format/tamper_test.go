@@ -421,6 +421,8 @@ func TestZstdTamper(t *testing.T) {
 		var ce *ChunkError
 		if !errors.As(err, &ce) {
 			t.Errorf("%s: %v is not a ChunkError", name, err)
+		} else if err.Error() != ce.Error() {
+			t.Errorf("%s: the chunk error is dressed up as a zstd error: %v", name, err)
 		}
 		if !bytes.HasPrefix(plain, got) || len(got) > 2*tcs*8 {
 			t.Errorf("%s: released %d bytes that are not a prefix of the data", name, len(got))
