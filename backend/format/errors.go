@@ -33,7 +33,7 @@ type ChunkError struct {
 	Chunk  uint64 // index of the chunk, counted from 0 (the nonce counter)
 	Offset int64  // byte offset in the file where the problem is (see Kind)
 	Kind   ChunkErrorKind
-	Size   int // bytes of the chunk that were present, for ChunkCutOrDamaged
+	Size   int // bytes of the chunk that were present (ChunkTruncatedInside, ChunkCutOrDamaged)
 }
 
 // ChunkErrorKind says what went wrong with a chunk and what Offset points at.

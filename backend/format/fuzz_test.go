@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/cipher"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -31,11 +30,11 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 		"header-only":     valid[:HeaderSize],
 		"cut-header":      valid[:50],
 		"cut-tag":         valid[:HeaderSize+10],
-		"trailing":        append(append([]byte{}, valid...), "junk"...),
+		"trailing":        splice(valid, []byte("junk")),
 		"not-pgsafe":      []byte("PGDMP\x01\x0e\x00\x04\x08\x01\x01\x01"),
-		"version-2":       append(append([]byte{}, magic[:]...), 2),
-		"bad-chunk-size":  append(append(append([]byte{}, valid[:offChunkSize]...), 0xff, 0xff, 0xff, 0xff), valid[offChunkSize+4:]...),
-		"bad-compression": append(append(append([]byte{}, valid[:offCompression]...), 9), valid[offCompression+1:]...),
+		"version-2":       splice(magic[:], []byte{2}),
+		"bad-chunk-size":  splice(valid[:offChunkSize], []byte{0xff, 0xff, 0xff, 0xff}, valid[offChunkSize+4:]),
+		"bad-compression": splice(valid[:offCompression], []byte{9}, valid[offCompression+1:]),
 	}
 }
 
@@ -173,9 +172,6 @@ func FuzzParseHeader(f *testing.F) {
 		}
 		if got := h.marshal(); !bytes.Equal(got, data[:offMAC]) {
 			t.Fatalf("header re-encodes differently:\n got %x\nwant %x", got, data[:offMAC])
-		}
-		if s := fmt.Sprint(h.BackupID, h.KeyID, h.Compression); s == "" {
-			t.Fatal("empty rendering")
 		}
 	})
 }
