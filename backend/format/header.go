@@ -113,7 +113,11 @@ func readHeader(r io.Reader) (*[HeaderSize]byte, Header, error) {
 		return nil, Header{}, fmt.Errorf("%w: it does not start with PgSafe's signature", ErrNotPgSafe)
 	}
 	if n > offVersion && b[offVersion] != Version {
-		return nil, Header{}, fmt.Errorf("%w %d: this PgSafe reads version %d; a newer PgSafe wrote this file, upgrade to read it", ErrUnsupportedVersion, b[offVersion], Version)
+		why := "a newer PgSafe wrote this file, upgrade to read it"
+		if b[offVersion] < Version {
+			why = "no PgSafe writes that version, so the file is damaged"
+		}
+		return nil, Header{}, fmt.Errorf("%w %d: this PgSafe reads version %d; %s", ErrUnsupportedVersion, b[offVersion], Version, why)
 	}
 	if n < HeaderSize {
 		if n == 0 {

@@ -195,8 +195,8 @@ func TestTamperHeaderShape(t *testing.T) {
 		"text file":       {[]byte("hello, world\n"), ErrNotPgSafe, "signature"},
 		"short text":      {[]byte("PG"), ErrTruncated, "inside its header"},
 		"pg_dump archive": {[]byte("PGDMP\x01\x0e\x00"), ErrNotPgSafe, "signature"},
-		"version 2":       {splice(magic[:], []byte{2}, f.short[offVersion+1:]), ErrUnsupportedVersion, "version 2"},
-		"version 0 short": {splice(magic[:], []byte{0}), ErrUnsupportedVersion, "upgrade"},
+		"version 2":       {splice(magic[:], []byte{2}, f.short[offVersion+1:]), ErrUnsupportedVersion, "version 2: this PgSafe reads version 1; a newer PgSafe wrote this file, upgrade"},
+		"version 0 short": {splice(magic[:], []byte{0}), ErrUnsupportedVersion, "damaged"},
 	} {
 		_, _, err := decrypt(tc.file, f.kr)
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
