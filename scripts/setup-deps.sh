@@ -38,7 +38,20 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
+# Tests run as root (CI) start PostgreSQL and sshd as this unprivileged user
+# (backend/internal/testenv; PostgreSQL refuses to run as root). Without it they
+# fall back to "nobody". Not needed when tests run as a normal user.
+TEST_USER=pgsafe-test
+ensure_test_user() {
+  if [[ $EUID -eq 0 ]] && ! getent passwd "$TEST_USER" >/dev/null; then
+    echo "setup-deps: creating system user $TEST_USER for test servers" >&2
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$TEST_USER"
+  fi
+}
+
 if ((${#missing[@]} == 0)); then
+  ensure_test_user
   exit 0
 fi
 
@@ -64,3 +77,5 @@ if ((node_major < 20)); then
   echo "setup-deps: Node.js $node_major found; the frontend needs Node.js 20 or newer" >&2
   exit 1
 fi
+
+ensure_test_user

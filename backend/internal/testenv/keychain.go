@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,7 +156,7 @@ func (k *KeychainEnv) Unlock(t testing.TB) {
 func (k *KeychainEnv) StopKeyring(t testing.TB) {
 	t.Helper()
 	k.requireKeyring(t)
-	k.keyring.stop(os.Interrupt, 5*time.Second)
+	k.keyring.stop(syscall.SIGTERM, 5*time.Second)
 }
 
 // Lookup reads a secret by its attributes with secret-tool (libsecret), not

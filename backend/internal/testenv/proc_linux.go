@@ -17,3 +17,11 @@ func procAttr(owner *runUser, killOnParentDeath bool) *syscall.SysProcAttr {
 	}
 	return a
 }
+
+// signalGroup signals the process group a child leads (procAttr sets
+// Setpgid), reaching the helpers it forked too.
+func signalGroup(pid int, sig syscall.Signal) error { return syscall.Kill(-pid, sig) }
+
+var errXattrUnsupported = syscall.ENOTSUP
+
+func setXattr(path, name string, value []byte) error { return syscall.Setxattr(path, name, value, 0) }

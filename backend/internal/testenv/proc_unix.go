@@ -13,3 +13,12 @@ func procAttr(owner *runUser, _ bool) *syscall.SysProcAttr {
 	}
 	return a
 }
+
+// signalGroup signals the process group a child leads (procAttr sets
+// Setpgid), reaching the helpers it forked too.
+func signalGroup(pid int, sig syscall.Signal) error { return syscall.Kill(-pid, sig) }
+
+var errXattrUnsupported = syscall.ENOTSUP
+
+// setXattr: the probe only matters on Linux; elsewhere assume xattrs work.
+func setXattr(string, string, []byte) error { return nil }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -258,6 +259,13 @@ type proc struct {
 // after 5 s). Its output is kept and logged if the test failed.
 func startProc(t testing.TB, name string, cmd *exec.Cmd, owner *runUser) *proc {
 	t.Helper()
+	return startProcAttr(t, name, cmd, owner, true)
+}
+
+// startProcAttr is startProc; killOnParentDeath false lets the process
+// outlive the test binary (the PostgreSQL watchdog must).
+func startProcAttr(t testing.TB, name string, cmd *exec.Cmd, owner *runUser, killOnParentDeath bool) *proc {
+	t.Helper()
 	p := &proc{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	if cmd.Stdout == nil {
 		cmd.Stdout = p.out
@@ -265,7 +273,7 @@ func startProc(t testing.TB, name string, cmd *exec.Cmd, owner *runUser) *proc {
 	if cmd.Stderr == nil {
 		cmd.Stderr = p.out
 	}
-	cmd.SysProcAttr = procAttr(owner, true)
+	cmd.SysProcAttr = procAttr(owner, killOnParentDeath)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("testenv: starting %s (%s): %v", name, cmd.Path, err)
 	}
@@ -294,18 +302,37 @@ func (p *proc) exited() bool {
 }
 
 // stop signals the process and waits for it, killing it if it outlives grace.
-func (p *proc) stop(sig os.Signal, grace time.Duration) {
+// The signal goes to the process group the child leads, so helpers it forked
+// (e.g. sshd's per-connection processes) get it too.
+func (p *proc) stop(sig syscall.Signal, grace time.Duration) {
 	if p.exited() {
 		return
 	}
-	_ = p.cmd.Process.Signal(sig)
+	_ = signalGroup(p.cmd.Process.Pid, sig)
 	select {
 	case <-p.done:
 		return
 	case <-time.After(grace):
 	}
-	_ = p.cmd.Process.Kill()
+	_ = signalGroup(p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
+}
+
+// runTool runs a short-lived command (as owner when not nil) and returns its
+// combined output; it gives up after timeout.
+func runTool(owner *runUser, dir string, env []string, timeout time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.SysProcAttr = procAttr(owner, true)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%s timed out after %v: %w", filepath.Base(name), timeout, err)
+	}
+	return string(out), err
 }
 
 // describeExit explains why a process that should be running is not.

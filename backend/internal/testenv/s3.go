@@ -1,0 +1,162 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// S3Server is a running versitygw: an S3 server that checks SigV4 signatures,
+// storing buckets as directories under Dir. Refusals as seen by
+// aws-sdk-go-v2: a wrong secret is 403 SignatureDoesNotMatch; an unknown
+// access key is 404 XAdminUserNotFound (AWS says 403 InvalidAccessKeyId).
+type S3Server struct {
+	Endpoint  string // http://127.0.0.1:port
+	AccessKey string // random per server
+	SecretKey string // random per server
+	Region    string // us-east-1
+	// Dir is the posix backend's root: bucket B's object K is the file
+	// Dir/B/K.
+	Dir string
+	// NoMeta is true when Dir's filesystem has no user xattrs and versitygw
+	// runs with --nometa (no object metadata).
+	NoMeta bool
+}
+
+// S3 starts versitygw (posix backend on a temp dir; --nometa if the temp
+// filesystem has no user xattrs) on a free 127.0.0.1 port with a random
+// access key and secret, waits until it answers an authenticated request, and
+// stops it at cleanup. The binary is <tools>/bin/versitygw (`make test-deps`).
+// Tests may call it in parallel.
+func S3(t testing.TB) *S3Server {
+	t.Helper()
+	bin := filepath.Join(ToolsDir(t), "bin", "versitygw")
+	requireExecutable(t, bin, "versitygw (the S3 test server)", InstallHint)
+
+	base := tempDir(t, "s3", nil)
+	dir := filepath.Join(base, "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	s := &S3Server{
+		AccessKey: "AK" + strings.ToUpper(randomHex(9)),
+		SecretKey: randomHex(20),
+		Region:    "us-east-1",
+		Dir:       dir,
+		NoMeta:    !xattrsWork(dir),
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		// versitygw reads many settings from VGW_* and ROOT_* variables.
+		if !strings.HasPrefix(kv, "VGW_") && !strings.HasPrefix(kv, "ROOT_") {
+			env = append(env, kv)
+		}
+	}
+
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		port := freePort(t)
+		addr := "127.0.0.1:" + strconv.Itoa(port)
+		s.Endpoint = "http://" + addr
+		args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
+			"--port", addr, "--quiet", "posix"}
+		if s.NoMeta {
+			args = append(args, "--nometa")
+		}
+		args = append(args, dir)
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		cmd.Dir = base
+		p := startProc(t, "versitygw", cmd, nil)
+		lastErr = s.waitReady(p, 15*time.Second)
+		if lastErr == nil {
+			return s
+		}
+		p.stop(syscall.SIGTERM, 5*time.Second)
+		if !strings.Contains(p.out.String(), "address already in use") {
+			break
+		}
+	}
+	t.Fatalf("testenv: versitygw did not start: %v", lastErr)
+	return nil
+}
+
+// waitReady waits until the server answers ListBuckets with our credentials
+// (so a stranger on a reused port does not count).
+func (s *S3Server) waitReady(p *proc, timeout time.Duration) error {
+	client := s.ClientWith(s.AccessKey, s.SecretKey)
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := client.ListBuckets(ctx, &s3.ListBucketsInput{})
+		cancel()
+		if err == nil {
+			if p.exited() {
+				return fmt.Errorf("%s", p.describeExit())
+			}
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("%s", p.describeExit())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no answer from %s after %v: %v; %s", s.Endpoint, timeout, err, p.describeExit())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// NewClient returns an S3 client for this server (path-style addressing,
+// static credentials, Region).
+func (s *S3Server) NewClient() *s3.Client {
+	return s.ClientWith(s.AccessKey, s.SecretKey)
+}
+
+// ClientWith returns a client for this server that signs with the given
+// credentials, e.g. a wrong secret.
+func (s *S3Server) ClientWith(accessKey, secretKey string) *s3.Client {
+	return s3.New(s3.Options{
+		Region:       s.Region,
+		BaseEndpoint: aws.String(s.Endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		// Tests want the first error, not three attempts of it.
+		RetryMaxAttempts: 1,
+	})
+}
+
+// CreateBucket creates bucket name, failing the test on error.
+func (s *S3Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.NewClient().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+		t.Fatalf("testenv: creating bucket %q: %v", name, err)
+	}
+}
+
+// xattrsWork reports whether dir's filesystem accepts user extended
+// attributes, which versitygw's posix backend keeps metadata in.
+func xattrsWork(dir string) bool {
+	f, err := os.CreateTemp(dir, ".xattr-probe-")
+	if err != nil {
+		return false
+	}
+	name := f.Name()
+	f.Close()
+	defer os.Remove(name)
+	err = setXattr(name, "user.pgsafe.probe", []byte("1"))
+	return err == nil || !errors.Is(err, errXattrUnsupported)
+}
