@@ -12,7 +12,10 @@
 //
 // Servers that refuse to run as root (PostgreSQL) and sshd run as an
 // unprivileged user when the tests run as root (CI): PGSAFE_TEST_USER, else
-// "pgsafe-test" (created by scripts/setup-deps.sh), else "nobody".
+// "pgsafe-test" (created by scripts/setup-deps.sh, run by `make test-deps`),
+// else "nobody" — enough for PostgreSQL, but sshd refuses logins as nobody
+// where nss-systemd marks it locked (Debian 12), so SFTP then fails with that
+// hint. As a normal user, servers run as that user.
 //
 // Tools are found under <repo root>/.tools (the directory holding go.mod,
 // found by walking up from the working directory), or under PGSAFE_TOOLS_DIR

@@ -3,13 +3,17 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -17,6 +21,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/jackc/pgx/v5"
 	"github.com/zalando/go-keyring"
+	"golang.org/x/crypto/ssh"
 )
 
 func TestKeychain(t *testing.T) {
@@ -87,6 +92,24 @@ func TestPostgres(t *testing.T) {
 	t.Parallel()
 	p := Postgres(t)
 	checkPostgres(t, p, DebianPGMajor)
+	// The server (which wrote postmaster.pid) is not root when tests are.
+	wantUser := currentUserName(t)
+	if os.Geteuid() == 0 {
+		wantUser = serverUser(t).Name
+	}
+	checkOwnedBy(t, filepath.Join(p.DataDir, "postmaster.pid"), wantUser)
+	if p.Host != "127.0.0.1" || p.User != "postgres" || len(p.Password) < 16 || p.Port == 0 {
+		t.Errorf("PG = host %q user %q password %q port %d", p.Host, p.User, p.Password, p.Port)
+	}
+
+	// Stop makes the server unreachable (and cleanup's stop is then a no-op).
+	p.Stop(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if c, err := pgx.Connect(ctx, p.URL("postgres")); err == nil {
+		c.Close(ctx)
+		t.Error("connected after Stop")
+	}
 }
 
 func TestPostgresWithVersion17(t *testing.T) {
@@ -200,5 +223,137 @@ func TestS3(t *testing.T) {
 		t.Errorf("unknown access key: err = %v, want an S3 refusal", err)
 	} else {
 		t.Logf("unknown access key: %s", apiErr.ErrorCode())
+	}
+}
+
+func TestSFTP(t *testing.T) {
+	t.Parallel()
+	s := SFTP(t)
+	c := s.Client(t)
+
+	// Relative paths land in Root.
+	data := make([]byte, 1<<20+3)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MkdirAll("backups/db"); err != nil {
+		t.Fatalf("MkdirAll: %v", err)
+	}
+	f, err := c.Create("backups/db/one.pgsafe")
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	if _, err := f.ReadFrom(bytes.NewReader(data)); err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	r, err := c.Open("backups/db/one.pgsafe")
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes (err %v), want the %d bytes uploaded", len(got), err, len(data))
+	}
+	if onDisk, err := os.ReadFile(filepath.Join(s.Root, "backups", "db", "one.pgsafe")); err != nil || !bytes.Equal(onDisk, data) {
+		t.Errorf("file under Root: %d bytes, err %v", len(onDisk), err)
+	}
+	checkOwnedBy(t, filepath.Join(s.Root, "backups", "db", "one.pgsafe"), s.User)
+
+	// The stored PEM is the same key as Signer.
+	parsed, err := ssh.ParsePrivateKey(s.PrivateKey)
+	if err != nil || !bytes.Equal(parsed.PublicKey().Marshal(), s.Signer.PublicKey().Marshal()) {
+		t.Errorf("PrivateKey does not parse to Signer's key (err %v)", err)
+	}
+	if !strings.Contains(s.KnownHostsLine(), "ssh-ed25519 ") {
+		t.Errorf("KnownHostsLine = %q", s.KnownHostsLine())
+	}
+
+	// An unknown client key is refused.
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	otherSigner, _ := ssh.NewSignerFromKey(other)
+	cfg := s.ClientConfig()
+	cfg.Auth = []ssh.AuthMethod{ssh.PublicKeys(otherSigner)}
+	if conn, err := ssh.Dial("tcp", s.Addr, cfg); err == nil {
+		conn.Close()
+		t.Fatal("login with an unknown key succeeded")
+	} else if !strings.Contains(err.Error(), "unable to authenticate") {
+		t.Errorf("unknown key: err = %v, want unable to authenticate", err)
+	}
+	// So is a password (PasswordAuthentication no).
+	cfg.Auth = []ssh.AuthMethod{ssh.Password("x")}
+	if conn, err := ssh.Dial("tcp", s.Addr, cfg); err == nil {
+		conn.Close()
+		t.Fatal("login with a password succeeded")
+	}
+	// And a client pinning another host key refuses the server.
+	_, otherHost, _ := ed25519.GenerateKey(rand.Reader)
+	otherHostSigner, _ := ssh.NewSignerFromKey(otherHost)
+	cfg = s.ClientConfig()
+	cfg.HostKeyCallback = ssh.FixedHostKey(otherHostSigner.PublicKey())
+	if conn, err := ssh.Dial("tcp", s.Addr, cfg); err == nil {
+		conn.Close()
+		t.Fatal("handshake succeeded against a different pinned host key")
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatal/Fatalf record the message and
+// end the goroutine, to test that helpers fail loudly instead of skipping.
+type fatalRecorder struct {
+	testing.TB
+	msg     string
+	skipped bool
+}
+
+func (f *fatalRecorder) Helper() {}
+func (f *fatalRecorder) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fatalRecorder) Fatal(args ...any) { f.msg = fmt.Sprint(args...); runtime.Goexit() }
+func (f *fatalRecorder) Skip(...any)       { f.skipped = true; runtime.Goexit() }
+func (f *fatalRecorder) Skipf(string, ...any) {
+	f.skipped = true
+	runtime.Goexit()
+}
+func (f *fatalRecorder) SkipNow() { f.skipped = true; runtime.Goexit() }
+
+// expectFatal runs fn with a fatalRecorder and returns the fatal message.
+func expectFatal(t *testing.T, fn func(tb testing.TB)) string {
+	t.Helper()
+	f := &fatalRecorder{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(f)
+	}()
+	<-done
+	if f.skipped {
+		t.Fatal("the helper skipped instead of failing")
+	}
+	if f.msg == "" {
+		t.Fatal("the helper did not fail")
+	}
+	return f.msg
+}
+
+func TestMissingToolsFailLoudly(t *testing.T) {
+	t.Setenv("PGSAFE_TOOLS_DIR", t.TempDir())
+	msg := expectFatal(t, func(tb testing.TB) { Postgres(tb, WithVersion(99)) })
+	for _, want := range []string{"PostgreSQL 99 is not installed", "make test-deps", "scripts/fetch-embedded-pg.sh 99"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("WithVersion(99) failure %q lacks %q", msg, want)
+		}
+	}
+	msg = expectFatal(t, func(tb testing.TB) { S3(tb) })
+	if !strings.Contains(msg, "versitygw") || !strings.Contains(msg, "make test-deps") {
+		t.Errorf("S3 failure %q should name versitygw and make test-deps", msg)
+	}
+	msg = expectFatal(t, func(tb testing.TB) { Postgres(tb, WithBinDir(t.TempDir())) })
+	if !strings.Contains(msg, "initdb") {
+		t.Errorf("WithBinDir(empty) failure %q should name initdb", msg)
 	}
 }
