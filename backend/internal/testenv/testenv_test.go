@@ -42,6 +42,13 @@ func TestKeychain(t *testing.T) {
 	if err != nil || got != secret {
 		t.Fatalf("Get = %q, %v; want %q", got, err, secret)
 	}
+	// The environment points at this keychain, which keeps its file in Home.
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != k.BusAddress || os.Getenv("HOME") != k.Home {
+		t.Errorf("environment not set: DBUS_SESSION_BUS_ADDRESS=%q HOME=%q", os.Getenv("DBUS_SESSION_BUS_ADDRESS"), os.Getenv("HOME"))
+	}
+	if _, err := os.Stat(filepath.Join(k.Home, ".local", "share", "keyrings", "login.keyring")); err != nil {
+		t.Errorf("gnome-keyring's login keyring file: %v", err)
+	}
 	// The secret is really in gnome-keyring: libsecret's secret-tool finds it
 	// on the same bus.
 	if v, ok := k.Lookup(t, map[string]string{"service": service, "username": user}); !ok || v != secret {
