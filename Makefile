@@ -24,7 +24,7 @@ COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknow
 LDFLAGS      := -X $(PKG)/backend/buildinfo.Version=$(VERSION) -X $(PKG)/backend/buildinfo.Commit=$(COMMIT)
 
 GO_SOURCES   := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './frontend/*' 2>/dev/null)
-FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
+FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/postcss.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
 
 .PHONY: help run build dev test test-go test-fuzz test-frontend test-e2e smoke-cli screenshot bench vet \
         setup system-deps go-tools test-deps frontend-deps bindings frontend clean
@@ -65,8 +65,11 @@ test-deps: setup $(GOBIN)/versitygw
 # ---- build -----------------------------------------------------------------
 
 # Wails bindings (frontend/src/wailsjs) are generated, not committed.
+# Generating compiles main, whose //go:embed needs frontend/dist to hold a file
+# even before the first frontend build: a fresh checkout has none.
 frontend/src/wailsjs/go/models.ts: $(GO_SOURCES) | go-tools
-	wails generate module -tags $(GOTAGS) >/dev/null
+	@mkdir -p frontend/dist && touch frontend/dist/.placeholder
+	@out=$$(wails generate module -tags $(GOTAGS) 2>&1) || { echo "$$out" >&2; echo "wails generate module failed" >&2; exit 1; }
 	@test -f $@
 
 bindings: frontend/src/wailsjs/go/models.ts

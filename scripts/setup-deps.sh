@@ -72,9 +72,11 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if ((node_major < 20)); then
-  echo "setup-deps: Node.js $node_major found; the frontend needs Node.js 20 or newer" >&2
+# Vite 8 needs Node.js 20.19+ (or 22.12+). Debian 12's own nodejs is 18: too old.
+node_ok=$(node -e 'const [a,b]=process.versions.node.split(".").map(Number); console.log(a>22||(a===22&&b>=12)||(a===20&&b>=19)||a===21?1:0)' 2>/dev/null || echo 0)
+if [[ "$node_ok" != 1 ]]; then
+  echo "setup-deps: Node.js $(node --version 2>/dev/null || echo 'not found') is too old; the frontend (Vite 8) needs Node.js 20.19+ or 22.12+." >&2
+  echo "setup-deps: install one from https://nodejs.org or NodeSource (Debian 12's nodejs package is 18)." >&2
   exit 1
 fi
 
