@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// applicationID marks the file as PgSafe's in the SQLite header ("PgSf").
+const applicationID int32 = 0x50675366
+
+// A migration moves the schema from version-1 to version. It runs in one
+// write transaction together with the user_version bump, so a database is
+// always at a recorded version. Migrations that change a table's sealed
+// record layout re-seal its rows with the new record version in the same
+// transaction.
+type migration struct {
+	version int
+	name    string
+	up      func(ctx context.Context, s *Store, tx *sql.Tx) error
+}
+
+// migrations, in order. Never edit a released one: append.
+var migrations = []migration{
+	{1, "initial schema", execSQL(schemaV1)},
+}
+
+// SchemaVersion is the newest schema this build knows.
+var SchemaVersion = len(migrations)
+
+func execSQL(stmts string) func(context.Context, *Store, *sql.Tx) error {
+	return func(ctx context.Context, _ *Store, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, stmts)
+		return err
+	}
+}
+
+// migrate applies every pending migration, each in its own transaction. It
+// rereads the version inside each transaction, so two processes starting at
+// once do not apply a migration twice.
+func (s *Store) migrate(ctx context.Context) error {
+	for _, m := range migrations {
+		err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+			var v int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+				return err
+			}
+			if v > SchemaVersion {
+				return &NewerSchemaError{Path: s.path, Version: v, Known: SchemaVersion}
+			}
+			if v >= m.version {
+				return nil
+			}
+			if v != m.version-1 {
+				return fmt.Errorf("schema version %d, expected %d", v, m.version-1)
+			}
+			if err := m.up(ctx, s, tx); err != nil {
+				return err
+			}
+			if m.version == 1 {
+				if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
+					return err
+				}
+			}
+			_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", m.version))
+			return err
+		})
+		if err != nil {
+			if _, ok := err.(*NewerSchemaError); ok {
+				return err
+			}
+			return fmt.Errorf("settings database %s: migration %d (%s): %w", s.path, m.version, m.name, err)
+		}
+	}
+	return nil
+}
