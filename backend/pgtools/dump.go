@@ -75,6 +75,7 @@ type toolRun struct {
 	stderr     *tailBuffer
 
 	stopped atomic.Bool // Close stopped the program
+	ended   atomic.Bool // wait has returned: waitErr is final
 	once    sync.Once
 	waitErr error
 }
@@ -127,6 +128,12 @@ func start(ctx context.Context, tool, exe string, args []string, conn Conn, stdi
 // Read reads the program's stdout; at its end it waits for the program and
 // turns a failure into a *ToolError.
 func (r *toolRun) Read(p []byte) (int, error) {
+	if r.ended.Load() { // stdout is closed once the program was waited for
+		if r.waitErr != nil {
+			return 0, r.waitErr
+		}
+		return 0, io.EOF
+	}
 	n, err := r.stdout.Read(p)
 	if errors.Is(err, io.EOF) {
 		if werr := r.wait(); werr != nil {
@@ -164,6 +171,7 @@ func (r *toolRun) wait() error {
 		if err != nil {
 			r.waitErr = newToolError(r.tool, err, r.stderr.String())
 		}
+		r.ended.Store(true)
 	})
 	return r.waitErr
 }
