@@ -50,3 +50,7 @@ func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
 func invalid(field, format string, args ...any) error {
 	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
+
+func notFoundf(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, ErrNotFound)...)
+}

@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// SSL modes, as libpq names them.
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+// DatabaseConfig is a PostgreSQL connection as the user entered it. All of it
+// is sealed; StorageIDs (where its backups go) are plaintext foreign keys.
+type DatabaseConfig struct {
+	Name     string `json:"name"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	DBName   string `json:"dbname"`
+	User     string `json:"user"`
+	Password Secret `json:"password"`
+
+	SSLMode     string `json:"sslmode"`     // one of disable … verify-full; "" means prefer
+	SSLRootCert string `json:"sslrootcert"` // CA certificate file
+	SSLCert     string `json:"sslcert"`     // client certificate file
+	SSLKey      string `json:"sslkey"`      // client key file
+	SSLPassword Secret `json:"sslpassword"` // the client key's passphrase
+
+	SSH *SSHTunnel `json:"ssh,omitempty"` // connect through an SSH bastion
+
+	CountRows bool          `json:"count_rows"` // record per-table row counts in each backup's manifest
+	Timeout   time.Duration `json:"timeout"`    // per-backup time limit; 0: none
+
+	StorageIDs []int64 `json:"storage_ids"` // storages each backup is written to
+}
+
+// SSHTunnel is an SSH bastion the database is reached through.
+type SSHTunnel struct {
+	Host           string `json:"host"`
+	Port           int    `json:"port"` // 0 means 22
+	User           string `json:"user"`
+	Password       Secret `json:"password"`
+	KeyPath        string `json:"key_path"`       // private key file
+	PrivateKey     Secret `json:"private_key"`    // or the private key itself (PEM)
+	KeyPassphrase  Secret `json:"key_passphrase"` // the private key's passphrase
+	KnownHostsPath string `json:"known_hosts_path"`
+	HostKey        string `json:"host_key"` // pinned host key, authorized_keys format
+}
+
+// Database is a stored connection. From Database and Databases its secrets
+// are withheld: they say whether they are set, nothing more.
+type Database struct {
+	ID        int64     `json:"id"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	DatabaseConfig
+}
+
+var databases = entity[DatabaseConfig]{
+	table:    "databases",
+	noun:     "database",
+	name:     func(c *DatabaseConfig) string { return c.Name },
+	validate: validateDatabase,
+}
+
+func validateDatabase(c *DatabaseConfig) error {
+	if err := validName("name", c.Name); err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.Host) == "" {
+		return invalid("host", "a host name, IP address or socket directory is required")
+	}
+	if err := validPort("port", c.Port); err != nil {
+		return err
+	}
+	if strings.TrimSpace(c.DBName) == "" {
+		return invalid("dbname", "the database name is required")
+	}
+	if strings.TrimSpace(c.User) == "" {
+		return invalid("user", "the user name is required")
+	}
+	if c.SSLMode != "" && !slices.Contains(sslModes, c.SSLMode) {
+		return invalid("sslmode", "%q is not an SSL mode (one of %s)", c.SSLMode, strings.Join(sslModes, ", "))
+	}
+	if c.Timeout < 0 {
+		return invalid("timeout", "must not be negative")
+	}
+	if t := c.SSH; t != nil {
+		if strings.TrimSpace(t.Host) == "" {
+			return invalid("ssh.host", "the SSH host is required for a tunnel")
+		}
+		if err := validPort("ssh.port", t.Port); err != nil {
+			return err
+		}
+		if strings.TrimSpace(t.User) == "" {
+			return invalid("ssh.user", "the SSH user is required for a tunnel")
+		}
+		if !t.Password.IsSet() && !t.PrivateKey.IsSet() && t.KeyPath == "" {
+			return invalid("ssh", "a password, a private key or a key file is required")
+		}
+	}
+	seen := map[int64]bool{}
+	for _, id := range c.StorageIDs {
+		if seen[id] {
+			return invalid("storage_ids", "storage %d is listed twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// validName: non-empty, no surrounding spaces, no control characters, at most 200 bytes.
+func validName(field, name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalid(field, "a name is required")
+	case strings.TrimSpace(name) != name:
+		return invalid(field, "%q starts or ends with spaces", name)
+	case len(name) > 200:
+		return invalid(field, "longer than 200 bytes")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return invalid(field, "contains control characters")
+	}
+	return nil
+}
+
+func validPort(field string, p int) error {
+	if p < 0 || p > 65535 {
+		return invalid(field, "%d is not a port (1-65535, or 0 for the default)", p)
+	}
+	return nil
+}
+
+// CreateDatabase stores a new connection and returns its id.
+func (s *Store) CreateDatabase(ctx context.Context, c DatabaseConfig) (int64, error) {
+	c.SSH = cloneTunnel(c.SSH)
+	var id int64
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		ids := c.StorageIDs
+		c.StorageIDs = nil // kept in database_storages, not in the sealed record
+		if id, err = databases.create(ctx, s, tx, &c); err != nil {
+			return err
+		}
+		return s.setDatabaseStorages(ctx, tx, id, ids)
+	})
+	return id, err
+}
+
+// UpdateDatabase replaces connection id's settings with c and reports which
+// fields changed. Secrets in c without a value keep the stored ones; set a new
+// value to replace one, RemoveSecret() to delete it.
+func (s *Store) UpdateDatabase(ctx context.Context, id int64, c DatabaseConfig) (Changes, error) {
+	c.SSH = cloneTunnel(c.SSH)
+	var changes Changes
+	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		ids := c.StorageIDs
+		c.StorageIDs = nil
+		var err error
+		if changes, err = databases.update(ctx, s, tx, id, &c); err != nil {
+			return err
+		}
+		old, err := s.databaseStorages(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if slices.Equal(sortedIDs(old), sortedIDs(ids)) {
+			return nil
+		}
+		changes = append(changes, "storage_ids")
+		return s.setDatabaseStorages(ctx, tx, id, ids)
+	})
+	return changes, err
+}
+
+// DeleteDatabase removes connection id with its schedule and retention
+// policy. Its backup and restore history stays, no longer linked to it.
+func (s *Store) DeleteDatabase(ctx context.Context, id int64) error {
+	return s.WriteTx(ctx, func(tx *sql.Tx) error { return databases.delete(ctx, s, tx, id) })
+}
+
+// Database returns connection id, secrets withheld.
+func (s *Store) Database(ctx context.Context, id int64) (Database, error) {
+	var d Database
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		r, err := databases.get(ctx, s, tx, id, false)
+		if err != nil {
+			return err
+		}
+		d, err = s.database(ctx, tx, r)
+		return err
+	})
+	return d, err
+}
+
+// DatabaseByName returns the connection named name (exact match first, then
+// case-insensitive), secrets withheld.
+func (s *Store) DatabaseByName(ctx context.Context, name string) (Database, error) {
+	var d Database
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		r, err := databases.byName(ctx, s, tx, name, false)
+		if err != nil {
+			return err
+		}
+		d, err = s.database(ctx, tx, r)
+		return err
+	})
+	return d, err
+}
+
+// Databases lists all connections by id, secrets withheld.
+func (s *Store) Databases(ctx context.Context) ([]Database, error) {
+	var out []Database
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		rows, err := databases.list(ctx, s, tx, false)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			d, err := s.database(ctx, tx, r)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DatabaseCredentials returns connection id with its secrets, for the engine
+// to connect. Never hand the result to the UI.
+func (s *Store) DatabaseCredentials(ctx context.Context, id int64) (DatabaseConfig, error) {
+	var c DatabaseConfig
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		r, err := databases.get(ctx, s, tx, id, true)
+		if err != nil {
+			return err
+		}
+		c = r.Config
+		c.StorageIDs, err = s.databaseStorages(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+func (s *Store) database(ctx context.Context, q querier, r row[DatabaseConfig]) (Database, error) {
+	d := Database{ID: r.ID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DatabaseConfig: r.Config}
+	var err error
+	d.StorageIDs, err = s.databaseStorages(ctx, q, r.ID)
+	return d, err
+}
+
+func (s *Store) databaseStorages(ctx context.Context, q querier, id int64) ([]int64, error) {
+	rs, err := q.QueryContext(ctx, "SELECT storage_id FROM database_storages WHERE database_id = ? ORDER BY storage_id", id)
+	if err != nil {
+		return nil, s.wrap("read a database's storages", err)
+	}
+	defer rs.Close()
+	var ids []int64
+	for rs.Next() {
+		var sid int64
+		if err := rs.Scan(&sid); err != nil {
+			return nil, s.wrap("read a database's storages", err)
+		}
+		ids = append(ids, sid)
+	}
+	return ids, rs.Err()
+}
+
+func (s *Store) setDatabaseStorages(ctx context.Context, tx *sql.Tx, id int64, ids []int64) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM database_storages WHERE database_id = ?", id); err != nil {
+		return s.wrap("set a database's storages", err)
+	}
+	for _, sid := range ids {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM storages WHERE id = ?", sid).Scan(&n); err != nil {
+			return s.wrap("set a database's storages", err)
+		}
+		if n == 0 {
+			return invalid("storage_ids", "no storage with id %d", sid)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO database_storages(database_id, storage_id) VALUES (?, ?)", id, sid); err != nil {
+			return s.wrap("set a database's storages", err)
+		}
+	}
+	return nil
+}
+
+func sortedIDs(ids []int64) []int64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}
+
+// cloneTunnel copies the tunnel so that merging secrets never writes into the
+// caller's struct.
+func cloneTunnel(t *SSHTunnel) *SSHTunnel {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}

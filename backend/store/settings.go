@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+)
+
+// App settings are key/value pairs. Keys are names the program defines
+// ("schedule.max_parallel", "ui.theme"), kept in plaintext as the primary key;
+// values are what the user chose, sealed.
+
+var settingKey = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+type settingValue struct {
+	Value string `json:"v"`
+}
+
+func validSettingKey(key string) error {
+	if !settingKey.MatchString(key) {
+		return invalid("key", "%q is not a setting name (lowercase letters, digits, '.', '_', '-')", key)
+	}
+	return nil
+}
+
+// SetSetting stores value under key and reports whether it changed.
+func (s *Store) SetSetting(ctx context.Context, key, value string) (changed bool, err error) {
+	if err := validSettingKey(key); err != nil {
+		return false, err
+	}
+	err = s.WriteTx(ctx, func(tx *sql.Tx) error {
+		old, err := s.setting(ctx, tx, key)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		case old == value:
+			return nil
+		}
+		blob, err := s.sealRow("settings", key, settingValue{value})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, updated_at, sealed) VALUES (?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET updated_at = excluded.updated_at, sealed = excluded.sealed`, key, now(), blob); err != nil {
+			return s.wrap("set "+key, err)
+		}
+		changed = true
+		return nil
+	})
+	return changed, err
+}
+
+// Setting returns key's value, or an ErrNotFound error.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	if err := validSettingKey(key); err != nil {
+		return "", err
+	}
+	return s.setting(ctx, s.db, key)
+}
+
+func (s *Store) setting(ctx context.Context, q querier, key string) (string, error) {
+	var blob []byte
+	err := q.QueryRowContext(ctx, "SELECT sealed FROM settings WHERE key = ?", key).Scan(&blob)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFoundf("setting %s is not set", key)
+	}
+	if err != nil {
+		return "", s.wrap("read setting "+key, err)
+	}
+	var v settingValue
+	err = s.openRow("settings", key, blob, &v, false)
+	return v.Value, err
+}
+
+// Settings returns every stored setting.
+func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
+	rs, err := s.db.QueryContext(ctx, "SELECT key, sealed FROM settings ORDER BY key")
+	if err != nil {
+		return nil, s.wrap("read settings", err)
+	}
+	defer rs.Close()
+	out := map[string]string{}
+	for rs.Next() {
+		var (
+			key  string
+			blob []byte
+			v    settingValue
+		)
+		if err := rs.Scan(&key, &blob); err != nil {
+			return nil, s.wrap("read settings", err)
+		}
+		if err := s.openRow("settings", key, blob, &v, false); err != nil {
+			return nil, err
+		}
+		out[key] = v.Value
+	}
+	return out, rs.Err()
+}
+
+// DeleteSetting removes key (back to its default); ErrNotFound if it was not set.
+func (s *Store) DeleteSetting(ctx context.Context, key string) error {
+	if err := validSettingKey(key); err != nil {
+		return err
+	}
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key)
+		if err != nil {
+			return s.wrap("delete setting "+key, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFoundf("setting %s is not set", key)
+		}
+		return nil
+	})
+}
