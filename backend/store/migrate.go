@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 )
 
 // applicationID marks the file as PgSafe's in the SQLite header ("PgSf").
@@ -40,6 +41,7 @@ func execSQL(stmts string) func(context.Context, *Store, *sql.Tx) error {
 // once do not apply a migration twice.
 func (s *Store) migrate(ctx context.Context) error {
 	for _, m := range migrations {
+		applied := false
 		err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 			var v int
 			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -57,6 +59,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err := m.up(ctx, s, tx); err != nil {
 				return err
 			}
+			applied = true
 			if m.version == 1 {
 				if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
 					return err
@@ -70,6 +73,9 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 			return fmt.Errorf("settings database %s: migration %d (%s): %w", s.path, m.version, m.name, err)
+		}
+		if applied {
+			slog.Info("settings database migrated", "path", s.path, "version", m.version, "migration", m.name)
 		}
 	}
 	return nil

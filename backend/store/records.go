@@ -29,7 +29,7 @@ func (s *Store) sealRow(table, row string, v any) ([]byte, error) {
 	rec := sealedRecord{Secrets: map[string]string{}}
 	walkSecrets(reflect.ValueOf(v), "", func(path string, sec *Secret) {
 		if sec.HasValue() {
-			rec.Secrets[path] = sec.v
+			rec.Secrets[path] = sec.Reveal()
 		}
 	})
 	var err error
@@ -185,7 +185,7 @@ func diffFields(old, upd any) Changes {
 func diffValue(a, b reflect.Value, path string, out *Changes) {
 	if a.Type() == secretType {
 		sa, sb := a.Interface().(Secret), b.Interface().(Secret)
-		if sa.v != sb.v || sa.set != sb.set {
+		if sa.Reveal() != sb.Reveal() || sa.set != sb.set {
 			*out = append(*out, path)
 		}
 		return

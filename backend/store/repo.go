@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -198,6 +197,3 @@ func (e *entity[C]) checkName(ctx context.Context, s *Store, tx *sql.Tx, c *C, s
 func (e *entity[C]) notFound(id int64) error {
 	return fmt.Errorf("no %s with id %d: %w", e.noun, id, ErrNotFound)
 }
-
-// isNotFound reports whether err is a not-found error.
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -17,17 +17,22 @@ import (
 // without a value keeps the stored one, a new value replaces it, and
 // RemoveSecret() deletes it.
 type Secret struct {
-	v      string
+	// The value sits behind a pointer: fmt, when it reports a bad verb
+	// (%s of a struct holding a *Struct holding a Secret), prints nested
+	// values raw without calling Format; a pointer prints as an address.
+	p      *secretValue
 	set    bool
 	remove bool
 }
+
+type secretValue struct{ v string }
 
 // NewSecret wraps a value; an empty value is an empty Secret.
 func NewSecret(v string) Secret {
 	if v == "" {
 		return Secret{}
 	}
-	return Secret{v: v, set: true}
+	return Secret{p: &secretValue{v}, set: true}
 }
 
 // RemoveSecret is an update that deletes the stored secret.
@@ -38,14 +43,19 @@ func (s Secret) IsSet() bool { return s.set }
 
 // HasValue reports whether the Secret carries its value, not only the fact
 // that one is stored.
-func (s Secret) HasValue() bool { return s.v != "" }
+func (s Secret) HasValue() bool { return s.p != nil && s.p.v != "" }
 
 // Removes reports whether the Secret is a RemoveSecret update.
 func (s Secret) Removes() bool { return s.remove }
 
 // Reveal returns the value; "" when the Secret is empty or withheld. Only the
 // engine calls it, to hand the value to the program that needs it.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return s.p.v
+}
 
 // withheld is the Secret as Get and List return it: whether it is set, no value.
 func (s Secret) withheld() Secret { return Secret{set: s.set} }
