@@ -268,7 +268,9 @@ func (s *Store) Sealer() *seal.Sealer { return s.sealer }
 
 // WriteTx runs fn in a write transaction (BEGIN IMMEDIATE), committing when fn
 // returns nil and rolling back otherwise. Write transactions of one Store run
-// one at a time; another process's wait up to BusyTimeout.
+// one at a time; another process's wait up to BusyTimeout. fn must use tx for
+// its writes and must not call the Store's write methods (they would wait for
+// this transaction forever).
 func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
