@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -115,7 +116,11 @@ func TestOpenWithAnotherMasterKeyFails(t *testing.T) {
 	path := s.Path()
 	s.Close()
 	other := newKey(t)
+	before, _ := os.ReadFile(path)
 	_, err := Open(ctx, path, other)
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) || len(before) == 0 {
+		t.Error("a refused Open changed the file")
+	}
 	var wk *WrongKeyError
 	if !errors.As(err, &wk) || wk.DB != mk.ID() || wk.Have != other.ID() {
 		t.Fatalf("Open with another key: %v", err)
@@ -167,12 +172,16 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	if _, err := Open(ctx, other, mk); err == nil || !strings.Contains(err.Error(), "not a PgSafe settings database") {
 		t.Fatalf("Open of a foreign database: %v", err)
 	}
-	var n int
+	var (
+		n    int
+		mode string
+	)
 	db, _ = sql.Open("sqlite", other)
 	db.QueryRow("SELECT count(*) FROM sqlite_schema").Scan(&n)
+	db.QueryRow("PRAGMA journal_mode").Scan(&mode)
 	db.Close()
-	if n != 1 {
-		t.Fatalf("foreign database changed: %d schema objects", n)
+	if n != 1 || mode != "delete" {
+		t.Fatalf("foreign database changed: %d schema objects, journal mode %s", n, mode)
 	}
 
 	// Not a database at all.

@@ -76,6 +76,10 @@ func Open(ctx context.Context, path string, mk *keys.MasterKey) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open settings database %s: %w", abs, err)
 	}
+	s := &Store{path: abs, sealer: sealer, keyID: mk.ID()}
+	if err := s.probe(ctx); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, fmt.Errorf("open settings database %s: %w", abs, err)
@@ -83,7 +87,7 @@ func Open(ctx context.Context, path string, mk *keys.MasterKey) (*Store, error) 
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(2)
 	db.SetConnMaxIdleTime(time.Minute)
-	s := &Store{db: db, path: abs, sealer: sealer, keyID: mk.ID()}
+	s.db = db
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -156,34 +160,55 @@ func prepareFile(path string) error {
 	return nil
 }
 
-// init checks what the file is, migrates it and binds it to the master key.
-func (s *Store) init(ctx context.Context) error {
-	if err := s.checkApplication(ctx); err != nil {
+// probe looks at the file through a read-only connection before the pool's
+// connections (which switch the file to WAL mode) touch it: a file of another
+// program, from a newer PgSafe or bound to another master key is refused
+// unchanged.
+func (s *Store) probe(ctx context.Context) error {
+	db, err := sql.Open("sqlite", s.path+"?_pragma=query_only(1)&"+fmt.Sprintf("_pragma=busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	if err != nil {
+		return s.wrap("open", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if err := s.checkApplication(ctx, db); err != nil {
 		return err
 	}
 	var version int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return s.wrap("read schema version", err)
 	}
 	if version > SchemaVersion {
 		return &NewerSchemaError{Path: s.path, Version: version, Known: SchemaVersion}
 	}
 	if version >= 1 {
-		// Refuse a foreign database before changing anything in it.
-		if err := s.checkKey(ctx, false); err != nil {
+		if _, err := s.checkKey(ctx, db); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// init migrates the database and binds it to the master key.
+func (s *Store) init(ctx context.Context) error {
 	if err := s.migrate(ctx); err != nil {
 		return err
 	}
-	return s.checkKey(ctx, true)
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
+		ok, err := s.checkKey(ctx, tx)
+		if err != nil || ok {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES ('key_id', ?), ('created_at', ?)",
+			s.keyID.String(), fmt.Sprint(now()))
+		return err
+	})
 }
 
 // checkApplication refuses SQLite files that belong to another program.
-func (s *Store) checkApplication(ctx context.Context) error {
+func (s *Store) checkApplication(ctx context.Context, q querier) error {
 	var app int32
-	if err := s.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
+	if err := q.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
 		if sqliteCode(err) == sqlite3.SQLITE_NOTADB {
 			return fmt.Errorf("%s is not a PgSafe settings database (not an SQLite file, or damaged): choose another path or move it away", s.path)
 		}
@@ -196,7 +221,7 @@ func (s *Store) checkApplication(ctx context.Context) error {
 		return fmt.Errorf("%s is not a PgSafe settings database (it belongs to another program, application id %#x)", s.path, uint32(app))
 	}
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
 		return s.wrap("read schema", err)
 	}
 	if n > 0 {
@@ -206,39 +231,24 @@ func (s *Store) checkApplication(ctx context.Context) error {
 }
 
 // checkKey compares the master key recorded in the database with this
-// store's; with record set, a database without one gets this store's.
-func (s *Store) checkKey(ctx context.Context, record bool) error {
-	check := func(q querier) (bool, error) {
-		var v string
-		err := q.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'key_id'").Scan(&v)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
-		if err != nil {
-			return false, s.wrap("read master key ID", err)
-		}
-		id, err := keys.ParseKeyID(v)
-		if err != nil {
-			return false, fmt.Errorf("settings database %s: damaged master key ID: %w", s.path, err)
-		}
-		if id != s.keyID {
-			return false, &WrongKeyError{Path: s.path, DB: id, Have: s.keyID}
-		}
-		return true, nil
+// store's. It reports whether one is recorded.
+func (s *Store) checkKey(ctx context.Context, q querier) (bool, error) {
+	var v string
+	err := q.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'key_id'").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	if !record {
-		_, err := check(s.db)
-		return err
+	if err != nil {
+		return false, s.wrap("read master key ID", err)
 	}
-	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		ok, err := check(tx)
-		if err != nil || ok {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, "INSERT INTO meta(key, value) VALUES ('key_id', ?), ('created_at', ?)",
-			s.keyID.String(), fmt.Sprint(now()))
-		return err
-	})
+	id, err := keys.ParseKeyID(v)
+	if err != nil {
+		return false, fmt.Errorf("settings database %s: damaged master key ID: %w", s.path, err)
+	}
+	if id != s.keyID {
+		return false, &WrongKeyError{Path: s.path, DB: id, Have: s.keyID}
+	}
+	return true, nil
 }
 
 // Close checkpoints the write-ahead log into the database file and closes it.
