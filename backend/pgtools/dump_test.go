@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 )
 
@@ -152,6 +154,18 @@ func TestDump(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "read-only transaction") {
 			t.Fatalf("a superuser write through PgSafe's environment was not refused: %v\n%s", err, out)
+		}
+		cfg, err := c.PgxConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := pgx.ConnectConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "CREATE TABLE written (id int)"); err == nil || !strings.Contains(err.Error(), "read-only transaction") {
+			t.Fatalf("a superuser write through PgxConfig was not refused: %v", err)
 		}
 		c.AllowWrite = true
 		cmd = exec.Command(f.client.Psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", "SELECT 1")

@@ -1,0 +1,82 @@
+package backup
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// ManifestKind marks a manifest's JSON, so a manifest file cannot be taken
+// for a backup file (they share the backup ID) or the other way round.
+const ManifestKind = "pgsafe-manifest"
+
+// ManifestVersion is the version of the manifest's JSON shape.
+const ManifestVersion = 1
+
+// Manifest records what one backup holds. It is stored in the settings
+// database and, encrypted, beside the backup in every storage, so that a
+// storage and the master key are enough to list and restore backups.
+type Manifest struct {
+	Kind    string `json:"kind"` // ManifestKind
+	Version int    `json:"version"`
+
+	BackupID      string `json:"backup_id"`       // hex of format.BackupID
+	DatabaseID    string `json:"database_id"`     // PgSafe's id of the database entry
+	DatabaseName  string `json:"database_name"`   // the database's name on its server
+	Label         string `json:"label,omitempty"` // the user's name for the entry
+	ServerVersion string `json:"server_version"`
+	ServerMajor   int    `json:"server_major"`
+	PgDumpVersion string `json:"pg_dump_version"`
+
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+
+	RawSize        int64  `json:"raw_size"`        // pg_dump's archive
+	CompressedSize int64  `json:"compressed_size"` // after zstd
+	StoredSize     int64  `json:"stored_size"`     // the encrypted file
+	SHA256         string `json:"sha256"`          // hex, of the encrypted file
+	FormatVersion  int    `json:"format_version"`
+	KeyID          string `json:"key_id"`
+	ChunkSize      int    `json:"chunk_size"`
+
+	Object   string        `json:"object"`   // the backup's object name in each storage
+	Storages []StorageCopy `json:"storages"` // where it was written
+	Tables   []TableCount  `json:"tables"`
+	// RowsCounted says whether every table's rows were counted; if not,
+	// Tables says which were.
+	RowsCounted bool `json:"rows_counted"`
+}
+
+// StorageCopy is one storage the backup was written to.
+type StorageCopy struct {
+	StorageID string `json:"storage_id"`
+	Name      string `json:"name,omitempty"`
+}
+
+// MarshalManifest encodes m as JSON.
+func MarshalManifest(m *Manifest) ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
+
+// ParseManifest decodes a manifest and checks it is one.
+func ParseManifest(b []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("not a PgSafe manifest: %w", err)
+	}
+	if m.Kind != ManifestKind {
+		return nil, fmt.Errorf("not a PgSafe manifest (kind %q)", m.Kind)
+	}
+	if m.Version > ManifestVersion {
+		return nil, fmt.Errorf("the manifest was written by a newer PgSafe (manifest version %d): update PgSafe", m.Version)
+	}
+	return &m, nil
+}
+
+// Table looks up a table's entry.
+func (m *Manifest) Table(schema, name string) (TableCount, bool) {
+	for _, t := range m.Tables {
+		if t.Schema == schema && t.Name == name {
+			return t, true
+		}
+	}
+	return TableCount{}, false
+}

@@ -1,0 +1,112 @@
+package backup
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgsafe/pgsafe/backend/pgtools"
+)
+
+// TableCount is one table of the snapshot and, if counted, its rows.
+type TableCount struct {
+	Schema  string `json:"schema"`
+	Name    string `json:"name"`
+	Rows    int64  `json:"rows"`
+	Counted bool   `json:"counted"` // false: counting was off for this table
+}
+
+// snapshot is a REPEATABLE READ, READ ONLY transaction whose snapshot is
+// exported for pg_dump. It must stay open until pg_dump has imported it.
+type snapshot struct {
+	conn          *pgx.Conn
+	tx            pgx.Tx
+	ID            string // pg_export_snapshot()
+	ServerVersion string // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
+	ServerMajor   int
+	Database      string
+}
+
+// openSnapshot connects with the read-only credentials and exports a snapshot.
+func openSnapshot(ctx context.Context, c pgtools.Conn) (*snapshot, error) {
+	cfg, err := c.PgxConfig()
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", c, err)
+	}
+	s := &snapshot{conn: conn}
+	s.tx, err = conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		s.close(ctx)
+		return nil, fmt.Errorf("begin a snapshot transaction on %s: %w", c, err)
+	}
+	var num int
+	err = s.tx.QueryRow(ctx, `SELECT pg_export_snapshot(), current_setting('server_version'),
+		current_setting('server_version_num')::int, current_database()`).Scan(&s.ID, &s.ServerVersion, &num, &s.Database)
+	if err != nil {
+		s.close(ctx)
+		return nil, fmt.Errorf("export a snapshot on %s: %w", c, err)
+	}
+	s.ServerMajor = num / 10000
+	return s, nil
+}
+
+// countSQL lists the tables pg_dump dumps the data of (ordinary and
+// partitioned leaf tables, materialized views have none; partitioned parents
+// hold no rows of their own), outside the system schemas and extensions.
+const tablesSQL = `
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2`
+
+// tables lists the snapshot's tables and counts the rows of those count says
+// to (count(*) in the snapshot: exactly what pg_dump will dump).
+func (s *snapshot) tables(ctx context.Context, count func(schema, name string) bool) ([]TableCount, error) {
+	rows, err := s.tx.Query(ctx, tablesSQL)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	tables, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TableCount, error) {
+		var t TableCount
+		err := r.Scan(&t.Schema, &t.Name)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	for i := range tables {
+		t := &tables[i]
+		if count != nil && !count(t.Schema, t.Name) {
+			continue
+		}
+		q := "SELECT count(*) FROM " + pgx.Identifier{t.Schema, t.Name}.Sanitize()
+		if err := s.tx.QueryRow(ctx, q).Scan(&t.Rows); err != nil {
+			return nil, fmt.Errorf("count rows of %s.%s: %w", t.Schema, t.Name, explainPgErr(err))
+		}
+		t.Counted = true
+	}
+	return tables, nil
+}
+
+// explainPgErr adds advice to errors a read-only role meets.
+func explainPgErr(err error) error {
+	if strings.Contains(err.Error(), "permission denied") {
+		return fmt.Errorf("%w (the backup role needs SELECT on every table: run the database's read-only check for the SQL)", err)
+	}
+	return err
+}
+
+func (s *snapshot) close(ctx context.Context) {
+	if s.tx != nil {
+		s.tx.Rollback(context.WithoutCancel(ctx))
+	}
+	s.conn.Close(context.WithoutCancel(ctx))
+}
