@@ -5,8 +5,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -235,5 +237,55 @@ func TestMigrationsRecordedAndIdempotent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestMigrationsInOrderAndAtomic adds migrations as a later PgSafe would: a
+// good one is applied and recorded on the next Open, a failing one leaves
+// neither its changes nor a version bump behind.
+func TestMigrationsInOrderAndAtomic(t *testing.T) {
+	ctx := context.Background()
+	s, mk := openTemp(t)
+	path := s.Path()
+	s.Close()
+	saved, savedVersion := migrations, SchemaVersion
+	t.Cleanup(func() { migrations, SchemaVersion = saved, savedVersion })
+
+	var order []int
+	step := func(v int, stmt string) migration {
+		return migration{v, fmt.Sprintf("test %d", v), func(ctx context.Context, s *Store, tx *sql.Tx) error {
+			order = append(order, v)
+			_, err := tx.ExecContext(ctx, stmt)
+			return err
+		}}
+	}
+	migrations = append(slices.Clone(saved),
+		step(len(saved)+1, "CREATE TABLE extra_a (x INTEGER) STRICT"),
+		step(len(saved)+2, "CREATE TABLE extra_b (x INTEGER) STRICT"))
+	SchemaVersion = len(migrations)
+	s, err := Open(ctx, path, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	s.DB().QueryRow("PRAGMA user_version").Scan(&v)
+	if v != SchemaVersion || !slices.Equal(order, []int{len(saved) + 1, len(saved) + 2}) {
+		t.Fatalf("version %d, order %v", v, order)
+	}
+	s.Close()
+
+	migrations = append(migrations, step(len(migrations)+1, "CREATE TABLE extra_c (x INTEGER); SELECT no_such_function()"))
+	SchemaVersion = len(migrations)
+	_, err = Open(ctx, path, mk)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d", SchemaVersion)) {
+		t.Fatalf("failing migration: %v", err)
+	}
+	db, _ := sql.Open("sqlite", path)
+	defer db.Close()
+	var tables int
+	db.QueryRow("PRAGMA user_version").Scan(&v)
+	db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE name = 'extra_c'").Scan(&tables)
+	if v != SchemaVersion-1 || tables != 0 {
+		t.Fatalf("after a failed migration: version %d, extra_c tables %d", v, tables)
 	}
 }
