@@ -1,0 +1,274 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/pgtools"
+)
+
+// Mode says what a restore may do to the target database.
+type Mode string
+
+const (
+	// ModeNew creates the target database; it must not exist.
+	ModeNew Mode = "new"
+	// ModeReplace restores over an existing database: its objects that are in
+	// the backup are dropped and re-created (--clean --if-exists).
+	ModeReplace Mode = "replace"
+)
+
+// Options are a restore's choices.
+type Options struct {
+	Mode              Mode
+	Jobs              int  // > 1: parallel restore, through a decrypted temporary file
+	NoOwner           bool // objects belong to the restoring user
+	NoPrivileges      bool // skip GRANT/REVOKE
+	ExcludeExtensions []string
+	// TempDir is where a parallel restore decrypts the archive (in a new 0700
+	// directory that is removed afterwards; RemoveStale cleans up after a
+	// crash). Empty: os.TempDir().
+	TempDir  string
+	Progress func(Progress)
+}
+
+// Progress is a restore's progress.
+type Progress struct {
+	Phase     string `json:"phase"` // "checking", "decrypting", "restoring", "done"
+	ReadBytes int64  `json:"readBytes"`
+	Total     int64  `json:"total"` // the stored file's size
+	Item      string `json:"item,omitempty"`
+}
+
+// RestoreResult is a finished restore.
+type RestoreResult struct {
+	Database      string        `json:"database"`
+	Warnings      []string      `json:"warnings,omitempty"`
+	IgnoredErrors int           `json:"ignoredErrors"`
+	ViaTempFile   bool          `json:"viaTempFile"` // a parallel restore decrypted to disk
+	Duration      time.Duration `json:"duration"`
+}
+
+// TempPrefix starts the name of a parallel restore's temporary directory.
+const TempPrefix = "pgsafe-restore-"
+
+// Restore puts the backup of m into target (write credentials, used for this
+// restore only; target.Database names the database to restore into). Before
+// anything is written it checks the target server is at least the backup's
+// major version, the database exists or not as the mode requires, and, for a
+// parallel restore, that the temporary directory has room for the archive.
+// A single-job restore streams from the storage into pg_restore with nothing
+// unencrypted on disk.
+func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring, pgRestore string, target pgtools.Conn, opts Options) (_ *RestoreResult, retErr error) {
+	started := time.Now()
+	if pgRestore == "" {
+		return nil, errNoClient
+	}
+	report := func(p Progress) {
+		if opts.Progress != nil {
+			p.Total = m.StoredSize
+			opts.Progress(p)
+		}
+	}
+	report(Progress{Phase: "checking"})
+	srv, err := connectServer(ctx, target, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	defer srv.close()
+	if err := srv.checkMajor(m.ServerMajor); err != nil {
+		return nil, err
+	}
+	exists, err := srv.exists(ctx, target.Database)
+	if err != nil {
+		return nil, err
+	}
+	switch opts.Mode {
+	case ModeNew:
+		if exists {
+			return nil, fmt.Errorf("database %q already exists on the target server: choose a new name, or replace it", target.Database)
+		}
+	case ModeReplace:
+		if !exists {
+			return nil, fmt.Errorf("database %q does not exist on the target server, so there is nothing to replace: restore it as a new database", target.Database)
+		}
+	default:
+		return nil, fmt.Errorf("restore: unknown mode %q", opts.Mode)
+	}
+	if opts.Mode == ModeReplace {
+		// Replacing drops objects as it goes: a backup found damaged halfway
+		// would leave the database neither old nor new. So the whole file is
+		// read and authenticated once before anything is dropped.
+		report(Progress{Phase: "verifying"})
+		if err := checkIntegrity(ctx, src, m, kr); err != nil {
+			return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
+		}
+	}
+	viaFile := opts.Jobs > 1 || len(opts.ExcludeExtensions) > 0
+	var tmp string
+	if viaFile {
+		if tmp, err = makeTempDir(opts.TempDir, m.RawSize); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+	}
+	if opts.Mode == ModeNew {
+		if err := srv.create(ctx, target.Database); err != nil {
+			return nil, err
+		}
+		// A database this restore created and could not fill is dropped again,
+		// so a retry starts clean and nothing half-restored looks usable.
+		defer func() {
+			if retErr != nil {
+				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+				defer cancel()
+				if derr := srv.drop(dctx, target.Database); derr == nil {
+					retErr = fmt.Errorf("%w (the new database %q was dropped again)", retErr, target.Database)
+				}
+			}
+		}()
+	}
+	a, err := openArchive(ctx, src, m, kr)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	read := &progressReader{r: a, every: 250 * time.Millisecond, phase: "restoring"}
+	read.report = func(n int64) { report(Progress{Phase: read.phase, ReadBytes: n}) }
+
+	c := target
+	c.AllowWrite = true
+	ropts := pgtools.RestoreOptions{NoOwner: opts.NoOwner, NoPrivileges: opts.NoPrivileges, Clean: opts.Mode == ModeReplace,
+		Jobs: opts.Jobs, ExcludeExtensions: opts.ExcludeExtensions,
+		OnItem: func(item string) { report(Progress{Phase: "restoring", ReadBytes: read.n, Item: item}) }}
+	var rr *pgtools.RestoreResult
+	if viaFile {
+		read.phase = "decrypting"
+		file := filepath.Join(tmp, "archive.dump")
+		if err := decryptTo(file, read, a); err != nil {
+			return nil, err
+		}
+		rr, err = pgtools.Restore(ctx, pgRestore, c, nil, file, ropts)
+	} else {
+		err = feed(a, func(r io.Reader) error {
+			var err error
+			rr, err = pgtools.Restore(ctx, pgRestore, c, r, "", ropts)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore into %q: %w", target.Database, err)
+	}
+	report(Progress{Phase: "done", ReadBytes: read.n})
+	return &RestoreResult{Database: target.Database, Warnings: rr.Warnings, IgnoredErrors: rr.IgnoredErrors,
+		ViaTempFile: viaFile, Duration: time.Since(started)}, nil
+}
+
+// checkIntegrity reads the whole stored backup: every chunk authenticates,
+// and size and SHA-256 match the manifest.
+func checkIntegrity(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring) error {
+	a, err := openArchive(ctx, src, m, kr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if _, err := io.Copy(io.Discard, a); err != nil {
+		return err
+	}
+	return a.check()
+}
+
+// makeTempDir makes a private directory for a decrypted archive of size
+// bytes, after checking there is room for it.
+func makeTempDir(parent string, size int64) (string, error) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return "", fmt.Errorf("temporary directory for a parallel restore: %w", err)
+	}
+	if free, ok := freeSpace(parent); ok && free < size+size/20+64<<20 {
+		return "", fmt.Errorf("a parallel restore decrypts the %s archive to %s first, which has only %s free: free some space, set another temporary directory, or restore with one job (streamed, nothing on disk)",
+			human(size), parent, human(free))
+	}
+	dir, err := os.MkdirTemp(parent, TempPrefix+"*")
+	if err != nil {
+		return "", fmt.Errorf("temporary directory for a parallel restore: %w", err)
+	}
+	return dir, os.Chmod(dir, 0o700)
+}
+
+// decryptTo writes the plain archive to file (0600) and then checks the
+// stored file's size and hash.
+func decryptTo(file string, r io.Reader, a *archive) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("decrypt the backup to %s: %w", file, err)
+	}
+	return a.check()
+}
+
+// RemoveStale removes the temporary directories of parallel restores that
+// did not clean up (the app died); call it at startup.
+func RemoveStale(parent string) (removed []string) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	entries, _ := os.ReadDir(parent)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), TempPrefix) {
+			p := filepath.Join(parent, e.Name())
+			if os.RemoveAll(p) == nil {
+				removed = append(removed, p)
+			}
+		}
+	}
+	return removed
+}
+
+type progressReader struct {
+	r      io.Reader
+	n      int64
+	phase  string
+	every  time.Duration
+	last   time.Time
+	report func(int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	if now := time.Now(); now.Sub(p.last) >= p.every || errors.Is(err, io.EOF) {
+		p.last = now
+		p.report(p.n)
+	}
+	return n, err
+}
+
+func human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for v := n / unit; v >= unit; v /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
