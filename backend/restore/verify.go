@@ -100,7 +100,7 @@ func Verify(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring
 // a's size and hash. The archive is always read to its end, even if consume
 // stops reading early, so every chunk is authenticated. A problem with the
 // file comes first, then consume's error.
-func feed( a *archive, consume func(io.Reader) error) error {
+func feed(a *archive, consume func(io.Reader) error) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
