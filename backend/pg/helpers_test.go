@@ -3,7 +3,6 @@ package pg
 import (
 	"context"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +41,6 @@ func writeServerFile(t *testing.T, p *testenv.PG, path, content string) {
 	}
 }
 
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // reloadConf makes the server re-read its configuration files and waits
 // until new sessions see it.

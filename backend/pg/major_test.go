@@ -20,4 +20,5 @@ func testMajor(t *testing.T, major int) {
 	}
 	t.Run("audit", func(t *testing.T) { testAuditMatrix(t, p) })
 	t.Run("fixes", func(t *testing.T) { testAuditFixes(t, p) })
+	t.Run("setup", func(t *testing.T) { testSetup(t, p) })
 }
