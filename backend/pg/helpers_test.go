@@ -41,7 +41,6 @@ func writeServerFile(t *testing.T, p *testenv.PG, path, content string) {
 	}
 }
 
-
 // reloadConf makes the server re-read its configuration files and waits
 // until new sessions see it.
 func reloadConf(t *testing.T, p *testenv.PG) {

@@ -227,4 +227,3 @@ func roleExists(t *testing.T, p *testenv.PG, role string) bool {
 	}
 	return n > 0
 }
-
