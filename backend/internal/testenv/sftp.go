@@ -49,8 +49,16 @@ type SFTPServer struct {
 // sshd runs unprivileged: as the current user, or as the server user when
 // tests run as root (then User is that user). It stops at cleanup. Tests may
 // call it in parallel.
-func SFTP(t testing.TB) *SFTPServer {
+func SFTP(t testing.TB, opts ...SFTPOption) *SFTPServer {
 	t.Helper()
+	var cfg sftpConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	forwarding := "no"
+	if cfg.forwarding {
+		forwarding = "local"
+	}
 	sshd := systemTool(t, "sshd", "openssh-server", "/usr/sbin/sshd")
 	owner := serverUser(t)
 	login := ""
@@ -121,7 +129,7 @@ func SFTP(t testing.TB) *SFTPServer {
 			"KbdInteractiveAuthentication no",
 			"PubkeyAuthentication yes",
 			"PermitRootLogin no",
-			"AllowTcpForwarding no",
+			"AllowTcpForwarding " + forwarding,
 			"X11Forwarding no",
 			"PermitTTY no",
 			"LogLevel VERBOSE",
@@ -147,6 +155,15 @@ func SFTP(t testing.TB) *SFTPServer {
 	t.Fatalf("testenv: sshd did not start: %v", lastErr)
 	return nil
 }
+
+// SFTPOption configures SFTP.
+type SFTPOption func(*sftpConfig)
+
+type sftpConfig struct{ forwarding bool }
+
+// WithForwarding lets clients open local port forwards (direct-tcpip), so
+// the server also serves as an SSH bastion for tunnel tests.
+func WithForwarding() SFTPOption { return func(c *sftpConfig) { c.forwarding = true } }
 
 // waitReady waits until an SSH handshake with our host key succeeds (so a
 // stranger on a reused port does not count).
