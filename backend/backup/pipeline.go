@@ -34,6 +34,8 @@ type Target struct {
 
 // Job is one backup to make.
 type Job struct {
+	// ID is the new backup's ID; zero: Run draws one (format.NewBackupID).
+	ID         format.BackupID
 	DatabaseID string       // PgSafe's id of the database entry (object names use it)
 	Label      string       // the user's name for the database, for messages and the manifest
 	Conn       pgtools.Conn // read-only credentials
@@ -93,9 +95,12 @@ func Run(ctx context.Context, job Job) (*Manifest, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	id, err := format.NewBackupID()
-	if err != nil {
-		return nil, err
+	id := job.ID
+	if id == (format.BackupID{}) {
+		var err error
+		if id, err = format.NewBackupID(); err != nil {
+			return nil, err
+		}
 	}
 	prog := newProgressor(job.Progress, job.ProgressEvery)
 	m := &Manifest{Kind: ManifestKind, Version: ManifestVersion, BackupID: id.String(),
