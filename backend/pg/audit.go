@@ -305,7 +305,7 @@ func (a *auditor) memberships(byHolder map[uint32][]power) {
 			continue
 		}
 		a.add(Finding{Code: code, Severity: worst(ps), Object: "role " + gr.ident,
-			Detail: fmt.Sprintf("%s %s can: %s.", how, gr.ident, listSome(phrases(ps), 6)),
+			Detail: fmt.Sprintf("%s Rights of %s: %s.", how, gr.ident, listSome(phrases(ps), 6)),
 			FixSQL: fix})
 	}
 }
@@ -357,7 +357,7 @@ func (a *auditor) definers(defs []definer, byHolder map[uint32][]power) {
 			}
 		}
 		a.add(Finding{Code: CodeSecurityDefiner, Severity: SeverityWrite, Object: d.kind + " " + d.name,
-			Detail: fmt.Sprintf("%s can run this SECURITY DEFINER %s, which runs with the rights of its owner %s, and %s can: %s. "+
+			Detail: fmt.Sprintf("%s can run this SECURITY DEFINER %s, which runs with the rights of its owner %s; rights of %s: %s. "+
 				"If the %s only reads, this is harmless; if it writes, %s can make it write.",
 				a.meID, d.kind, owner.ident, owner.ident, listSome(phrases(writes), 4), d.kind, a.meID),
 			FixSQL: fmt.Sprintf("-- if the application calls it, grant EXECUTE to the application's role instead of PUBLIC\nREVOKE EXECUTE ON %s %s FROM PUBLIC, %s;",

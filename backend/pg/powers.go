@@ -2,6 +2,7 @@ package pg
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -116,7 +117,7 @@ var predefined = map[string]struct {
 	"pg_read_all_data":          {CodeMemberOfReadAll, SeverityInfo, "reads every table, view and sequence of every database (pg_read_all_data)"},
 }
 
-// phrases lists the powers' phrases, writes first.
+// phrases lists the powers' phrases, writes first, each part sorted.
 func phrases(ps []power) []string {
 	var w, o []string
 	for _, p := range ps {
@@ -126,6 +127,8 @@ func phrases(ps []power) []string {
 			o = append(o, p.phrase)
 		}
 	}
+	slices.Sort(w)
+	slices.Sort(o)
 	return append(w, o...)
 }
 
