@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,24 @@ func TestParseConnString(t *testing.T) {
 // fields lists a Config's fields for comparisons in tests.
 func (c Config) fields() []any {
 	return []any{c.Host, c.Port, c.Database, c.User, c.Password.Reveal(), c.SSLMode, c.SSLRootCert, c.SSLCert, c.SSLKey, c.SSLPassword.Reveal(), c.ConnectTimeout}
+}
+
+// A string without a password takes it from the passfile, as libpq does:
+// that is how an entry of ~/.pgpass is imported.
+func TestParseConnStringPassfile(t *testing.T) {
+	pass := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(pass, []byte("db.example.com:5432:shop:backup:from-the-passfile\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PGPASSFILE", pass)
+	t.Setenv("PGPASSWORD", "")
+	cfg, err := ParseConnString("postgres://backup@db.example.com/shop?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Password.Reveal() != "from-the-passfile" {
+		t.Errorf("password %q", cfg.Password.Reveal())
+	}
 }
 
 func TestParseConnStringRefuses(t *testing.T) {
