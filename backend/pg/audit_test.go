@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
@@ -266,6 +267,9 @@ func testAuditMatrix(t *testing.T, p *testenv.PG) {
 // item, auditing again after each: the SQL must be valid and must remove
 // what it claims to.
 func testAuditFixes(t *testing.T, p *testenv.PG) {
+	// Fixes run one at a time: concurrent GRANT/REVOKE on one object fail
+	// with "tuple concurrently updated". The audits run in parallel.
+	var fixing sync.Mutex
 	for _, c := range auditCases {
 		if p.Major < c.minMajor {
 			continue
@@ -292,6 +296,8 @@ func testAuditFixes(t *testing.T, p *testenv.PG) {
 			}
 			run := func(fix string) {
 				t.Helper()
+				fixing.Lock()
+				defer fixing.Unlock()
 				for _, line := range strings.Split(fix, "\n") {
 					if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "--") {
 						p.Exec(t, db, strings.ReplaceAll(line, "new_owner", "postgres"))
