@@ -48,6 +48,10 @@ func MasterKeyFromBytes(b []byte) (*MasterKey, error) {
 // plaintext.
 func (k *MasterKey) Bytes() []byte { return append([]byte(nil), k.b[:]...) }
 
+// Wipe overwrites the key with zeros. Call it when a key loaded for one
+// operation is no longer needed; a wiped key must not be used again.
+func (k *MasterKey) Wipe() { clear(k.b[:]) }
+
 // Equal reports whether two keys are the same, in constant time.
 func (k *MasterKey) Equal(o *MasterKey) bool {
 	return o != nil && subtle.ConstantTimeCompare(k.b[:], o.b[:]) == 1
