@@ -9,16 +9,18 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/buildinfo"
 	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/ui"
 )
 
 // App holds the desktop app's lifecycle: startup, window close, shutdown.
 // Domain work lives in backend/; this only wires it to the window.
 type App struct {
-	ctx context.Context
+	ctx  context.Context
+	core *ui.Core
 }
 
 // NewApp creates the lifecycle holder.
-func NewApp() *App { return &App{} }
+func NewApp(core *ui.Core) *App { return &App{core: core} }
 
 // startup runs once the window exists. Keep it light: a second instance runs
 // it briefly before the single-instance lock hands over and it exits.
@@ -31,6 +33,11 @@ func (a *App) startup(ctx context.Context) {
 	}
 	bi := buildinfo.Get()
 	slog.Info("PgSafe started", "version", bi.Version, "commit", bi.Commit, "settings", dir)
+	a.core.SetEmitter(func(event string, data any) { runtime.EventsEmit(ctx, event, data) })
+	// The key and settings open in the background: a keychain may show its
+	// unlock prompt, and the window must not wait for it. The UI asks
+	// SystemService.KeyStatus and shows the reason if it failed.
+	go a.core.Start(ctx)
 }
 
 func (a *App) domReady(ctx context.Context) {}
@@ -39,6 +46,7 @@ func (a *App) domReady(ctx context.Context) {}
 func (a *App) beforeClose(ctx context.Context) (prevent bool) { return false }
 
 func (a *App) shutdown(ctx context.Context) {
+	a.core.Stop()
 	slog.Info("PgSafe stopped")
 }
 

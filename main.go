@@ -40,8 +40,10 @@ func main() {
 }
 
 func runApp() error {
-	app := NewApp()
-	system := ui.NewSystemService()
+	core := ui.NewCore(slog.Default())
+	app := NewApp(core)
+	system := ui.NewSystemService(core)
+	databases := ui.NewDatabaseService(core)
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
@@ -58,7 +60,7 @@ func runApp() error {
 			UniqueId:               "io.pgsafe.desktop",
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{system},
+		Bind: []interface{}{system, databases},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

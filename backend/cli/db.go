@@ -37,7 +37,7 @@ func dbCmd(root *cobra.Command) *cobra.Command {
 }
 
 func dbCheckCmd(env *Env) *cobra.Command {
-	var url string
+	var url, keyFile string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "check NAME | --url URL",
@@ -47,32 +47,39 @@ func dbCheckCmd(env *Env) *cobra.Command {
 			"read-only (with or without warnings), 3 when it has write access, 1 when the check could not run.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && url != "" {
+				return errors.New("give a saved database's NAME or --url, not both")
+			}
+			var rep pg.Report
+			var target string
 			if len(args) == 1 {
-				if url != "" {
-					return errors.New("give a saved database's NAME or --url, not both")
+				var err error
+				if rep, target, err = checkSaved(env, args[0], keyFile); err != nil {
+					return err
 				}
-				return fmt.Errorf("checking saved database %q needs PgSafe's settings store, which this build does not have yet: use --url", args[0])
+			} else {
+				if url == "" {
+					return errors.New("give the database to check: NAME, or --url postgres://user:password@host:5432/dbname")
+				}
+				cfg, err := pg.ParseConnString(url)
+				if err != nil {
+					return err
+				}
+				conn, err := pg.Connect(env.Ctx, cfg)
+				if err != nil {
+					return err
+				}
+				defer conn.Close(env.Ctx)
+				if rep, err = pg.Audit(env.Ctx, conn); err != nil {
+					return err
+				}
+				target = cfg.String()
 			}
-			if url == "" {
-				return errors.New("give the database to check: --url postgres://user:password@host:5432/dbname")
-			}
-			cfg, err := pg.ParseConnString(url)
-			if err != nil {
-				return err
-			}
-			conn, err := pg.Connect(env.Ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer conn.Close(env.Ctx)
-			rep, err := pg.Audit(env.Ctx, conn)
-			if err != nil {
-				return err
-			}
+			var err error
 			if asJSON {
 				err = writeJSON(env.Stdout, rep)
 			} else {
-				err = printReport(env.Stdout, cfg.String(), rep)
+				err = printReport(env.Stdout, target, rep)
 			}
 			if err != nil {
 				return err
@@ -82,6 +89,7 @@ func dbCheckCmd(env *Env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&url, "url", "", "connection URL (postgres://…) or key=value settings; used for this check only, never stored")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document: verdict, findings, missing_read")
+	keyFileFlag(cmd, &keyFile)
 	return cmd
 }
 

@@ -105,10 +105,9 @@ func TestDBCommands(t *testing.T) {
 			"wrong password":  {"db", "check", "--url", roleURL(p, "shop", "reader", "not-the-password")},
 			"bad url":         {"db", "check", "--url", "postgres://reader:" + p.Password + "@127.0.0.1:notaport/shop"},
 			"no url":          {"db", "check"},
-			"saved name":      {"db", "check", "shop"},
 			"unsupported key": {"db", "check", "--url", p.URL("shop") + "&options=-c%20default_transaction_read_only%3Doff"},
 		}
-		wants := map[string]string{"wrong password": "password", "bad url": "not valid", "no url": "--url", "saved name": "settings store", "unsupported key": "options"}
+		wants := map[string]string{"wrong password": "password", "bad url": "not valid", "no url": "--url", "unsupported key": "options"}
 		for name, args := range cases {
 			code, out, errOut := runIn(t, "", args...)
 			if code != 1 || out != "" {

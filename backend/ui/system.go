@@ -15,10 +15,14 @@ import (
 type SystemService struct {
 	// ExtraToolDirs are user-set directories searched for pg_dump first.
 	ExtraToolDirs []string
+	core          *Core
 }
 
 // NewSystemService returns the service bound to the frontend as SystemService.
-func NewSystemService() *SystemService { return &SystemService{} }
+func NewSystemService(c *Core) *SystemService { return &SystemService{core: c} }
+
+// KeyStatus says whether the master key is open, where it lives, or why not.
+func (s *SystemService) KeyStatus() KeyStatus { return s.core.keyStatus() }
 
 // AppInfo is the first screen's header: who we are and where data lives.
 type AppInfo struct {

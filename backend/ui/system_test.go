@@ -12,7 +12,7 @@ import (
 func TestAppInfo(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv(paths.EnvHome, home)
-	info := NewSystemService().AppInfo()
+	info := NewSystemService(NewCore(nil)).AppInfo()
 	if info.Name != "PgSafe" || info.Version == "" || info.SettingsDir != home {
 		t.Fatalf("AppInfo = %+v", info)
 	}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+	"github.com/pgsafe/pgsafe/backend/keys"
+)
+
+// TestDBAddListRemove runs the stored-database commands against a real
+// cluster, a real keychain and a fresh settings directory, and then looks
+// for the passwords in every output and in the settings files.
+func TestDBAddListRemove(t *testing.T) {
+	p := testenv.Postgres(t)
+	p.CreateDB(t, "shop")
+	p.Exec(t, "shop", `CREATE TABLE items (id int);
+		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-7781'; GRANT SELECT ON items TO reader;`)
+	testenv.Keychain(t)
+	home := t.TempDir()
+	t.Setenv("PGSAFE_HOME", home)
+	mk, _ := keys.NewMasterKey()
+	keyFile := filepath.Join(home, "..", "key")
+	if err := keys.WriteKeyFile(keyFile, mk); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(keys.EnvKeyFile, keyFile)
+
+	var outs []string
+	run := func(want int, args ...string) (string, string) {
+		t.Helper()
+		code, out, errOut := runIn(t, "", args...)
+		outs = append(outs, out, errOut)
+		if code != want {
+			t.Fatalf("pgsafe %s: exit %d, want %d\nstdout %s\nstderr %s", strings.Join(args, " "), code, want, out, errOut)
+		}
+		return out, errOut
+	}
+	readerURL := roleURL(p, "shop", "reader", "reader-pw-7781")
+	run(0, "db", "add", "--name", "shop", "--url", readerURL)
+	_, errOut := run(3, "db", "add", "--name", "shop-admin", "--url", p.URL("shop"))
+	if !strings.Contains(errOut, "can change data") {
+		t.Errorf("write access refusal: %s", errOut)
+	}
+	run(0, "db", "add", "--name", "shop-admin", "--url", p.URL("shop"), "--allow-write-access")
+	out, _ := run(0, "db", "list", "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 {
+		t.Fatalf("db list --json: %v\n%s", err, out)
+	}
+	out, _ = run(0, "db", "list")
+	if !strings.Contains(out, "reader@127.0.0.1") || !strings.Contains(out, "set") {
+		t.Errorf("db list: %s", out)
+	}
+	out, _ = run(0, "db", "check", "shop", "--json")
+	if !strings.Contains(out, `"verdict": "read_only`) {
+		t.Errorf("db check shop: %s", out)
+	}
+	run(3, "db", "check", "shop-admin")
+	run(0, "db", "remove", "shop-admin")
+	_, errOut = run(1, "db", "remove", "shop-admin")
+	if !strings.Contains(errOut, `no db named "shop-admin"`) {
+		t.Errorf("removing twice: %s", errOut)
+	}
+
+	files, _ := filepath.Glob(filepath.Join(home, "*"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		outs = append(outs, string(data))
+	}
+	for _, o := range outs {
+		for _, secret := range []string{"reader-pw-7781", p.Password} {
+			if strings.Contains(o, secret) {
+				t.Fatalf("a password appears in output or settings files")
+			}
+		}
+	}
+}

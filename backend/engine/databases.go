@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pgsafe/pgsafe/backend/pg"
+	"github.com/pgsafe/pgsafe/backend/store"
+	"github.com/pgsafe/pgsafe/backend/tunnel"
+)
+
+// DatabaseInput is a database as the user enters it: a pasted connection
+// string (URL), or fields. A password in the URL counts as typed.
+type DatabaseInput struct {
+	Name     string
+	URL      string // postgres:// URI or key=value string; overrides the fields below
+	Host     string
+	Port     int
+	DBName   string
+	User     string
+	Password string
+	SSLMode  string
+
+	SSH          *store.SSHTunnel
+	StorageNames []string
+	CountRows    bool
+}
+
+// AddOptions are the choices `pgsafe db add` and the wizard offer.
+type AddOptions struct {
+	NoCheck          bool // skip the connection test and read-only audit
+	AllowWriteAccess bool // accept a role that can write (audited)
+}
+
+// AddResult is a database that was added, with what the checks found.
+type AddResult struct {
+	ID     int64          `json:"id"`
+	Server *pg.ServerInfo `json:"server,omitempty"`
+	Report *pg.Report     `json:"report,omitempty"`
+}
+
+// WriteAccessError: the role can change data and the user did not accept it.
+type WriteAccessError struct{ Report pg.Report }
+
+func (e *WriteAccessError) Error() string {
+	var codes []string
+	for _, f := range e.Report.Findings {
+		if f.Severity == pg.SeverityWrite {
+			codes = append(codes, f.Object+" ("+f.Code+")")
+		}
+	}
+	return fmt.Sprintf("the role %s can change data (%s): PgSafe needs read access only. Create a read-only role (`pgsafe db setup-readonly`), or accept write access explicitly",
+		e.Report.Role, strings.Join(codes, "; "))
+}
+
+// config turns input into a store config.
+func (in DatabaseInput) config() (store.DatabaseConfig, error) {
+	c := store.DatabaseConfig{Name: in.Name, Host: in.Host, Port: in.Port, DBName: in.DBName, User: in.User,
+		Password: store.NewSecret(in.Password), SSLMode: in.SSLMode, SSH: in.SSH, CountRows: in.CountRows}
+	if in.URL != "" {
+		p, err := pg.ParseConnString(in.URL)
+		if err != nil {
+			return c, err
+		}
+		c.Host, c.Port, c.DBName, c.User = p.Host, p.Port, p.Database, p.User
+		c.Password = store.NewSecret(p.Password.Reveal())
+		c.SSLMode, c.SSLRootCert, c.SSLCert, c.SSLKey = string(p.SSLMode), p.SSLRootCert, p.SSLCert, p.SSLKey
+		c.SSLPassword = store.NewSecret(p.SSLPassword.Reveal())
+	}
+	if c.Port == 0 {
+		c.Port = 5432
+	}
+	return c, nil
+}
+
+// pgConfig is the pg connection of a stored config (with its secrets).
+func pgConfig(c store.DatabaseConfig) pg.Config {
+	return pg.Config{Host: c.Host, Port: c.Port, Database: c.DBName, User: c.User, Password: pg.NewSecret(c.Password.Reveal()),
+		SSLMode: pg.SSLMode(c.SSLMode), SSLRootCert: c.SSLRootCert, SSLCert: c.SSLCert, SSLKey: c.SSLKey,
+		SSLPassword: pg.NewSecret(c.SSLPassword.Reveal())}
+}
+
+// connect returns the connection settings for c, through its SSH tunnel if
+// it has one; call closeFn when done.
+func connect(ctx context.Context, c store.DatabaseConfig) (cfg pg.Config, closeFn func(), err error) {
+	cfg = pgConfig(c)
+	if c.SSH == nil || c.SSH.Host == "" {
+		return cfg, func() {}, nil
+	}
+	t, err := tunnel.Open(ctx, tunnel.Config{Host: c.SSH.Host, Port: c.SSH.Port, User: c.SSH.User,
+		Password: c.SSH.Password.Reveal(), PrivateKey: []byte(c.SSH.PrivateKey.Reveal()), KeyPath: c.SSH.KeyPath,
+		KeyPassphrase: c.SSH.KeyPassphrase.Reveal(), HostKey: c.SSH.HostKey, KnownHostsPath: c.SSH.KnownHostsPath}, c.Host, cfg.Port)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.Host, cfg.Port = t.Host, t.Port
+	return cfg, func() { t.Close() }, nil
+}
+
+// CheckResult is a connection test and read-only audit.
+type CheckResult struct {
+	Server pg.ServerInfo `json:"server"`
+	Report pg.Report     `json:"report"`
+}
+
+// check tests the connection and audits the role's privileges.
+func check(ctx context.Context, c store.DatabaseConfig) (*CheckResult, error) {
+	cfg, closeFn, err := connect(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	info, err := pg.Test(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pg.Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rep, err := pg.Audit(ctx, conn)
+	if err != nil {
+		return nil, fmt.Errorf("read-only audit of %s: %w", cfg, err)
+	}
+	return &CheckResult{Server: info, Report: rep}, nil
+}
+
+// CheckInput tests and audits a database that is not stored (the wizard's
+// "test" step, `pgsafe db check --url`).
+func CheckInput(ctx context.Context, in DatabaseInput) (*CheckResult, error) {
+	c, err := in.config()
+	if err != nil {
+		return nil, err
+	}
+	return check(ctx, c)
+}
+
+// AddDatabase checks and stores a database. Warnings are accepted; write
+// access is refused unless opts.AllowWriteAccess, which is audited.
+func (e *Engine) AddDatabase(ctx context.Context, in DatabaseInput, opts AddOptions) (*AddResult, error) {
+	c, err := in.config()
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range in.StorageNames {
+		s, err := e.store.StorageByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("storage", name)
+		} else if err != nil {
+			return nil, err
+		}
+		c.StorageIDs = append(c.StorageIDs, s.ID)
+	}
+	res := &AddResult{}
+	if !opts.NoCheck {
+		chk, err := check(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		res.Server, res.Report = &chk.Server, &chk.Report
+		if chk.Report.Verdict == pg.VerdictWriteAccess {
+			if !opts.AllowWriteAccess {
+				e.record(ctx, Event{Action: "database.write_access_refused", Outcome: "denied", Target: c.Name})
+				return res, &WriteAccessError{Report: chk.Report}
+			}
+		}
+	}
+	id, err := e.store.CreateDatabase(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	res.ID = id
+	fields := map[string]string{"id": strconv.FormatInt(id, 10), "checked": strconv.FormatBool(!opts.NoCheck)}
+	if res.Report != nil {
+		fields["verdict"] = string(res.Report.Verdict)
+	}
+	if err := e.record(ctx, Event{Action: "database.created", Target: c.Name, Fields: fields}); err != nil {
+		return nil, err
+	}
+	if res.Report != nil && res.Report.Verdict == pg.VerdictWriteAccess {
+		if err := e.record(ctx, Event{Action: "database.write_access_accepted", Target: c.Name, Fields: map[string]string{"id": fields["id"]},
+			Message: "the user accepted a role that can change data"}); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// Databases lists the stored databases (secrets withheld).
+func (e *Engine) Databases(ctx context.Context) ([]store.Database, error) {
+	return e.store.Databases(ctx)
+}
+
+// database finds a database by name, with its secrets.
+func (e *Engine) database(ctx context.Context, name string) (store.Database, store.DatabaseConfig, error) {
+	d, err := e.store.DatabaseByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return d, store.DatabaseConfig{}, notFound("db", name)
+	}
+	if err != nil {
+		return d, store.DatabaseConfig{}, err
+	}
+	c, err := e.store.DatabaseCredentials(ctx, d.ID)
+	return d, c, err
+}
+
+// RemoveDatabase removes a database from PgSafe (its backups stay in the
+// storages and in the history).
+func (e *Engine) RemoveDatabase(ctx context.Context, name string) error {
+	d, _, err := e.database(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := e.store.DeleteDatabase(ctx, d.ID); err != nil {
+		return err
+	}
+	return e.record(ctx, Event{Action: "database.deleted", Target: name, Fields: map[string]string{"id": strconv.FormatInt(d.ID, 10)}})
+}
+
+// CheckDatabase tests a stored database and audits its role again.
+func (e *Engine) CheckDatabase(ctx context.Context, name string) (*CheckResult, error) {
+	_, c, err := e.database(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return check(ctx, c)
+}

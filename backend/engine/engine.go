@@ -1,0 +1,112 @@
+// Package engine is the one API both faces of PgSafe (the desktop UI and the
+// `pgsafe` command line) call. It opens the master key, the settings store
+// and the audit log, and wires the lower packages together: connections and
+// the read-only audit (pg), tunnels, storages, backups, verification and
+// restores. It holds the policy (what is audited, what is refused); the
+// packages below hold the mechanics.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/user"
+	"path/filepath"
+
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// Options say how to open the engine.
+type Options struct {
+	// Home is the settings directory; empty: paths.Home() (PGSAFE_HOME or the
+	// OS config dir).
+	Home string
+	// KeyFile is an unprotected key file or a recovery kit to use instead of
+	// this machine's key (--key-file; PGSAFE_KEY_FILE when empty).
+	KeyFile string
+	// Passphrase asks for a protected key's passphrase; nil fails such keys.
+	Passphrase keys.PassphraseFunc
+	// CreateKey creates this machine's master key in the keychain on first
+	// run (the app does; commands that only read do not).
+	CreateKey bool
+	Log       *slog.Logger
+}
+
+// Engine is an open PgSafe: key, settings and audit log.
+type Engine struct {
+	home      string
+	key       *keys.MasterKey
+	keySource keys.Source
+	store     *store.Store
+	audit     Auditor
+	log       *slog.Logger
+	actor     string
+}
+
+// Open opens the master key (see keys.Open), then the settings database.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	home := opts.Home
+	if home == "" {
+		h, err := paths.EnsureHome()
+		if err != nil {
+			return nil, err
+		}
+		home = h
+	}
+	mk, src, err := keys.Open(ctx, keys.Options{Home: home, KeyFile: opts.KeyFile, Passphrase: opts.Passphrase, CreateIfMissing: opts.CreateKey})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, filepath.Join(home, store.FileName), mk)
+	if err != nil {
+		mk.Wipe()
+		return nil, err
+	}
+	e := &Engine{home: home, key: mk, keySource: src, store: st, log: log, actor: osUser()}
+	if e.audit, err = openAudit(ctx, e); err != nil {
+		st.Close()
+		mk.Wipe()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close closes the settings database and forgets the key.
+func (e *Engine) Close() error {
+	err := e.store.Close()
+	e.key.Wipe()
+	return err
+}
+
+// Home is the settings directory.
+func (e *Engine) Home() string { return e.home }
+
+// KeyID is the master key's ID.
+func (e *Engine) KeyID() keys.KeyID { return e.key.ID() }
+
+// KeySource says where the master key came from.
+func (e *Engine) KeySource() keys.Source { return e.keySource }
+
+// Store is the settings database (for the audit log and tests).
+func (e *Engine) Store() *store.Store { return e.store }
+
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
+}
+
+// ErrNotFound: no database, storage or backup of that name or ID.
+var ErrNotFound = errors.New("not found")
+
+func notFound(kind, name string) error {
+	return fmt.Errorf("%w: no %s named %q (list them with `pgsafe %s list`)", ErrNotFound, kind, name, kind)
+}

@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"context"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/pg"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// DatabaseService is the Databases screens and the Add database wizard.
+type DatabaseService struct{ core *Core }
+
+// NewDatabaseService returns the service bound as DatabaseService.
+func NewDatabaseService(c *Core) *DatabaseService { return &DatabaseService{core: c} }
+
+// DatabaseForm is the wizard's connection step: a pasted URL, or fields.
+// The password is write-only: it goes in, it never comes back.
+type DatabaseForm struct {
+	Name      string   `json:"name"`
+	URL       string   `json:"url"`
+	Host      string   `json:"host"`
+	Port      int      `json:"port"`
+	DBName    string   `json:"dbname"`
+	User      string   `json:"user"`
+	Password  string   `json:"password"`
+	SSLMode   string   `json:"sslmode"`
+	Storages  []string `json:"storages"`
+	CountRows bool     `json:"countRows"`
+}
+
+func (f DatabaseForm) input() engine.DatabaseInput {
+	return engine.DatabaseInput{Name: f.Name, URL: f.URL, Host: f.Host, Port: f.Port, DBName: f.DBName, User: f.User,
+		Password: f.Password, SSLMode: f.SSLMode, StorageNames: f.Storages, CountRows: f.CountRows}
+}
+
+// DatabaseView is a stored database as the UI lists it: no secrets.
+type DatabaseView struct {
+	ID          int64   `json:"id"`
+	Name        string  `json:"name"`
+	Host        string  `json:"host"`
+	Port        int     `json:"port"`
+	DBName      string  `json:"dbname"`
+	User        string  `json:"user"`
+	PasswordSet bool    `json:"passwordSet"`
+	SSLMode     string  `json:"sslmode"`
+	SSH         bool    `json:"ssh"`
+	CountRows   bool    `json:"countRows"`
+	StorageIDs  []int64 `json:"storageIds"`
+}
+
+func databaseView(d store.Database) DatabaseView {
+	return DatabaseView{ID: d.ID, Name: d.Name, Host: d.Host, Port: d.Port, DBName: d.DBName, User: d.User,
+		PasswordSet: d.Password.IsSet(), SSLMode: d.SSLMode, SSH: d.SSH != nil && d.SSH.Host != "", CountRows: d.CountRows,
+		StorageIDs: d.StorageIDs}
+}
+
+// List returns the stored databases.
+func (s *DatabaseService) List() ([]DatabaseView, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	dbs, err := e.Databases(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DatabaseView, len(dbs))
+	for i, d := range dbs {
+		out[i] = databaseView(d)
+	}
+	return out, nil
+}
+
+// Test connects with the form's credentials and runs the read-only audit
+// (the wizard's second step); nothing is stored.
+func (s *DatabaseService) Test(f DatabaseForm) (*engine.CheckResult, error) {
+	return engine.CheckInput(context.Background(), f.input())
+}
+
+// Add stores the database after checking it again. allowWriteAccess is the
+// switch the user flips to proceed with a role that can write (audited).
+func (s *DatabaseService) Add(f DatabaseForm, allowWriteAccess bool) (*engine.AddResult, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	return e.AddDatabase(context.Background(), f.input(), engine.AddOptions{AllowWriteAccess: allowWriteAccess})
+}
+
+// Remove removes a database (its backups stay in the storages).
+func (s *DatabaseService) Remove(name string) error {
+	e, err := s.core.engine()
+	if err != nil {
+		return err
+	}
+	return e.RemoveDatabase(context.Background(), name)
+}
+
+// Check re-runs the connection test and read-only audit of a stored database.
+func (s *DatabaseService) Check(name string) (*engine.CheckResult, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	return e.CheckDatabase(context.Background(), name)
+}
+
+// RoleSetupForm is the guided read-only role step: admin credentials typed in
+// for this moment only.
+type RoleSetupForm struct {
+	AdminURL           string   `json:"adminUrl"`
+	Role               string   `json:"role"`
+	SaveAs             string   `json:"saveAs"` // the database entry to create with the new role
+	Storages           []string `json:"storages"`
+	PerSchema          bool     `json:"perSchema"`
+	RevokePublicTemp   bool     `json:"revokePublicTemp"`
+	RevokePublicCreate bool     `json:"revokePublicCreate"`
+}
+
+func (f RoleSetupForm) options() pg.SetupOptions {
+	return pg.SetupOptions{PerSchema: f.PerSchema, RevokePublicTemp: f.RevokePublicTemp, RevokePublicCreate: f.RevokePublicCreate}
+}
+
+// RolePlan is the SQL for review (to copy, or to run with RunRoleSetup).
+type RolePlan struct {
+	SQL        string   `json:"sql"`
+	Method     string   `json:"method"`
+	Notes      []string `json:"notes"`
+	WriteRisks []string `json:"writeRisks"`
+}
+
+// PlanRoleSetup returns the SQL that creates a read-only role.
+func (s *DatabaseService) PlanRoleSetup(f RoleSetupForm) (*RolePlan, error) {
+	p, err := engine.PlanReadOnlyRole(context.Background(), f.AdminURL, f.Role, f.options())
+	if err != nil {
+		return nil, err
+	}
+	return &RolePlan{SQL: p.SQL(), Method: p.Method, Notes: p.Notes, WriteRisks: p.WriteRisks}, nil
+}
+
+// RoleSetupResult is a created role; its password is not returned (PgSafe
+// stored it, sealed, in the new database entry).
+type RoleSetupResult struct {
+	Role   string            `json:"role"`
+	Report pg.Report         `json:"report"`
+	Added  *engine.AddResult `json:"added,omitempty"`
+}
+
+// RunRoleSetup creates the role with the admin credentials (used once, never
+// stored) and stores the new role's credentials as database SaveAs.
+func (s *DatabaseService) RunRoleSetup(f RoleSetupForm) (*RoleSetupResult, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.SetupReadOnlyRole(context.Background(), f.AdminURL, f.Role, f.options(), f.SaveAs, f.Storages)
+	if err != nil {
+		return nil, err
+	}
+	return &RoleSetupResult{Role: res.Role, Report: res.Report, Added: res.Added}, nil
+}
