@@ -14,4 +14,13 @@ node -e 'const v=JSON.parse(process.argv[1]); if(v.name!=="PgSafe"||!v.version||
   || fail "pgsafe version --json printed: $json"
 if err=$(run no-such-command 2>&1 >/dev/null); then fail "unknown command exited 0"; fi
 [[ "$err" == "pgsafe: "* ]] || fail "unknown command stderr: $err"
-echo "smoke-cli: 3 passed, 0 failed"
+# The format's known-answer vector decrypts with the shipped key file alone
+# (git does not keep file modes: the key file must be made private first).
+vec=backend/format/testdata/format-v1
+install -m 600 "$vec/key" "$tmp/key"
+run decrypt --in "$vec/backup.pgsafe" --out "$tmp/plain" --key-file "$tmp/key" 2>/dev/null || fail "decrypt of the test vector exited $?"
+cmp -s "$tmp/plain" "$vec/plain" || fail "decrypt of the test vector differs from $vec/plain"
+# Without any key on a headless machine: a one-line reason, no output file.
+if err=$(run decrypt --in "$vec/backup.pgsafe" --out "$tmp/nokey" 2>&1 >/dev/null); then fail "decrypt without a key exited 0"; fi
+[[ "$err" == "pgsafe: "*keychain* && ! -e "$tmp/nokey" ]] || fail "decrypt without a key: $err"
+echo "smoke-cli: 5 passed, 0 failed"
