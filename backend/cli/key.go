@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/paths"
 )
@@ -105,22 +106,18 @@ func keyExportCmd(env *Env) *cobra.Command {
 			if out == "" {
 				return errors.New("give the kit's file: --out kit.pgsafe-key")
 			}
-			home, err := paths.Home()
-			if err != nil {
-				return err
-			}
 			ps := newPassphraseSource(env, stdinPass)
-			mk, _, err := keys.Open(env.Ctx, keys.Options{Home: home, KeyFile: keyFile, Passphrase: ps.ask()})
+			e, err := engine.Open(env.Ctx, engine.Options{KeyFile: keyFile, Passphrase: ps.ask(), Log: env.Log})
 			if err != nil {
 				return err
 			}
-			defer mk.Wipe()
+			defer e.Close()
 			pass, err := ps.newPassphrase()
 			if err != nil {
 				return err
 			}
 			defer pass.Wipe()
-			kit, err := keys.ExportKit(env.Ctx, mk, pass, out)
+			kit, err := e.ExportKit(env.Ctx, pass, out)
 			if err != nil {
 				return err
 			}
@@ -174,6 +171,12 @@ func keyImportCmd(env *Env) *cobra.Command {
 			res, err := keys.Import(env.Ctx, kit, mk, keys.ImportOptions{Home: home, Replace: replace, ProtectedKeyFile: protected, From: args[0]})
 			if err != nil {
 				return err
+			}
+			// Now that this machine has the key, the import goes into its audit log.
+			if e, err := engine.Open(env.Ctx, engine.Options{Log: env.Log}); err == nil {
+				e.RecordEvent(env.Ctx, engine.Event{Action: "key.imported", Target: res.KeyID.String(),
+					Fields: map[string]string{"source": res.Source.String(), "replaced": fmt.Sprint(res.Previous != nil)}})
+				e.Close()
 			}
 			switch {
 			case res.Unchanged:

@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
-	"log/slog"
+	"path/filepath"
+
+	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/keys"
 )
 
 // Event is one audited action.
@@ -28,12 +31,33 @@ func (e *Engine) record(ctx context.Context, ev Event) error {
 	return e.audit.Record(ctx, ev)
 }
 
-// logAuditor writes events to slog: the fallback before the audit log opens.
-type logAuditor struct{ log *slog.Logger }
+// logAuditor records events in the tamper-evident audit log.
+type logAuditor struct{ log *audit.Log }
 
 func (l logAuditor) Record(ctx context.Context, ev Event) error {
-	l.log.InfoContext(ctx, "audit", "action", ev.Action, "outcome", ev.Outcome, "fields", ev.Fields)
-	return nil
+	return l.log.Record(ctx, audit.Entry{Action: ev.Action, Outcome: ev.Outcome, Target: ev.Target, Fields: ev.Fields, Message: ev.Message})
 }
 
-func openAudit(_ context.Context, e *Engine) (Auditor, error) { return logAuditor{e.log}, nil }
+// openAudit opens the audit log (checkpoint beside the settings database) and
+// makes it the keys package's audit hook, so key exports and imports are
+// recorded too.
+func openAudit(_ context.Context, e *Engine) (Auditor, error) {
+	cp, err := audit.NewFileCheckpoint(filepath.Join(e.home, audit.CheckpointFile), e.key)
+	if err != nil {
+		return nil, err
+	}
+	l, err := audit.New(e.store, e.key, cp)
+	if err != nil {
+		return nil, err
+	}
+	e.auditLog = l
+	e.prevKeysHook = keys.Audit
+	keys.Audit = l.KeysHook()
+	return logAuditor{l}, nil
+}
+
+// Audit is the audit log, for the Activity screen and `pgsafe audit`.
+func (e *Engine) Audit() *audit.Log { return e.auditLog }
+
+// RecordEvent records an event from a face (app start and stop).
+func (e *Engine) RecordEvent(ctx context.Context, ev Event) error { return e.record(ctx, ev) }

@@ -14,6 +14,7 @@ import (
 	"os/user"
 	"path/filepath"
 
+	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -42,8 +43,12 @@ type Engine struct {
 	keySource keys.Source
 	store     *store.Store
 	audit     Auditor
-	log       *slog.Logger
-	actor     string
+	auditLog  *audit.Log
+	// prevKeysHook is the keys package's audit hook before this engine set
+	// its own; Close puts it back.
+	prevKeysHook keys.AuditFunc
+	log          *slog.Logger
+	actor        string
 }
 
 // Open opens the master key (see keys.Open), then the settings database.
@@ -80,6 +85,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 
 // Close closes the settings database and forgets the key.
 func (e *Engine) Close() error {
+	if e.auditLog != nil {
+		keys.Audit = e.prevKeysHook
+	}
 	err := e.store.Close()
 	e.key.Wipe()
 	return err
@@ -109,4 +117,10 @@ var ErrNotFound = errors.New("not found")
 
 func notFound(kind, name string) error {
 	return fmt.Errorf("%w: no %s named %q (list them with `pgsafe %s list`)", ErrNotFound, kind, name, kind)
+}
+
+// ExportKit writes a recovery kit of the master key to path (audited first:
+// if the audit log cannot record it, nothing is written).
+func (e *Engine) ExportKit(ctx context.Context, pass *keys.Passphrase, path string) (*keys.Kit, error) {
+	return keys.ExportKit(ctx, e.key, pass, path)
 }
