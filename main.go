@@ -44,6 +44,7 @@ func runApp() error {
 	app := NewApp(core)
 	system := ui.NewSystemService(core)
 	databases := ui.NewDatabaseService(core)
+	activity := ui.NewAuditService(core)
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
@@ -60,7 +61,7 @@ func runApp() error {
 			UniqueId:               "io.pgsafe.desktop",
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{system, databases},
+		Bind: []interface{}{system, databases, activity},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

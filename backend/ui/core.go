@@ -46,6 +46,8 @@ func (c *Core) Start(ctx context.Context) error {
 	c.mu.Unlock()
 	if err != nil {
 		c.log.Error("PgSafe cannot open its key and settings", "err", err)
+	} else if rerr := eng.RecordEvent(ctx, engine.Event{Action: "app.started"}); rerr != nil {
+		c.log.Error("audit app start", "err", rerr)
 	}
 	c.emit("core:status", c.keyStatus())
 	return err
@@ -56,6 +58,7 @@ func (c *Core) Stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.eng != nil {
+		c.eng.RecordEvent(context.Background(), engine.Event{Action: "app.stopped"})
 		c.eng.Close()
 		c.eng = nil
 	}

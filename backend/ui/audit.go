@@ -1,0 +1,52 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/audit"
+)
+
+// AuditService is the Activity screen: the audit log and its verification.
+type AuditService struct{ core *Core }
+
+// NewAuditService returns the service bound as AuditService.
+func NewAuditService(c *Core) *AuditService { return &AuditService{core: c} }
+
+// AuditFilter narrows the list. Days > 0 keeps the last N days.
+type AuditFilter struct {
+	ActionPrefix string `json:"actionPrefix"`
+	Outcome      string `json:"outcome"`
+	Days         int    `json:"days"`
+	Limit        int    `json:"limit"`
+	Offset       int    `json:"offset"`
+}
+
+// List returns entries, newest first.
+func (s *AuditService) List(f AuditFilter) ([]audit.Record, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	af := audit.Filter{ActionPrefix: f.ActionPrefix, Outcome: f.Outcome, Limit: f.Limit, Offset: f.Offset}
+	if f.Days > 0 {
+		af.From = time.Now().AddDate(0, 0, -f.Days)
+	}
+	if af.Limit == 0 {
+		af.Limit = 500
+	}
+	recs, err := e.Audit().List(context.Background(), af)
+	if recs == nil {
+		recs = []audit.Record{}
+	}
+	return recs, err
+}
+
+// Verify checks the whole chain: "intact up to N" or the first broken entry.
+func (s *AuditService) Verify() (audit.Report, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return audit.Report{}, err
+	}
+	return e.Audit().Verify(context.Background())
+}
