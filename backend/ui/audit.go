@@ -22,8 +22,20 @@ type AuditFilter struct {
 	Offset       int    `json:"offset"`
 }
 
+// ActivityEntry is one audit log entry as the Activity screen lists it.
+type ActivityEntry struct {
+	Seq     int64             `json:"seq"`
+	At      time.Time         `json:"at"`
+	Actor   string            `json:"actor"`
+	Action  string            `json:"action"`
+	Outcome string            `json:"outcome"`
+	Target  string            `json:"target,omitempty"`
+	Fields  map[string]string `json:"fields,omitempty"`
+	Message string            `json:"message,omitempty"`
+}
+
 // List returns entries, newest first.
-func (s *AuditService) List(f AuditFilter) ([]audit.Record, error) {
+func (s *AuditService) List(f AuditFilter) ([]ActivityEntry, error) {
 	e, err := s.core.engine()
 	if err != nil {
 		return nil, err
@@ -36,10 +48,11 @@ func (s *AuditService) List(f AuditFilter) ([]audit.Record, error) {
 		af.Limit = 500
 	}
 	recs, err := e.Audit().List(context.Background(), af)
-	if recs == nil {
-		recs = []audit.Record{}
+	out := make([]ActivityEntry, len(recs))
+	for i, r := range recs {
+		out[i] = ActivityEntry{Seq: r.Seq, At: r.At, Actor: r.Actor, Action: r.Action, Outcome: r.Outcome, Target: r.Target, Fields: r.Fields, Message: r.Message}
 	}
-	return recs, err
+	return out, err
 }
 
 // Verify checks the whole chain: "intact up to N" or the first broken entry.

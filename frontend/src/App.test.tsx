@@ -7,7 +7,19 @@ import { renderWithTheme } from './test/render';
 
 vi.mock('./api', async (importOriginal) => {
   const real = await importOriginal<typeof import('./api')>();
-  return { ...real, getAppInfo: vi.fn(), getClientTools: vi.fn(), copyText: vi.fn() };
+  return {
+    ...real,
+    getAppInfo: vi.fn(),
+    getClientTools: vi.fn(),
+    copyText: vi.fn(),
+    getKeyStatus: vi.fn(),
+    onKeyStatus: vi.fn(() => () => {}),
+    listDatabases: vi.fn(),
+    testDatabase: vi.fn(),
+    addDatabase: vi.fn(),
+    listActivity: vi.fn(),
+    verifyActivity: vi.fn(),
+  };
 });
 
 const getAppInfo = vi.mocked(api.getAppInfo);
@@ -59,6 +71,9 @@ function deferred<T>() {
 beforeEach(() => {
   getAppInfo.mockResolvedValue(info);
   getClientTools.mockResolvedValue(two);
+  vi.mocked(api.getKeyStatus).mockResolvedValue({ ready: true, keyId: '3f9a0c1d2e4b5a69', source: 'keychain' });
+  vi.mocked(api.listDatabases).mockResolvedValue([]);
+  vi.mocked(api.listActivity).mockResolvedValue([]);
 });
 
 describe('header', () => {
@@ -84,8 +99,7 @@ describe('Overview', () => {
     const line = await screen.findByText(/pg_dump 17\.6 found/);
     expect(line).toHaveTextContent('ready for servers running PostgreSQL 17 or older');
     expect(screen.getByText('/home/ada/.config/PgSafe')).toBeInTheDocument();
-    // Nothing on this screen pretends to do what is not built yet.
-    expect(screen.queryByRole('button', { name: /add database/i })).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: /add database/i })).toBeInTheDocument();
   });
 
   it('warns when no pg_dump is found', async () => {

@@ -1,15 +1,19 @@
-import { AppShell, Badge, Group, NavLink, ScrollArea, Text, ThemeIcon, Tooltip } from '@mantine/core';
-import { IconLayoutDashboard, IconSettings, IconShieldCheck } from '@tabler/icons-react';
-import { useState, type ReactNode } from 'react';
-import { getAppInfo, getClientTools, type AppInfo } from './api';
+import { Alert, AppShell, Badge, Group, Loader, NavLink, ScrollArea, Text, ThemeIcon, Tooltip } from '@mantine/core';
+import { useHotkeys } from '@mantine/hooks';
+import { IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
+import { useEffect, useState, type ReactNode } from 'react';
+import { getAppInfo, getClientTools, getKeyStatus, listDatabases, onKeyStatus, type AppInfo, type KeyStatus } from './api';
+import { AddDatabaseWizard } from './components/AddDatabaseWizard';
+import { ActivityPage } from './pages/ActivityPage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SettingsPage } from './pages/SettingsPage';
 import { useCall, type CallState } from './useCall';
 
-export type Place = 'overview' | 'settings';
+export type Place = 'overview' | 'activity' | 'settings';
 
 const places: { id: Place; label: string; icon: ReactNode }[] = [
   { id: 'overview', label: 'Overview', icon: <IconLayoutDashboard size={18} stroke={1.6} /> },
+  { id: 'activity', label: 'Activity', icon: <IconListCheck size={18} stroke={1.6} /> },
   { id: 'settings', label: 'Settings', icon: <IconSettings size={18} stroke={1.6} /> },
 ];
 
@@ -17,6 +21,21 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
   const [place, setPlace] = useState<Place>(initialPlace);
   const info = useCall(getAppInfo, 'read PgSafe’s version');
   const tools = useCall(getClientTools, 'look for PostgreSQL client tools');
+  const key = useCall(getKeyStatus, 'read the master key’s status');
+  const databases = useCall(listDatabases, 'list your databases');
+  const [adding, setAdding] = useState(false);
+  const ready = key.state.data?.ready === true;
+  useHotkeys([['mod+N', () => ready && setAdding(true)]]);
+  // The key opens in the background at startup: reload when it is done.
+  useEffect(
+    () =>
+      onKeyStatus(() => {
+        key.reload();
+        databases.reload();
+      }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
 
   return (
     <AppShell header={{ height: 52 }} navbar={{ width: 208, breakpoint: 0 }} padding={0}>
@@ -55,15 +74,44 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
       <AppShell.Main h="100dvh">
         <ScrollArea h="calc(100dvh - var(--app-shell-header-offset, 0px))" type="auto" offsetScrollbars>
           <div className="page">
+            <KeyBanner status={key.state.data} />
             {place === 'overview' ? (
-              <OverviewPage info={info} tools={tools} onOpenSettings={() => setPlace('settings')} />
+              <OverviewPage
+                info={info}
+                tools={tools}
+                databases={databases}
+                onOpenSettings={() => setPlace('settings')}
+                onAddDatabase={() => setAdding(true)}
+              />
+            ) : place === 'activity' ? (
+              <ActivityPage />
             ) : (
-              <SettingsPage info={info} tools={tools} />
+              <SettingsPage info={info} tools={tools} keyStatus={key.state.data} />
             )}
           </div>
+          <AddDatabaseWizard opened={adding} onClose={() => setAdding(false)} onAdded={() => databases.reload()} />
         </ScrollArea>
       </AppShell.Main>
     </AppShell>
+  );
+}
+
+/** Says why nothing can be saved while the master key is not open. */
+function KeyBanner({ status }: { status?: KeyStatus }) {
+  if (!status || status.ready) return null;
+  if (status.starting) {
+    return (
+      <Alert variant="light" color="gray" mb="md" icon={<Loader size={16} />} title="Opening your key…">
+        PgSafe is opening its master key from the system keychain. Your keychain may ask you to unlock it.
+      </Alert>
+    );
+  }
+  return (
+    <Alert variant="light" color="red" mb="md" icon={<IconKey size={18} />} title="PgSafe cannot open its master key" data-testid="key-error">
+      <Text size="sm" className="selectable">
+        {status.error}
+      </Text>
+    </Alert>
   );
 }
 

@@ -4,6 +4,9 @@
 // Every call returns plain data or rejects with an ApiError whose title and
 // message are written for the user; the raw error stays in `detail`.
 import * as System from './wailsjs/go/ui/SystemService';
+import * as Databases from './wailsjs/go/ui/DatabaseService';
+import * as Activity from './wailsjs/go/ui/AuditService';
+import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
 
 export interface AppInfo {
@@ -65,6 +68,185 @@ export function getClientTools(): Promise<ClientTools> {
     const ct = await System.ClientTools();
     return { installs: ct.installs ?? [], newest: ct.newest ?? 0, advice: ct.advice || undefined };
   });
+}
+
+export interface KeyStatus {
+  ready: boolean;
+  keyId?: string;
+  /** "keychain", "key-file", "recovery-kit", "protected-key-file". */
+  source?: string;
+  error?: string;
+  /** Still opening: a "core:status" event follows. */
+  starting?: boolean;
+}
+
+export function getKeyStatus(): Promise<KeyStatus> {
+  return call('read the master key’s status', () => System.KeyStatus());
+}
+
+/** Calls fn with the new status when the app has opened (or failed to open) its key. */
+export function onKeyStatus(fn: (s: KeyStatus) => void): () => void {
+  try {
+    return EventsOn('core:status', fn);
+  } catch {
+    return () => {};
+  }
+}
+
+export type Verdict = 'read_only' | 'read_only_with_warnings' | 'write_access';
+
+export interface Finding {
+  code: string;
+  severity: 'write' | 'warning' | 'info' | string;
+  object: string;
+  detail: string;
+  fix_sql: string;
+}
+
+export interface MissingRead {
+  object: string;
+  privilege: string;
+  detail: string;
+  fix_sql: string;
+}
+
+export interface PrivilegeReport {
+  verdict: Verdict;
+  findings: Finding[];
+  missing_read: MissingRead[];
+}
+
+export interface ServerInfo {
+  version: string;
+  major: number;
+  database: string;
+  user: string;
+  database_size: number;
+  encoding: string;
+  ssl: boolean;
+  /** Nanoseconds. */
+  latency: number;
+}
+
+export interface CheckResult {
+  server: ServerInfo;
+  report: PrivilegeReport;
+}
+
+export interface DatabaseForm {
+  name: string;
+  url: string;
+  host: string;
+  port: number;
+  dbname: string;
+  user: string;
+  password: string;
+  sslmode: string;
+  storages: string[];
+  countRows: boolean;
+}
+
+export interface DatabaseView {
+  id: number;
+  name: string;
+  host: string;
+  port: number;
+  dbname: string;
+  user: string;
+  passwordSet: boolean;
+  sslmode: string;
+  ssh: boolean;
+  countRows: boolean;
+}
+
+export interface RoleSetupForm {
+  adminUrl: string;
+  role: string;
+  saveAs: string;
+  storages: string[];
+  perSchema: boolean;
+  revokePublicTemp: boolean;
+  revokePublicCreate: boolean;
+}
+
+export interface RolePlan {
+  sql: string;
+  method: string;
+  notes: string[] | null;
+  writeRisks: string[] | null;
+}
+
+export function listDatabases(): Promise<DatabaseView[]> {
+  return call('list your databases', async () => (await Databases.List()) ?? []);
+}
+
+function normalizeCheck(r: CheckResult): CheckResult {
+  return { ...r, report: { ...r.report, findings: r.report.findings ?? [], missing_read: r.report.missing_read ?? [] } };
+}
+
+export function testDatabase(f: DatabaseForm): Promise<CheckResult> {
+  return call('test the connection', async () => normalizeCheck((await Databases.Test(f)) as unknown as CheckResult), 60_000);
+}
+
+export function addDatabase(f: DatabaseForm, allowWriteAccess: boolean): Promise<void> {
+  return call('save the database', async () => {
+    await Databases.Add(f, allowWriteAccess);
+  }, 60_000);
+}
+
+export function removeDatabase(name: string): Promise<void> {
+  return call('remove the database', () => Databases.Remove(name));
+}
+
+export function checkDatabase(name: string): Promise<CheckResult> {
+  return call('check the database’s privileges', async () => normalizeCheck((await Databases.Check(name)) as unknown as CheckResult), 60_000);
+}
+
+export function planRoleSetup(f: RoleSetupForm): Promise<RolePlan> {
+  return call('prepare the read-only role', () => Databases.PlanRoleSetup(f), 60_000);
+}
+
+export function runRoleSetup(f: RoleSetupForm): Promise<PrivilegeReport> {
+  return call('create the read-only role', async () => {
+    const r = await Databases.RunRoleSetup(f);
+    return (r.report as unknown as PrivilegeReport) ?? { verdict: 'read_only', findings: [], missing_read: [] };
+  }, 60_000);
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  outcome: 'ok' | 'failed' | 'denied' | string;
+  target?: string;
+  fields?: Record<string, string>;
+  message?: string;
+}
+
+export interface AuditFilter {
+  actionPrefix: string;
+  outcome: string;
+  days: number;
+  limit: number;
+  offset: number;
+}
+
+export interface AuditReport {
+  intact: boolean;
+  entries: number;
+  goodTo: number;
+  brokenAt?: number;
+  kind?: string;
+  detail?: string;
+}
+
+export function listActivity(f: AuditFilter): Promise<AuditRecord[]> {
+  return call('read the activity log', async () => ((await Activity.List(f)) ?? []) as unknown as AuditRecord[]);
+}
+
+export function verifyActivity(): Promise<AuditReport> {
+  return call('verify the activity log', () => Activity.Verify(), 60_000);
 }
 
 /** Puts text on the system clipboard; resolves false when that was not possible. */

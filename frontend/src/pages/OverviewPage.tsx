@@ -1,23 +1,58 @@
-import { Anchor, Box, EmptyState, Group, Loader, Paper, Stack, Text, Title } from '@mantine/core';
-import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase } from '@tabler/icons-react';
+import { Anchor, Badge, Box, Button, EmptyState, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase, IconPlus } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
-import { formatVersion, type AppInfo, type ClientTools } from '../api';
+import { formatVersion, type AppInfo, type ClientTools, type DatabaseView } from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
 import type { Call } from '../useCall';
 
 interface Props {
   info: Call<AppInfo>;
   tools: Call<ClientTools>;
+  databases: Call<DatabaseView[]>;
   onOpenSettings: () => void;
+  onAddDatabase: () => void;
 }
 
 /** With no databases yet: what PgSafe does, and whether this machine is ready. */
-export function OverviewPage({ info, tools, onOpenSettings }: Props) {
+export function OverviewPage({ info, tools, databases, onOpenSettings, onAddDatabase }: Props) {
+  const dbs = databases.state.data ?? [];
   return (
     <Stack gap="lg">
-      <Title order={1} size="h3">
-        Overview
-      </Title>
+      <Group justify="space-between">
+        <Title order={1} size="h3">
+          Overview
+        </Title>
+        {dbs.length > 0 && (
+          <Button leftSection={<IconPlus size={16} />} onClick={onAddDatabase} variant="light">
+            Add database
+          </Button>
+        )}
+      </Group>
+      {databases.state.error && <ErrorNotice error={databases.state.error} onRetry={databases.reload} />}
+      {dbs.length > 0 ? (
+        <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md">
+          {dbs.map((d) => (
+            <Paper key={d.id} withBorder radius="md" p="md" data-testid="database-card" data-name={d.name}>
+              <Group justify="space-between" wrap="nowrap">
+                <Group gap="xs" wrap="nowrap">
+                  <Box w={10} h={10} style={{ borderRadius: 5, background: 'var(--mantine-color-gray-5)' }} aria-label="no backups yet" />
+                  <Text fw={600}>{d.name}</Text>
+                </Group>
+                <Badge variant="default" size="sm" tt="none">
+                  password {d.passwordSet ? 'set ✓' : 'not set'}
+                </Badge>
+              </Group>
+              <Text size="sm" c="dimmed" mt={4} className="selectable">
+                {d.user}@{d.host}:{d.port}/{d.dbname}
+              </Text>
+              <Text size="xs" c="dimmed" mt="xs">
+                No backups yet
+              </Text>
+            </Paper>
+          ))}
+        </SimpleGrid>
+      ) : (
       <Paper withBorder radius="md" py={32} px="xl">
         <EmptyState size="md" variant="light" maw={560} mx="auto">
           <EmptyState.Indicator>
@@ -29,8 +64,12 @@ export function OverviewPage({ info, tools, onOpenSettings }: Props) {
             <br />
             Every backup is checked, so restoring on a bad day is one calm click.
           </EmptyState.Description>
+          <Button mt="md" leftSection={<IconPlus size={16} />} onClick={onAddDatabase}>
+            Add database
+          </Button>
         </EmptyState>
       </Paper>
+      )}
       <Paper withBorder radius="md" p="lg" component="section" aria-labelledby="machine-title">
         <Group justify="space-between" mb="sm">
           <Title order={2} size="h5" id="machine-title">

@@ -1,4 +1,5 @@
 import {
+  Code,
   DataList,
   Group,
   Paper,
@@ -12,7 +13,7 @@ import {
 } from '@mantine/core';
 import { IconDeviceDesktop, IconMoon, IconSun } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
-import type { AppInfo, ClientTools } from '../api';
+import type { AppInfo, ClientTools, KeyStatus } from '../api';
 import { ClientToolsPanel } from '../components/ClientToolsPanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
@@ -21,14 +22,37 @@ import type { Call } from '../useCall';
 interface Props {
   info: Call<AppInfo>;
   tools: Call<ClientTools>;
+  keyStatus?: KeyStatus;
 }
 
-export function SettingsPage({ info, tools }: Props) {
+const sourceText: Record<string, string> = {
+  keychain: 'in this computer’s keychain',
+  'key-file': 'in a key file (PGSAFE_KEY_FILE or --key-file)',
+  'recovery-kit': 'from a recovery kit',
+  'protected-key-file': 'in a passphrase-protected key file',
+};
+
+export function SettingsPage({ info, tools, keyStatus }: Props) {
   return (
     <Stack gap="lg">
       <Title order={1} size="h3">
         Settings
       </Title>
+      <Paper withBorder radius="md" p="lg" component="section" aria-labelledby="key-title">
+        <Title order={2} size="h5" id="key-title" mb="xs">
+          Master key
+        </Title>
+        {keyStatus?.ready ? (
+          <Text size="sm" data-testid="key-status">
+            Key <Code>{keyStatus.keyId}</Code> is kept {sourceText[keyStatus.source ?? ''] ?? keyStatus.source}. Every backup is
+            encrypted under it: keep a recovery kit (<Code>pgsafe key export</Code>) somewhere safe, away from this computer.
+          </Text>
+        ) : (
+          <Text size="sm" c="red" data-testid="key-status">
+            {keyStatus?.error ?? 'Not open yet.'}
+          </Text>
+        )}
+      </Paper>
       <ClientToolsPanel tools={tools} />
       <DataPanel info={info} />
       <AppearancePanel />

@@ -1,0 +1,104 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import * as api from './api';
+import { App } from './App';
+import { renderWithTheme } from './test/render';
+
+vi.mock('./api', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./api')>();
+  return {
+    ...real,
+    getAppInfo: vi.fn(),
+    getClientTools: vi.fn(),
+    getKeyStatus: vi.fn(),
+    onKeyStatus: vi.fn(() => () => {}),
+    listDatabases: vi.fn(),
+    testDatabase: vi.fn(),
+    addDatabase: vi.fn(),
+    listActivity: vi.fn(),
+    verifyActivity: vi.fn(),
+  };
+});
+
+const m = vi.mocked;
+
+const writeCheck: api.CheckResult = {
+  server: { version: '15.18', major: 15, database: 'shop', user: 'postgres', database_size: 8_000_000, encoding: 'UTF8', ssl: false, latency: 2e6 },
+  report: {
+    verdict: 'write_access',
+    findings: [
+      { code: 'superuser', severity: 'write', object: 'role postgres', detail: 'This role is a superuser: it can do anything.', fix_sql: 'ALTER ROLE postgres NOSUPERUSER;' },
+    ],
+    missing_read: [],
+  },
+};
+
+beforeEach(() => {
+  m(api.getAppInfo).mockResolvedValue({ name: 'PgSafe', version: '1', commit: 'c', goVersion: 'go', platform: 'linux', settingsDir: '/x' });
+  m(api.getClientTools).mockResolvedValue({ installs: [], newest: 0 });
+  m(api.getKeyStatus).mockResolvedValue({ ready: true, keyId: '3f9a0c1d2e4b5a69', source: 'keychain' });
+  m(api.listDatabases).mockResolvedValue([]);
+  m(api.listActivity).mockResolvedValue([]);
+  m(api.addDatabase).mockResolvedValue(undefined);
+});
+
+describe('databases', () => {
+  it('lists cards without ever showing a password', async () => {
+    m(api.listDatabases).mockResolvedValue([
+      { id: 1, name: 'Shop', host: 'db.example.com', port: 5432, dbname: 'shop', user: 'reader', passwordSet: true, sslmode: 'require', ssh: false, countRows: true },
+    ]);
+    renderWithTheme(<App />);
+    const card = await screen.findByTestId('database-card');
+    expect(card).toHaveTextContent('Shop');
+    expect(card).toHaveTextContent('reader@db.example.com:5432/shop');
+    expect(card).toHaveTextContent('password set ✓');
+  });
+
+  it('the wizard shows the audit and needs a deliberate choice to save a write-capable role', async () => {
+    const user = userEvent.setup();
+    m(api.testDatabase).mockResolvedValue(writeCheck);
+    renderWithTheme(<App />);
+    await user.click(await screen.findByRole('button', { name: /add database/i }));
+    const dialog = await screen.findByRole('dialog');
+    await user.type(within(dialog).getByLabelText(/Name in PgSafe/), 'Shop');
+    await user.type(within(dialog).getByLabelText('Database'), 'shop');
+    await user.type(within(dialog).getByLabelText('User'), 'postgres');
+    await user.type(within(dialog).getByLabelText('Password'), 'pw-never-shown');
+    await user.click(within(dialog).getByRole('button', { name: /test and check/i }));
+    expect(await within(dialog).findByTestId('verdict')).toHaveTextContent('Has write access');
+    expect(m(api.testDatabase).mock.calls[0][0]).toMatchObject({ name: 'Shop', dbname: 'shop', user: 'postgres', password: 'pw-never-shown', url: '' });
+    expect(within(dialog).getByText('role postgres')).toBeInTheDocument();
+    const save = within(dialog).getByRole('button', { name: 'Save database' });
+    expect(save).toBeDisabled();
+    await user.click(within(dialog).getByLabelText(/Proceed with this write-capable role anyway/));
+    expect(save).toBeEnabled();
+    await user.click(save);
+    await waitFor(() => expect(api.addDatabase).toHaveBeenCalledWith(expect.objectContaining({ name: 'Shop' }), true));
+    expect(document.body.textContent).not.toContain('pw-never-shown');
+  });
+});
+
+describe('activity', () => {
+  it('lists entries and reports where a broken log breaks', async () => {
+    const user = userEvent.setup();
+    m(api.listActivity).mockResolvedValue([
+      { seq: 2, at: '2026-11-23T06:00:00Z', actor: 'ada', action: 'database.created', outcome: 'ok', target: 'Shop', fields: { verdict: 'read_only' } },
+      { seq: 1, at: '2026-11-23T05:59:00Z', actor: 'ada', action: 'app.started', outcome: 'ok' },
+    ]);
+    m(api.verifyActivity).mockResolvedValue({ intact: false, entries: 5, goodTo: 2, brokenAt: 3, kind: 'gap', detail: 'entry 4 follows entry 2' });
+    renderWithTheme(<App initialPlace="activity" />);
+    expect(await screen.findAllByTestId('activity-row')).toHaveLength(2);
+    expect(screen.getByText('database.created')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Verify log' }));
+    expect(await screen.findByTestId('verify-result')).toHaveTextContent('broken at entry 3');
+  });
+});
+
+describe('master key', () => {
+  it('says why nothing can be saved when the keychain is unavailable', async () => {
+    m(api.getKeyStatus).mockResolvedValue({ ready: false, error: 'the system keychain is not available (the keychain is locked): unlock it' });
+    renderWithTheme(<App />);
+    expect(await screen.findByTestId('key-error')).toHaveTextContent('keychain is locked');
+  });
+});
