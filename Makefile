@@ -116,8 +116,10 @@ test-fuzz:
 test-frontend: frontend-deps bindings
 	cd frontend && npm test
 
+# Browser tests against real parts (PostgreSQL, keychain) started by the Go
+# harness in backend/internal/e2e, which runs scripts/e2e.sh.
 test-e2e: build/bin/pgsafe-dev
-	bash scripts/e2e.sh
+	go test -tags e2e,$(GOTAGS) -count=1 -timeout 10m ./backend/internal/e2e
 
 smoke-cli: build/bin/pgsafe
 	bash scripts/smoke-cli.sh $<

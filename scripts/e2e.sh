@@ -25,11 +25,15 @@ tests=(frontend/e2e/*.test.mjs)
 # NO_AT_BRIDGE: the GTK window of the dev binary needs no accessibility bus here.
 export NO_AT_BRIDGE=1
 # stderr minus dbus-daemon's start-up chatter; the exit status is the test runner's.
+# With E2E_KEEP_BUS=1 (the Go harness, backend/internal/e2e) the tests use the
+# session bus of the harness's keychain instead of a new, empty one.
+bus=(dbus-run-session --)
+[[ ${E2E_KEEP_BUS:-} == 1 && -n ${DBUS_SESSION_BUS_ADDRESS:-} ]] && bus=()
 set +e
 {
   timeout --kill-after=10 300 \
     xvfb-run -a -s "-screen 0 1280x900x24" \
-    dbus-run-session -- \
+    "${bus[@]}" \
     node --test --test-reporter=spec --test-concurrency=1 "${tests[@]}" 2>&1 1>&3 3>&- |
     grep -v '^dbus-daemon\[' >&2
   rc=${PIPESTATUS[0]}

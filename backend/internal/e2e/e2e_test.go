@@ -1,0 +1,42 @@
+//go:build e2e
+
+// Package e2e runs the browser end-to-end tests (frontend/e2e) against real
+// parts the Go harness starts: a PostgreSQL cluster and a private Secret
+// Service keychain. Run with `make test-e2e` (go test -tags e2e): it needs
+// build/bin/pgsafe-dev and frontend/dist.
+package e2e
+
+import (
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+)
+
+func TestBrowser(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	pg := testenv.Postgres(t)
+	pg.CreateDB(t, "shop")
+	pg.Exec(t, "shop", `CREATE TABLE customers (id int PRIMARY KEY, name text);
+		CREATE TABLE orders (id int PRIMARY KEY, customer int REFERENCES customers, total numeric);
+		CREATE ROLE reader LOGIN PASSWORD 'e2e-reader-pw-4411';
+		GRANT SELECT ON customers, orders TO reader;`)
+	testenv.Keychain(t) // the app creates its master key here on first start
+	admin, _ := url.Parse(pg.URL("shop"))
+
+	cmd := exec.Command("bash", filepath.Join(root, "scripts/e2e.sh"))
+	cmd.Dir = root
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(),
+		"E2E_KEEP_BUS=1", // the keychain's session bus, not a new one
+		"E2E_PG_HOST="+pg.Host, "E2E_PG_PORT="+strconv.Itoa(pg.Port), "E2E_PG_DB=shop",
+		"E2E_PG_READER=reader", "E2E_PG_READER_PASSWORD=e2e-reader-pw-4411",
+		"E2E_PG_ADMIN_URL="+admin.String())
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("browser tests failed: %v", err)
+	}
+}

@@ -1,0 +1,116 @@
+// Shared by the e2e tests: start the dev binary (the real Go side serving the
+// real frontend) with a fresh PGSAFE_HOME, and headless Chromium with the
+// flags RECIPES.md lists and a fresh profile.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const devBin = resolve(repo, process.env.PGSAFE_DEV_BIN || 'build/bin/pgsafe-dev');
+export const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// Noise from Wails' own dev-mode scripts, not from PgSafe (see RECIPES.md).
+const knownNoise = [/Cannot read properties of null \(reading 'nodes'\)/, /favicon\.ico/, /Unknown message from front end: runtime:ready/];
+export const isNoise = (text) => knownNoise.some((re) => re.test(text));
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Starts the dev binary and a browser page on it; call stop() at the end. */
+export async function startSession({ viewport = { width: 1024, height: 680 } } = {}) {
+  const s = { home: mkdtempSync(join(tmpdir(), 'pgsafe-e2e-home-')), profile: mkdtempSync(join(tmpdir(), 'pgsafe-e2e-profile-')), log: '', pageErrors: [], consoleErrors: [] };
+  const port = await freePort();
+  s.baseURL = `http://127.0.0.1:${port}`;
+  s.app = spawn(devBin, ['-assetdir', join(repo, 'frontend/dist'), '-devserver', `127.0.0.1:${port}`], {
+    cwd: repo,
+    env: { ...process.env, PGSAFE_HOME: s.home },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (b) => {
+    s.log += b.toString();
+  };
+  s.app.stdout.on('data', collect);
+  s.app.stderr.on('data', collect);
+  process.once('exit', () => kill(s.app, 'SIGKILL'));
+  await waitForHTTP(s, s.baseURL + '/', 60_000);
+  s.context = await chromium.launchPersistentContext(s.profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport,
+    colorScheme: 'light',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  s.page = s.context.pages()[0] ?? (await s.context.newPage());
+  s.page.on('pageerror', (e) => {
+    if (!isNoise(e.message)) s.pageErrors.push(e.message);
+  });
+  s.page.on('console', (m) => {
+    if (m.type() === 'error' && !isNoise(m.text()) && !isNoise(m.location().url ?? '')) s.consoleErrors.push(m.text());
+  });
+  await s.page.goto(s.baseURL + '/', { waitUntil: 'domcontentloaded' });
+  s.stop = async () => {
+    try {
+      await s.context?.close();
+    } finally {
+      await stopApp(s.app);
+      for (const d of [s.home, s.profile]) rmSync(d, { recursive: true, force: true });
+    }
+  };
+  return s;
+}
+
+async function waitForHTTP(s, url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    if (s.app.exitCode !== null || s.app.signalCode !== null) {
+      throw new Error(`dev binary exited (${s.app.exitCode ?? s.app.signalCode}) before serving ${url}:\n${s.log}`);
+    }
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+      last = `HTTP ${r.status}`;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms (${last}):\n${s.log}`);
+}
+
+function kill(app, sig) {
+  if (app && app.exitCode === null && app.signalCode === null) {
+    try {
+      process.kill(-app.pid, sig); // its own process group: children go too
+    } catch {}
+  }
+}
+
+function stopApp(app) {
+  if (!app || app.exitCode !== null || app.signalCode !== null) return Promise.resolve();
+  return new Promise((res) => {
+    const t = setTimeout(() => {
+      kill(app, 'SIGKILL');
+      res();
+    }, 5000);
+    app.once('exit', () => {
+      clearTimeout(t);
+      res();
+    });
+    kill(app, 'SIGTERM');
+  });
+}
