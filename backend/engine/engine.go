@@ -17,6 +17,7 @@ import (
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -75,6 +76,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{home: home, key: mk, keySource: src, store: st, log: log, actor: osUser()}
+	// A parallel restore that died left its decrypted archive behind: remove it.
+	for _, d := range restore.RemoveStale(filepath.Join(home, "tmp")) {
+		log.Warn("removed the temporary files of an interrupted restore", "dir", d)
+	}
 	if e.audit, err = openAudit(ctx, e); err != nil {
 		st.Close()
 		mk.Wipe()

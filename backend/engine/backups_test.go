@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// TestBackupVerifyRestore: a database and a folder storage added through the
+// engine, a backup, its verification and drill, and a restore into a new
+// database, all recorded in the history and the audit log.
+func TestBackupVerifyRestore(t *testing.T) {
+	e, audit := newEngine(t)
+	ctx := context.Background()
+	srv := testenv.Postgres(t)
+	srv.CreateDB(t, "shop")
+	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY, total numeric);
+		INSERT INTO orders SELECT g, g * 2 FROM generate_series(1, 2000) g;
+		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-9'; GRANT SELECT ON orders TO reader;`)
+	folder := t.TempDir()
+	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
+		t.Fatal(err)
+	}
+	url := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "reader:reader-pw-9", 1)
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: url, StorageNames: []string{"nas"}, CountRows: true}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	b, err := e.BackupNow(ctx, "shop", store.OriginManual, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Status != store.StatusSucceeded || b.StoredSize == 0 || len(b.Copies) != 1 || b.Copies[0].Status != store.CopyWritten {
+		t.Fatalf("backup record %+v", b)
+	}
+	if _, err := os.Stat(folder + "/" + b.Copies[0].Object); err != nil {
+		t.Fatalf("the backup file is not in the folder: %v", err)
+	}
+	latest, err := e.FindBackup(ctx, "latest", "shop")
+	if err != nil || latest.ID != b.ID {
+		t.Fatalf("latest = %s, %v", latest.ID, err)
+	}
+
+	res, err := e.VerifyBackup(ctx, latest, "")
+	if err != nil || !res.OK {
+		t.Fatalf("verify = %+v, %v", res, err)
+	}
+	res, err = e.VerifyBackup(ctx, latest, srv.URL("postgres"))
+	if err != nil || !res.OK || res.Kind != "drill" {
+		t.Fatalf("drill = %+v, %v", res, err)
+	}
+
+	rr, err := e.RestoreBackup(ctx, latest, srv.URL("shop_restored"), RestoreOptions{NoOwner: true})
+	if err != nil || rr.Database != "shop_restored" {
+		t.Fatalf("restore = %+v, %v", rr, err)
+	}
+	var n int
+	if err := srv.Conn(t, "shop_restored").QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n); err != nil || n != 2000 {
+		t.Fatalf("restored %d orders (%v)", n, err)
+	}
+
+	// A broken storage: the backup fails, is recorded as failed, and nothing is left.
+	os.Chmod(folder, 0o700)
+	os.RemoveAll(folder)
+	if _, err := e.BackupNow(ctx, "shop", store.OriginManual, nil); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("backup to a missing folder: %v", err)
+	}
+	hist, _ := e.Backups(ctx, "shop", 0)
+	if len(hist) != 2 || hist[0].Status != store.StatusFailed || hist[0].Error == "" {
+		t.Fatalf("history %+v", hist)
+	}
+	runs, _ := e.store.Restores(ctx, store.RestoreFilter{BackupID: b.ID})
+	if len(runs) != 3 {
+		t.Fatalf("runs recorded: %+v", runs)
+	}
+	want := "storage.created:ok,database.created:ok,backup.started:ok,backup.finished:ok,backup.verify:ok,backup.drill:ok,backup.restore:ok,backup.started:ok,backup.failed:failed"
+	if got := audit.actions(); got != want {
+		t.Fatalf("audited %s\nwant     %s", got, want)
+	}
+}

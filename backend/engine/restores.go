@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/pg"
+	"github.com/pgsafe/pgsafe/backend/pgtools"
+	"github.com/pgsafe/pgsafe/backend/restore"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// FindBackup finds a finished backup by ID, or "latest" of database dbName.
+func (e *Engine) FindBackup(ctx context.Context, ref, dbName string) (store.Backup, error) {
+	if ref != "latest" {
+		b, err := e.store.Backup(ctx, ref)
+		if errors.Is(err, store.ErrNotFound) {
+			return b, fmt.Errorf("%w: no backup %s in this machine's history (`pgsafe backups NAME` lists them)", ErrNotFound, ref)
+		}
+		return b, err
+	}
+	if dbName == "" {
+		return store.Backup{}, errors.New("\"latest\" needs the database: --db NAME")
+	}
+	d, err := e.store.DatabaseByName(ctx, dbName)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Backup{}, notFound("db", dbName)
+	} else if err != nil {
+		return store.Backup{}, err
+	}
+	bs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Status: store.StatusSucceeded, Limit: 1})
+	if err != nil {
+		return store.Backup{}, err
+	}
+	if len(bs) == 0 {
+		return store.Backup{}, fmt.Errorf("%w: database %q has no finished backup yet", ErrNotFound, dbName)
+	}
+	return bs[0], nil
+}
+
+// source opens a storage that holds a copy of b.
+func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, int64, error) {
+	var lastErr error
+	for _, c := range b.Copies {
+		if c.Status != store.CopyWritten {
+			continue
+		}
+		cfg, err := e.store.StorageCredentials(ctx, c.StorageID)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		s, err := openStorage(cfg)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return s, c.StorageID, nil
+	}
+	if lastErr == nil {
+		lastErr = errors.New("no storage holds a copy of it")
+	}
+	return nil, 0, fmt.Errorf("backup %s cannot be read: %w", b.ID, lastErr)
+}
+
+func (e *Engine) pgRestore(ctx context.Context, serverMajor int) (string, error) {
+	in, err := pgtools.Pick(e.clients(ctx), serverMajor)
+	if err != nil {
+		return "", err
+	}
+	if in.PgRestore == "" {
+		return "", fmt.Errorf("pg_restore is missing beside %s: %s", in.PgDump, pgtools.InstallAdviceFor(serverMajor))
+	}
+	return in.PgRestore, nil
+}
+
+// VerifyBackup checks a stored backup end to end (restore.Verify) and, with a
+// drill server URL, also restores it into a scratch database there
+// (restore.Drill). The result is recorded in the history and the audit log.
+func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL string) (*restore.Result, error) {
+	m, err := manifest(b)
+	if err != nil {
+		return nil, err
+	}
+	src, storageID, err := e.source(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	pgRestore, err := e.pgRestore(ctx, m.ServerMajor)
+	if err != nil {
+		return nil, err
+	}
+	kind := store.RunVerify
+	rec := store.RestoreRecord{Kind: kind, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
+		RestoreDetails: store.RestoreDetails{StorageID: storageID}}
+	var res *restore.Result
+	if drillURL == "" {
+		res, err = restore.Verify(ctx, src, m, keys.Keys{e.key}, pgRestore)
+	} else {
+		kind = store.RunDrill
+		rec.Kind = kind
+		var srv pg.Config
+		if srv, err = pg.ParseConnString(drillURL); err == nil {
+			rec.Target = srv.String()
+			res, err = restore.Drill(ctx, src, m, keys.Keys{e.key}, pgRestore, srv.ToolConn())
+		}
+	}
+	return res, e.finishRun(ctx, rec, b, res, err)
+}
+
+// finishRun records a verify, drill or restore run.
+func (e *Engine) finishRun(ctx context.Context, rec store.RestoreRecord, b store.Backup, res *restore.Result, runErr error) error {
+	rec.FinishedAt = time.Now().UTC()
+	outcome := "ok"
+	switch {
+	case runErr != nil:
+		rec.Status, rec.Error, outcome = store.StatusFailed, runErr.Error(), "failed"
+	case res != nil && !res.OK:
+		rec.Status, outcome = store.StatusFailed, "failed"
+		rec.Problems = append(rec.Problems, res.Problem.Detail)
+		rec.Warnings = res.Warnings
+	default:
+		rec.Status = store.StatusSucceeded
+		if res != nil {
+			rec.Warnings = res.Warnings
+		}
+	}
+	if res != nil {
+		rec.Data, _ = json.Marshal(res)
+	}
+	if _, err := e.store.CreateRestore(context.WithoutCancel(ctx), rec); err != nil {
+		return errors.Join(runErr, err)
+	}
+	fields := map[string]string{"backup_id": b.ID}
+	msg := ""
+	if runErr != nil {
+		msg = runErr.Error()
+	} else if res != nil && res.Problem != nil {
+		msg = res.Problem.Detail
+	}
+	if err := e.record(context.WithoutCancel(ctx), Event{Action: "backup." + rec.Kind, Outcome: outcome, Target: b.DatabaseName, Fields: fields, Message: msg}); err != nil {
+		return errors.Join(runErr, err)
+	}
+	return runErr
+}
+
+// RestoreOptions are a restore's choices.
+type RestoreOptions struct {
+	Replace           bool // replace an existing database (otherwise create a new one)
+	Jobs              int
+	NoOwner           bool
+	NoPrivileges      bool
+	ExcludeExtensions []string
+	Progress          func(restore.Progress)
+}
+
+// RestoreBackup restores b into the database named by toURL, whose write
+// credentials are used for this restore only (never stored, never logged).
+func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, toURL string, opts RestoreOptions) (*restore.RestoreResult, error) {
+	m, err := manifest(b)
+	if err != nil {
+		return nil, err
+	}
+	target, err := pg.ParseConnString(toURL)
+	if err != nil {
+		return nil, err
+	}
+	src, storageID, err := e.source(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	pgRestore, err := e.pgRestore(ctx, m.ServerMajor)
+	if err != nil {
+		return nil, err
+	}
+	mode := restore.ModeNew
+	if opts.Replace {
+		mode = restore.ModeReplace
+	}
+	tc := target.ToolConn()
+	tc.AllowWrite = true
+	rec := store.RestoreRecord{Kind: store.RunRestore, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
+		RestoreDetails: store.RestoreDetails{StorageID: storageID, Target: target.String()}}
+	rr, err := restore.Restore(ctx, src, m, keys.Keys{e.key}, pgRestore, tc, restore.Options{Mode: mode, Jobs: opts.Jobs,
+		NoOwner: opts.NoOwner, NoPrivileges: opts.NoPrivileges, ExcludeExtensions: opts.ExcludeExtensions,
+		TempDir: filepath.Join(e.home, "tmp"), Progress: opts.Progress})
+	if rr != nil {
+		rec.Warnings = rr.Warnings
+	}
+	return rr, e.finishRun(ctx, rec, b, nil, err)
+}
+
+// Manifest returns a finished backup's manifest.
+func Manifest(b store.Backup) (*backup.Manifest, error) { return manifest(b) }

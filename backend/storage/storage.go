@@ -1,0 +1,53 @@
+// Package storage is the one interface every place backups are kept
+// implements (a local folder, S3, SFTP, …; one package each), with the
+// promises the backup engine relies on. See docs/STORAGE.md.
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"time"
+)
+
+// Storage keeps objects under slash-separated names.
+//
+// Put is all-or-nothing: the object appears under name only once the whole
+// stream was read and stored durably. A Put that fails or is cancelled —
+// including when r returns an error midway — leaves nothing under name (and
+// an older object of that name is untouched).
+type Storage interface {
+	Put(ctx context.Context, name string, r io.Reader) error
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+	Stat(ctx context.Context, name string) (Info, error)
+	// List returns the objects whose names start with prefix, in name order.
+	List(ctx context.Context, prefix string) ([]Info, error)
+	// Delete removes an object; a missing one is ErrNotFound.
+	Delete(ctx context.Context, name string) error
+	// String names the storage for messages (no secrets).
+	String() string
+}
+
+// Info describes an object.
+type Info struct {
+	Name     string    `json:"name"`
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+}
+
+// ErrNotFound: no object of that name. It matches fs.ErrNotExist too.
+var ErrNotFound = notFound{}
+
+type notFound struct{}
+
+func (notFound) Error() string        { return "no such object" }
+func (notFound) Is(target error) bool { return target == fs.ErrNotExist }
+
+// Usage is implemented by storages that can tell their free space.
+type Usage interface {
+	Free(ctx context.Context) (free int64, err error)
+}
+
+// IsNotFound reports whether err means the object does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) }

@@ -1,0 +1,135 @@
+// Package storagetest is the conformance suite every storage backend runs:
+// the promises of storage.Storage, checked against the real backend.
+package storagetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/pgsafe/pgsafe/backend/storage"
+)
+
+// Run checks s. It uses names under "conformance/".
+func Run(t *testing.T, s storage.Storage) {
+	ctx := context.Background()
+	data := make([]byte, 3<<20+17)
+	rand.Read(data)
+
+	t.Run("round trip, stat, list, delete", func(t *testing.T) {
+		if err := s.Put(ctx, "conformance/db/a.pgsafe", bytes.NewReader(data)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Put(ctx, "conformance/db/b.manifest.pgsafe", bytes.NewReader([]byte("m"))); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := s.Open(ctx, "conformance/db/a.pgsafe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("read back %d bytes (%v), wrote %d", len(got), err, len(data))
+		}
+		info, err := s.Stat(ctx, "conformance/db/a.pgsafe")
+		if err != nil || info.Size != int64(len(data)) {
+			t.Fatalf("Stat = %+v, %v", info, err)
+		}
+		list, err := s.List(ctx, "conformance/db/")
+		if err != nil || len(list) != 2 || list[0].Name != "conformance/db/a.pgsafe" || list[1].Name != "conformance/db/b.manifest.pgsafe" {
+			t.Fatalf("List = %+v, %v", list, err)
+		}
+		if err := s.Delete(ctx, "conformance/db/a.pgsafe"); err != nil {
+			t.Fatal(err)
+		}
+		s.Delete(ctx, "conformance/db/b.manifest.pgsafe")
+		if _, err := s.Stat(ctx, "conformance/db/a.pgsafe"); !storage.IsNotFound(err) {
+			t.Fatalf("Stat after Delete: %v", err)
+		}
+	})
+
+	t.Run("not found", func(t *testing.T) {
+		if _, err := s.Open(ctx, "conformance/nope"); !storage.IsNotFound(err) {
+			t.Fatalf("Open: %v", err)
+		}
+		if err := s.Delete(ctx, "conformance/nope"); !storage.IsNotFound(err) {
+			t.Fatalf("Delete: %v", err)
+		}
+	})
+
+	t.Run("a failed Put leaves nothing, and keeps an older object", func(t *testing.T) {
+		broken := io.MultiReader(bytes.NewReader(data[:1<<20]), errReader{})
+		if err := s.Put(ctx, "conformance/failed", broken); err == nil {
+			t.Fatal("Put of a failing stream succeeded")
+		}
+		if _, err := s.Stat(ctx, "conformance/failed"); !storage.IsNotFound(err) {
+			t.Fatalf("a failed Put left an object: %v", err)
+		}
+		s.Put(ctx, "conformance/kept", bytes.NewReader([]byte("old")))
+		if err := s.Put(ctx, "conformance/kept", io.MultiReader(bytes.NewReader(data[:1000]), errReader{})); err == nil {
+			t.Fatal("Put of a failing stream succeeded")
+		}
+		if rc, err := s.Open(ctx, "conformance/kept"); err != nil {
+			t.Fatal(err)
+		} else {
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			if string(b) != "old" {
+				t.Fatalf("a failed Put changed the older object to %d bytes", len(b))
+			}
+		}
+		s.Delete(ctx, "conformance/kept")
+		cctx, cancel := context.WithCancel(ctx)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write(data[:1<<20])
+			cancel()
+			pw.Write(data[1<<20:])
+			pw.Close()
+		}()
+		if err := s.Put(cctx, "conformance/cancelled", pr); err == nil {
+			t.Fatal("a cancelled Put succeeded")
+		}
+		pr.Close()
+		if _, err := s.Stat(ctx, "conformance/cancelled"); !storage.IsNotFound(err) {
+			t.Fatalf("a cancelled Put left an object: %v", err)
+		}
+		if list, _ := s.List(ctx, "conformance/"); len(list) != 0 {
+			t.Fatalf("left behind: %+v", list)
+		}
+	})
+
+	t.Run("concurrent puts", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Put(ctx, fmt.Sprintf("conformance/c%d", i), bytes.NewReader(data[i:])); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		list, err := s.List(ctx, "conformance/c")
+		if err != nil || len(list) != 4 {
+			t.Fatalf("List = %+v, %v", list, err)
+		}
+		for i, o := range list {
+			if o.Size != int64(len(data)-i) {
+				t.Errorf("%s has %d bytes", o.Name, o.Size)
+			}
+			s.Delete(ctx, o.Name)
+		}
+	})
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("source failed") }
