@@ -11,7 +11,7 @@ out=${1:-build/screenshot.png}
 bin=${PGSAFE_BIN:-build/bin/pgsafe}
 fail() { echo "screenshot: $*" >&2; exit 1; }
 [[ -x $bin ]] || fail "$bin is missing: make build"
-for t in xvfb-run dbus-run-session xdotool import convert; do
+for t in xvfb-run dbus-run-session gnome-keyring-daemon xdotool import convert; do
   command -v "$t" >/dev/null || fail "$t is missing (scripts/setup-deps.sh installs it)"
 done
 mkdir -p "$(dirname "$out")"
@@ -26,6 +26,12 @@ mkdir -p "$tmp/home" "$tmp/pgsafe"
 cat >"$tmp/inside.sh" <<'INSIDE'
 set -euo pipefail
 bin=$1 out=$2 tmp=$3
+# A desktop session has an unlocked keychain: start one on this private bus
+# (gnome-keyring, a fresh login keyring unlocked with a throwaway password),
+# so the app opens its master key as it would for a user.
+export HOME=$tmp/home XDG_DATA_HOME=$tmp/home/.local/share XDG_RUNTIME_DIR=$tmp/run
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+printf 'screenshot-keyring' | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
 HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_CACHE_HOME=$tmp/home/.cache \
 XDG_DATA_HOME=$tmp/home/.local/share PGSAFE_HOME=$tmp/pgsafe \
   "$bin" >"$tmp/app.log" 2>&1 &

@@ -80,6 +80,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
                 info={info}
                 tools={tools}
                 databases={databases}
+                keyReady={ready}
                 onOpenSettings={() => setPlace('settings')}
                 onAddDatabase={() => setAdding(true)}
               />

@@ -99,6 +99,10 @@ describe('master key', () => {
   it('says why nothing can be saved when the keychain is unavailable', async () => {
     m(api.getKeyStatus).mockResolvedValue({ ready: false, error: 'the system keychain is not available (the keychain is locked): unlock it' });
     renderWithTheme(<App />);
+    m(api.listDatabases).mockRejectedValue(new api.ApiError('Couldn’t list your databases', 'not open', 'not open'));
     expect(await screen.findByTestId('key-error')).toHaveTextContent('keychain is locked');
+    // One explanation, not one per screen part; nothing offered that cannot work.
+    expect(screen.queryByText('Couldn’t list your databases')).not.toBeInTheDocument();
+    expect(screen.getByRole('button', { name: /add database/i })).toBeDisabled();
   });
 });

@@ -10,12 +10,14 @@ interface Props {
   info: Call<AppInfo>;
   tools: Call<ClientTools>;
   databases: Call<DatabaseView[]>;
+  /** The master key and settings are open (the banner above says why not). */
+  keyReady: boolean;
   onOpenSettings: () => void;
   onAddDatabase: () => void;
 }
 
 /** With no databases yet: what PgSafe does, and whether this machine is ready. */
-export function OverviewPage({ info, tools, databases, onOpenSettings, onAddDatabase }: Props) {
+export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings, onAddDatabase }: Props) {
   const dbs = databases.state.data ?? [];
   return (
     <Stack gap="lg">
@@ -29,7 +31,7 @@ export function OverviewPage({ info, tools, databases, onOpenSettings, onAddData
           </Button>
         )}
       </Group>
-      {databases.state.error && <ErrorNotice error={databases.state.error} onRetry={databases.reload} />}
+      {keyReady && databases.state.error && <ErrorNotice error={databases.state.error} onRetry={databases.reload} />}
       {dbs.length > 0 ? (
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md">
           {dbs.map((d) => (
@@ -64,7 +66,7 @@ export function OverviewPage({ info, tools, databases, onOpenSettings, onAddData
             <br />
             Every backup is checked, so restoring on a bad day is one calm click.
           </EmptyState.Description>
-          <Button mt="md" leftSection={<IconPlus size={16} />} onClick={onAddDatabase}>
+          <Button mt="md" leftSection={<IconPlus size={16} />} onClick={onAddDatabase} disabled={!keyReady}>
             Add database
           </Button>
         </EmptyState>
