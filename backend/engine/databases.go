@@ -24,6 +24,11 @@ type DatabaseInput struct {
 	Password string
 	SSLMode  string
 
+	// ImportRef names a connection of the user's pg_service.conf or ~/.pgpass
+	// (pg.ImportCandidates); its settings fill what the fields leave empty, and
+	// its password is used when none is typed.
+	ImportRef string
+
 	SSH          *store.SSHTunnel
 	StorageNames []string
 	CountRows    bool
@@ -70,6 +75,30 @@ func (in DatabaseInput) config() (store.DatabaseConfig, error) {
 		c.SSLMode, c.SSLRootCert, c.SSLCert, c.SSLKey = string(p.SSLMode), p.SSLRootCert, p.SSLCert, p.SSLKey
 		c.SSLPassword = store.NewSecret(p.SSLPassword.Reveal())
 	}
+	if in.ImportRef != "" {
+		p, err := pg.ResolveCandidate(in.ImportRef)
+		if err != nil {
+			return c, err
+		}
+		fill := func(dst *string, v string) {
+			if *dst == "" {
+				*dst = v
+			}
+		}
+		fill(&c.Host, p.Host)
+		fill(&c.DBName, p.Database)
+		fill(&c.User, p.User)
+		fill(&c.SSLMode, string(p.SSLMode))
+		fill(&c.SSLRootCert, p.SSLRootCert)
+		fill(&c.SSLCert, p.SSLCert)
+		fill(&c.SSLKey, p.SSLKey)
+		if c.Port == 0 {
+			c.Port = p.Port
+		}
+		if !c.Password.HasValue() {
+			c.Password = store.NewSecret(p.Password.Reveal())
+		}
+	}
 	if c.Port == 0 {
 		c.Port = 5432
 	}
@@ -90,9 +119,7 @@ func connect(ctx context.Context, c store.DatabaseConfig) (cfg pg.Config, closeF
 	if c.SSH == nil || c.SSH.Host == "" {
 		return cfg, func() {}, nil
 	}
-	t, err := tunnel.Open(ctx, tunnel.Config{Host: c.SSH.Host, Port: c.SSH.Port, User: c.SSH.User,
-		Password: c.SSH.Password.Reveal(), PrivateKey: []byte(c.SSH.PrivateKey.Reveal()), KeyPath: c.SSH.KeyPath,
-		KeyPassphrase: c.SSH.KeyPassphrase.Reveal(), HostKey: c.SSH.HostKey, KnownHostsPath: c.SSH.KnownHostsPath}, c.Host, cfg.Port)
+	t, err := tunnel.Open(ctx, tunnelConfig(*c.SSH), c.Host, cfg.Port)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -228,4 +255,20 @@ func (e *Engine) CheckDatabase(ctx context.Context, name string) (*CheckResult, 
 		return nil, err
 	}
 	return check(ctx, c)
+}
+
+// ImportCandidates lists the connections of the user's pg_service.conf and
+// ~/.pgpass, without passwords.
+func ImportCandidates() ([]pg.Candidate, error) { return pg.ImportCandidates() }
+
+// SSHHostKey connects to an SSH bastion only to read its host key, so the
+// user can check its fingerprint before PgSafe trusts it.
+func SSHHostKey(ctx context.Context, t store.SSHTunnel) (*tunnel.HostKeyError, error) {
+	return tunnel.FetchHostKey(ctx, tunnelConfig(t))
+}
+
+func tunnelConfig(t store.SSHTunnel) tunnel.Config {
+	return tunnel.Config{Host: t.Host, Port: t.Port, User: t.User, Password: t.Password.Reveal(),
+		PrivateKey: []byte(t.PrivateKey.Reveal()), KeyPath: t.KeyPath, KeyPassphrase: t.KeyPassphrase.Reveal(),
+		HostKey: t.HostKey, KnownHostsPath: t.KnownHostsPath}
 }

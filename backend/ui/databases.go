@@ -27,11 +27,62 @@ type DatabaseForm struct {
 	SSLMode   string   `json:"sslmode"`
 	Storages  []string `json:"storages"`
 	CountRows bool     `json:"countRows"`
+	// ImportRef: the pg_service.conf / ~/.pgpass entry the form was filled
+	// from; its password is used (on the Go side) when none is typed.
+	ImportRef string   `json:"importRef"`
+	SSH       *SSHForm `json:"ssh"`
+}
+
+// SSHForm is the optional SSH bastion. Secrets go in, never come back.
+type SSHForm struct {
+	Host          string `json:"host"`
+	Port          int    `json:"port"`
+	User          string `json:"user"`
+	Password      string `json:"password"`
+	KeyPath       string `json:"keyPath"`
+	KeyPassphrase string `json:"keyPassphrase"`
+	// HostKey is the bastion's key the user checked and trusts (from SSHHostKey).
+	HostKey string `json:"hostKey"`
 }
 
 func (f DatabaseForm) input() engine.DatabaseInput {
-	return engine.DatabaseInput{Name: f.Name, URL: f.URL, Host: f.Host, Port: f.Port, DBName: f.DBName, User: f.User,
-		Password: f.Password, SSLMode: f.SSLMode, StorageNames: f.Storages, CountRows: f.CountRows}
+	in := engine.DatabaseInput{Name: f.Name, URL: f.URL, Host: f.Host, Port: f.Port, DBName: f.DBName, User: f.User,
+		Password: f.Password, SSLMode: f.SSLMode, StorageNames: f.Storages, CountRows: f.CountRows, ImportRef: f.ImportRef}
+	if f.SSH != nil && f.SSH.Host != "" {
+		t := f.SSH.tunnel()
+		in.SSH = &t
+	}
+	return in
+}
+
+func (f SSHForm) tunnel() store.SSHTunnel {
+	return store.SSHTunnel{Host: f.Host, Port: f.Port, User: f.User, Password: store.NewSecret(f.Password), KeyPath: f.KeyPath,
+		KeyPassphrase: store.NewSecret(f.KeyPassphrase), HostKey: f.HostKey}
+}
+
+// ImportCandidates lists connections from the user's pg_service.conf and
+// ~/.pgpass (no passwords), to fill the wizard's fields.
+func (s *DatabaseService) ImportCandidates() ([]pg.Candidate, error) {
+	c, err := engine.ImportCandidates()
+	if c == nil {
+		c = []pg.Candidate{}
+	}
+	return c, err
+}
+
+// HostKey is an SSH bastion's host key, for the user to check before trusting it.
+type HostKey struct {
+	Fingerprint string `json:"fingerprint"` // SHA256:…
+	Key         string `json:"key"`         // to send back as SSHForm.HostKey once trusted
+}
+
+// SSHHostKey reads the bastion's host key (without logging in).
+func (s *DatabaseService) SSHHostKey(f SSHForm) (*HostKey, error) {
+	hk, err := engine.SSHHostKey(context.Background(), f.tunnel())
+	if err != nil {
+		return nil, err
+	}
+	return &HostKey{Fingerprint: hk.Fingerprint, Key: hk.Key}, nil
 }
 
 // DatabaseView is a stored database as the UI lists it: no secrets.

@@ -144,6 +144,40 @@ export interface DatabaseForm {
   sslmode: string;
   storages: string[];
   countRows: boolean;
+  /** A pg_service.conf / ~/.pgpass entry the fields came from (its password stays on the Go side). */
+  importRef: string;
+  ssh: SSHForm | null;
+}
+
+export interface SSHForm {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  keyPath: string;
+  keyPassphrase: string;
+  /** The bastion's host key, once the user checked its fingerprint. */
+  hostKey: string;
+}
+
+export interface ImportCandidate {
+  ref: string;
+  source: string;
+  label: string;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  sslmode?: string;
+  hasPassword: boolean;
+}
+
+export function listImportCandidates(): Promise<ImportCandidate[]> {
+  return call('read pg_service.conf and ~/.pgpass', async () => ((await Databases.ImportCandidates()) ?? []) as ImportCandidate[]);
+}
+
+export function sshHostKey(f: SSHForm): Promise<{ fingerprint: string; key: string }> {
+  return call('read the SSH server’s host key', () => Databases.SSHHostKey(f), 30_000);
 }
 
 export interface DatabaseView {
@@ -184,13 +218,19 @@ function normalizeCheck(r: CheckResult): CheckResult {
   return { ...r, report: { ...r.report, findings: r.report.findings ?? [], missing_read: r.report.missing_read ?? [] } };
 }
 
+// The generated model classes carry a helper method; plain objects are what
+// actually cross the bridge.
+function goForm(f: DatabaseForm): Parameters<typeof Databases.Test>[0] {
+  return f as unknown as Parameters<typeof Databases.Test>[0];
+}
+
 export function testDatabase(f: DatabaseForm): Promise<CheckResult> {
-  return call('test the connection', async () => normalizeCheck((await Databases.Test(f)) as unknown as CheckResult), 60_000);
+  return call('test the connection', async () => normalizeCheck((await Databases.Test(goForm(f))) as unknown as CheckResult), 60_000);
 }
 
 export function addDatabase(f: DatabaseForm, allowWriteAccess: boolean): Promise<void> {
   return call('save the database', async () => {
-    await Databases.Add(f, allowWriteAccess);
+    await Databases.Add(goForm(f), allowWriteAccess);
   }, 60_000);
 }
 

@@ -18,6 +18,8 @@ vi.mock('./api', async (importOriginal) => {
     addDatabase: vi.fn(),
     listActivity: vi.fn(),
     verifyActivity: vi.fn(),
+    listImportCandidates: vi.fn(),
+    sshHostKey: vi.fn(),
   };
 });
 
@@ -41,6 +43,7 @@ beforeEach(() => {
   m(api.listDatabases).mockResolvedValue([]);
   m(api.listActivity).mockResolvedValue([]);
   m(api.addDatabase).mockResolvedValue(undefined);
+  m(api.listImportCandidates).mockResolvedValue([]);
 });
 
 describe('databases', () => {
@@ -76,6 +79,50 @@ describe('databases', () => {
     await user.click(save);
     await waitFor(() => expect(api.addDatabase).toHaveBeenCalledWith(expect.objectContaining({ name: 'Shop' }), true));
     expect(document.body.textContent).not.toContain('pw-never-shown');
+  });
+});
+
+describe('wizard: saved connections and SSH', () => {
+  it('fills the fields from pg_service.conf and leaves the password on the Go side', async () => {
+    const user = userEvent.setup();
+    m(api.listImportCandidates).mockResolvedValue([
+      { ref: 'service:shop-prod', source: '/home/ada/.pg_service.conf', label: 'shop-prod', host: 'db.example.com', port: 5433, database: 'shop', user: 'backup', sslmode: 'require', hasPassword: true },
+    ]);
+    m(api.testDatabase).mockResolvedValue({ ...writeCheck, report: { verdict: 'read_only', findings: [], missing_read: [] } });
+    renderWithTheme(<App />);
+    await user.click(await screen.findByRole('button', { name: /add database/i }));
+    const dialog = await screen.findByRole('dialog');
+    await user.click(await within(dialog).findByTestId('import-select'));
+    await user.click(await screen.findByRole('option', { name: 'shop-prod (password saved)' }));
+    expect(within(dialog).getByLabelText('Host')).toHaveValue('db.example.com');
+    expect(within(dialog).getByLabelText(/Name in PgSafe/)).toHaveValue('shop-prod');
+    await user.click(within(dialog).getByRole('button', { name: /test and check/i }));
+    await waitFor(() => expect(api.testDatabase).toHaveBeenCalled());
+    expect(m(api.testDatabase).mock.calls[0][0]).toMatchObject({ importRef: 'service:shop-prod', host: 'db.example.com', port: 5433, user: 'backup', password: '', sslmode: 'require' });
+  });
+
+  it('an SSH bastion must have its host key checked and trusted before testing', async () => {
+    const user = userEvent.setup();
+    m(api.sshHostKey).mockResolvedValue({ fingerprint: 'SHA256:abc123', key: 'ssh-ed25519 AAAAkey' });
+    m(api.testDatabase).mockResolvedValue({ ...writeCheck, report: { verdict: 'read_only', findings: [], missing_read: [] } });
+    renderWithTheme(<App />);
+    await user.click(await screen.findByRole('button', { name: /add database/i }));
+    const dialog = await screen.findByRole('dialog');
+    await user.type(within(dialog).getByLabelText(/Name in PgSafe/), 'Behind');
+    await user.type(within(dialog).getByLabelText('Database'), 'shop');
+    await user.type(within(dialog).getByLabelText('User'), 'reader');
+    await user.click(within(dialog).getByLabelText('Connect through an SSH bastion'));
+    await user.type(within(dialog).getByLabelText('SSH host'), 'bastion.example.com');
+    await user.type(within(dialog).getByLabelText('SSH user'), 'ada');
+    const test = within(dialog).getByRole('button', { name: /test and check/i });
+    expect(test).toBeDisabled();
+    await user.click(within(dialog).getByRole('button', { name: /host key/i }));
+    expect(await within(dialog).findByText('SHA256:abc123')).toBeInTheDocument();
+    await user.click(within(dialog).getByRole('button', { name: /trust this key/i }));
+    expect(test).toBeEnabled();
+    await user.click(test);
+    await waitFor(() => expect(api.testDatabase).toHaveBeenCalled());
+    expect(m(api.testDatabase).mock.calls[0][0].ssh).toMatchObject({ host: 'bastion.example.com', user: 'ada', hostKey: 'ssh-ed25519 AAAAkey' });
   });
 });
 

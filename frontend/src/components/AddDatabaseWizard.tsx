@@ -4,15 +4,19 @@ import {
 } from '@mantine/core';
 import { useState } from 'react';
 import {
-  addDatabase, planRoleSetup, runRoleSetup, testDatabase, type ApiError, type CheckResult, type DatabaseForm,
-  type PrivilegeReport, type RolePlan,
+  addDatabase, listImportCandidates, planRoleSetup, runRoleSetup, sshHostKey, testDatabase, type ApiError, type CheckResult,
+  type DatabaseForm, type ImportCandidate, type PrivilegeReport, type RolePlan, type SSHForm,
 } from '../api';
+import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 import { PrivilegeReportView } from './PrivilegeReportView';
 
 const emptyForm: DatabaseForm = {
   name: '', url: '', host: 'localhost', port: 5432, dbname: '', user: '', password: '', sslmode: 'prefer', storages: [], countRows: true,
+  importRef: '', ssh: null,
 };
+
+const emptySSH: SSHForm = { host: '', port: 22, user: '', password: '', keyPath: '', keyPassphrase: '', hostKey: '' };
 
 interface Props {
   opened: boolean;
@@ -33,6 +37,10 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
   const [role, setRole] = useState('pgsafe_backup');
   const [plan, setPlan] = useState<RolePlan | null>(null);
   const [newRoleReport, setNewRoleReport] = useState<PrivilegeReport | null>(null);
+  const candidates = useCall(listImportCandidates, 'read pg_service.conf and ~/.pgpass');
+  const [useSSH, setUseSSH] = useState(false);
+  const [ssh, setSSH] = useState<SSHForm>(emptySSH);
+  const [hostKey, setHostKey] = useState<{ fingerprint: string; key: string } | null>(null);
 
   const reset = () => {
     setStep(0);
@@ -43,12 +51,40 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
     setAdminUrl('');
     setPlan(null);
     setNewRoleReport(null);
+    setUseSSH(false);
+    setSSH(emptySSH);
+    setHostKey(null);
   };
   const close = () => {
     reset();
     onClose();
   };
-  const payload = (): DatabaseForm => (mode === 'url' ? { ...form, host: '', port: 0, dbname: '', user: '', password: '' } : { ...form, url: '' });
+  const payload = (): DatabaseForm => {
+    const base = mode === 'url' ? { ...form, host: '', port: 0, dbname: '', user: '', password: '', importRef: '' } : { ...form, url: '' };
+    return { ...base, ssh: useSSH ? ssh : null };
+  };
+  const importFrom = (ref: string | null) => {
+    const c = (candidates.state.data ?? []).find((x) => x.ref === ref);
+    if (!c) {
+      setForm({ ...form, importRef: '' });
+      return;
+    }
+    setForm({
+      ...form,
+      importRef: c.ref,
+      name: form.name || c.label,
+      host: c.host || 'localhost',
+      port: c.port || 5432,
+      dbname: c.database,
+      user: c.user,
+      password: '',
+      sslmode: c.sslmode || form.sslmode,
+    });
+  };
+  const checkHostKey = () =>
+    run(async () => {
+      setHostKey(await sshHostKey({ ...ssh, hostKey: '' }));
+    });
   const run = async (fn: () => Promise<void>) => {
     setBusy(true);
     setError(null);
@@ -79,7 +115,10 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
     });
   const roleForm = () => ({ adminUrl, role, saveAs: form.name, storages: [], perSchema: false, revokePublicTemp: false, revokePublicCreate: false });
 
-  const canTest = form.name.trim() !== '' && (mode === 'url' ? form.url.trim() !== '' : form.host !== '' && form.dbname !== '' && form.user !== '');
+  const canTest =
+    form.name.trim() !== '' &&
+    (mode === 'url' ? form.url.trim() !== '' : form.host !== '' && form.dbname !== '' && form.user !== '') &&
+    (!useSSH || ssh.hostKey !== '');
   const writes = check?.report.verdict === 'write_access';
 
   return (
@@ -95,6 +134,20 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
               required
               data-autofocus
             />
+            {(candidates.state.data?.length ?? 0) > 0 && mode === 'fields' && (
+              <Select
+                label="Fill in from pg_service.conf or ~/.pgpass"
+                placeholder="Choose a saved connection"
+                clearable
+                data={(candidates.state.data ?? []).map((c: ImportCandidate) => ({
+                  value: c.ref,
+                  label: `${c.label}${c.hasPassword ? ' (password saved)' : ''}`,
+                }))}
+                value={form.importRef || null}
+                onChange={importFrom}
+                data-testid="import-select"
+              />
+            )}
             <SegmentedControl
               value={mode}
               onChange={(v) => setMode(v as 'fields' | 'url')}
@@ -121,7 +174,12 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
                   <TextInput label="User" value={form.user} onChange={(e) => setForm({ ...form, user: e.currentTarget.value })} />
                 </Group>
                 <Group grow>
-                  <PasswordInput label="Password" value={form.password} onChange={(e) => setForm({ ...form, password: e.currentTarget.value })} />
+                  <PasswordInput
+                    label="Password"
+                    placeholder={form.importRef ? 'from your saved connection' : undefined}
+                    value={form.password}
+                    onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+                  />
                   <Select
                     label="SSL"
                     data={['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']}
@@ -131,6 +189,59 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
                   />
                 </Group>
               </>
+            )}
+            <Checkbox
+              label="Connect through an SSH bastion"
+              checked={useSSH}
+              onChange={(e) => setUseSSH(e.currentTarget.checked)}
+            />
+            {useSSH && (
+              <Stack gap="xs" pl="md" data-testid="ssh-section">
+                <Text size="xs" c="dimmed">
+                  The database host and port above are as the bastion sees them. PgSafe connects to the bastion, checks its host key,
+                  and forwards the connection — also for every backup.
+                </Text>
+                <Group grow>
+                  <TextInput label="SSH host" value={ssh.host} onChange={(e) => setSSH({ ...ssh, host: e.currentTarget.value, hostKey: '' })} />
+                  <NumberInput label="SSH port" value={ssh.port} onChange={(v) => setSSH({ ...ssh, port: Number(v) || 22 })} maw={120} />
+                  <TextInput label="SSH user" value={ssh.user} onChange={(e) => setSSH({ ...ssh, user: e.currentTarget.value })} />
+                </Group>
+                <Group grow>
+                  <TextInput
+                    label="Private key file"
+                    placeholder="~/.ssh/id_ed25519"
+                    value={ssh.keyPath}
+                    onChange={(e) => setSSH({ ...ssh, keyPath: e.currentTarget.value })}
+                  />
+                  <PasswordInput
+                    label={ssh.keyPath ? 'Key passphrase (if any)' : 'SSH password'}
+                    value={ssh.keyPath ? ssh.keyPassphrase : ssh.password}
+                    onChange={(e) =>
+                      setSSH(ssh.keyPath ? { ...ssh, keyPassphrase: e.currentTarget.value } : { ...ssh, password: e.currentTarget.value })
+                    }
+                  />
+                </Group>
+                {ssh.hostKey ? (
+                  <Text size="sm" c="teal" data-testid="ssh-trusted">
+                    Host key trusted: {hostKey?.fingerprint}
+                  </Text>
+                ) : hostKey ? (
+                  <Alert color="yellow" variant="light" title="Check this fingerprint with the server’s administrator">
+                    <Code className="selectable">{hostKey.fingerprint}</Code>
+                    <Group mt="xs">
+                      <Button size="xs" onClick={() => setSSH({ ...ssh, hostKey: hostKey.key })}>
+                        It matches: trust this key
+                      </Button>
+                    </Group>
+                  </Alert>
+                ) : (
+                  <Group>
+                    <Button size="xs" variant="default" onClick={checkHostKey} disabled={!ssh.host || !ssh.user} loading={busy}>
+                      Check the bastion’s host key
+                    </Button>
+                  </Group>
+                )}
+              </Stack>
             )}
             <Text size="xs" c="dimmed">
               PgSafe only needs to read. The next step checks exactly what this role can do.
