@@ -23,6 +23,8 @@ type DatabaseInput struct {
 	User     string
 	Password string
 	SSLMode  string
+	// Certificate files for verify-ca / verify-full and client certificates.
+	SSLRootCert, SSLCert, SSLKey string
 
 	// ImportRef names a connection of the user's pg_service.conf or ~/.pgpass
 	// (pg.ImportCandidates); its settings fill what the fields leave empty, and
@@ -64,7 +66,8 @@ func (e *WriteAccessError) Error() string {
 // config turns input into a store config.
 func (in DatabaseInput) config() (store.DatabaseConfig, error) {
 	c := store.DatabaseConfig{Name: in.Name, Host: in.Host, Port: in.Port, DBName: in.DBName, User: in.User,
-		Password: store.NewSecret(in.Password), SSLMode: in.SSLMode, SSH: in.SSH, CountRows: in.CountRows}
+		Password: store.NewSecret(in.Password), SSLMode: in.SSLMode, SSLRootCert: in.SSLRootCert, SSLCert: in.SSLCert, SSLKey: in.SSLKey,
+		SSH: in.SSH, CountRows: in.CountRows}
 	if in.URL != "" {
 		p, err := pg.ParseConnString(in.URL)
 		if err != nil {

@@ -17,16 +17,20 @@ func NewDatabaseService(c *Core) *DatabaseService { return &DatabaseService{core
 // DatabaseForm is the wizard's connection step: a pasted URL, or fields.
 // The password is write-only: it goes in, it never comes back.
 type DatabaseForm struct {
-	Name      string   `json:"name"`
-	URL       string   `json:"url"`
-	Host      string   `json:"host"`
-	Port      int      `json:"port"`
-	DBName    string   `json:"dbname"`
-	User      string   `json:"user"`
-	Password  string   `json:"password"`
-	SSLMode   string   `json:"sslmode"`
-	Storages  []string `json:"storages"`
-	CountRows bool     `json:"countRows"`
+	Name     string `json:"name"`
+	URL      string `json:"url"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	DBName   string `json:"dbname"`
+	User     string `json:"user"`
+	Password string `json:"password"`
+	SSLMode  string `json:"sslmode"`
+	// Certificate files (verify-ca / verify-full; client certificates).
+	SSLRootCert string   `json:"sslRootCert"`
+	SSLCert     string   `json:"sslCert"`
+	SSLKey      string   `json:"sslKey"`
+	Storages    []string `json:"storages"`
+	CountRows   bool     `json:"countRows"`
 	// ImportRef: the pg_service.conf / ~/.pgpass entry the form was filled
 	// from; its password is used (on the Go side) when none is typed.
 	ImportRef string   `json:"importRef"`
@@ -47,7 +51,7 @@ type SSHForm struct {
 
 func (f DatabaseForm) input() engine.DatabaseInput {
 	in := engine.DatabaseInput{Name: f.Name, URL: f.URL, Host: f.Host, Port: f.Port, DBName: f.DBName, User: f.User,
-		Password: f.Password, SSLMode: f.SSLMode, StorageNames: f.Storages, CountRows: f.CountRows, ImportRef: f.ImportRef}
+		Password: f.Password, SSLMode: f.SSLMode, SSLRootCert: f.SSLRootCert, SSLCert: f.SSLCert, SSLKey: f.SSLKey, StorageNames: f.Storages, CountRows: f.CountRows, ImportRef: f.ImportRef}
 	if f.SSH != nil && f.SSH.Host != "" {
 		t := f.SSH.tunnel()
 		in.SSH = &t

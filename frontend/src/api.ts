@@ -142,6 +142,9 @@ export interface DatabaseForm {
   user: string;
   password: string;
   sslmode: string;
+  sslRootCert: string;
+  sslCert: string;
+  sslKey: string;
   storages: string[];
   countRows: boolean;
   /** A pg_service.conf / ~/.pgpass entry the fields came from (its password stays on the Go side). */

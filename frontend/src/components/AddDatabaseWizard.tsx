@@ -12,7 +12,7 @@ import { ErrorNotice } from './ErrorNotice';
 import { PrivilegeReportView } from './PrivilegeReportView';
 
 const emptyForm: DatabaseForm = {
-  name: '', url: '', host: 'localhost', port: 5432, dbname: '', user: '', password: '', sslmode: 'prefer', storages: [], countRows: true,
+  name: '', url: '', host: 'localhost', port: 5432, dbname: '', user: '', password: '', sslmode: 'prefer', sslRootCert: '', sslCert: '', sslKey: '', storages: [], countRows: true,
   importRef: '', ssh: null,
 };
 
@@ -188,6 +188,18 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
                     allowDeselect={false}
                   />
                 </Group>
+                {form.sslmode !== 'disable' && (
+                  <Group grow>
+                    <TextInput
+                      label="CA certificate file"
+                      description={form.sslmode.startsWith('verify') ? 'checks the server’s certificate' : 'optional'}
+                      value={form.sslRootCert}
+                      onChange={(e) => setForm({ ...form, sslRootCert: e.currentTarget.value })}
+                    />
+                    <TextInput label="Client certificate" description="optional" value={form.sslCert} onChange={(e) => setForm({ ...form, sslCert: e.currentTarget.value })} />
+                    <TextInput label="Client key" description="optional" value={form.sslKey} onChange={(e) => setForm({ ...form, sslKey: e.currentTarget.value })} />
+                  </Group>
+                )}
               </>
             )}
             <Checkbox
