@@ -18,36 +18,23 @@ import (
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
+	"github.com/pgsafe/pgsafe/backend/storage/local"
 )
 
-// dirStorage keeps objects as files: temp name, then rename.
-type dirStorage struct{ root string }
-
-func (d dirStorage) Put(ctx context.Context, name string, r io.Reader) error {
-	p := filepath.Join(d.root, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
+// dirStorage is a local folder storage (backend/storage/local) whose files
+// the tests can look at.
+type dirStorage struct {
+	*local.Local
+	root string
 }
 
-func (d dirStorage) Delete(_ context.Context, name string) error {
-	return os.Remove(filepath.Join(d.root, filepath.FromSlash(name)))
+func newDir(t *testing.T) dirStorage {
+	root := t.TempDir()
+	l, err := local.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirStorage{l, root}
 }
 
 // files lists every file under the storage, temporary ones included.
@@ -138,7 +125,7 @@ func openFile(t *testing.T, path string, mk *keys.MasterKey) ([]byte, format.Hea
 
 func TestRun(t *testing.T) {
 	f := newFixture(t)
-	a, b := dirStorage{t.TempDir()}, dirStorage{t.TempDir()}
+	a, b := newDir(t), newDir(t)
 	var mu sync.Mutex
 	var phases []Phase
 	job := f.job(Target{ID: "s1", Name: "folder A", Storage: a}, Target{ID: "s2", Name: "folder B", Storage: b})
@@ -207,7 +194,7 @@ func TestRun(t *testing.T) {
 
 func TestRunCountsOnlyChosenTables(t *testing.T) {
 	f := newFixture(t)
-	s := dirStorage{t.TempDir()}
+	s := newDir(t)
 	job := f.job(Target{ID: "s1", Name: "folder", Storage: s})
 	job.Count = func(schema, name string) bool { return name != "orders" }
 	m, err := Run(context.Background(), job)
@@ -243,7 +230,7 @@ func TestRunFailuresLeaveNothing(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a, b := dirStorage{t.TempDir()}, dirStorage{t.TempDir()}
+			a, b := newDir(t), newDir(t)
 			job := f.job(Target{ID: "a", Name: "A", Storage: a}, Target{ID: "b", Name: "B", Storage: b})
 			tc.prepare(t, &job, a, b)
 			m, err := Run(context.Background(), job)
@@ -265,7 +252,7 @@ func TestRunFailuresLeaveNothing(t *testing.T) {
 func TestRunCancelled(t *testing.T) {
 	f := newFixture(t)
 	f.pg.Exec(t, "shop", "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g; GRANT SELECT ON big TO backup")
-	s := dirStorage{t.TempDir()}
+	s := newDir(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	job := f.job(Target{ID: "s", Name: "S", Storage: s})
 	job.ProgressEvery = 1

@@ -3,7 +3,6 @@ package restore
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,36 +12,26 @@ import (
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
+	"github.com/pgsafe/pgsafe/backend/storage/local"
 )
 
-// dirStorage keeps objects as files (temp name, then rename).
-type dirStorage struct{ root string }
+// dirStorage is a local folder storage (backend/storage/local) whose files
+// the tests can reach.
+type dirStorage struct {
+	*local.Local
+	root string
+}
+
+func newDir(t *testing.T) dirStorage {
+	root := t.TempDir()
+	l, err := local.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirStorage{l, root}
+}
 
 func (d dirStorage) path(name string) string { return filepath.Join(d.root, filepath.FromSlash(name)) }
-
-func (d dirStorage) Put(ctx context.Context, name string, r io.Reader) error {
-	p := d.path(name)
-	os.MkdirAll(filepath.Dir(p), 0o700)
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = io.Copy(f, r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
-}
-
-func (d dirStorage) Delete(_ context.Context, name string) error { return os.Remove(d.path(name)) }
-
-func (d dirStorage) Open(_ context.Context, name string) (io.ReadCloser, error) {
-	return os.Open(d.path(name))
-}
 
 type fixture struct {
 	pg      *testenv.PG
@@ -77,7 +66,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	su := pgtools.Conn{Host: pg.Host, Port: pg.Port, Database: "shop", User: pg.User, Password: pg.Password, SSLMode: "disable"}
-	st := dirStorage{t.TempDir()}
+	st := newDir(t)
 	m, err := backup.Run(context.Background(), backup.Job{DatabaseID: "7", Label: "shop", Conn: su, Clients: clients, Key: mk,
 		Targets: []backup.Target{{ID: "1", Name: "folder", Storage: st}}})
 	if err != nil {
@@ -119,7 +108,7 @@ func (f *fixture) damaged(t *testing.T, edit func([]byte) []byte) dirStorage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dirStorage{t.TempDir()}
+	d := newDir(t)
 	if err := d.Put(context.Background(), f.m.Object, strings.NewReader(string(edit(data)))); err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +146,7 @@ func TestVerify(t *testing.T) {
 		{"truncated", f.damaged(t, func(b []byte) []byte { return b[:mid] }), f.m, kr, ProblemTruncated, "cut short"},
 		{"truncated at a chunk boundary", f.damaged(t, func(b []byte) []byte { return b[:102+(1<<20)+16] }), f.m, kr, ProblemTruncated, "truncated after chunk 0"},
 		{"appended", f.damaged(t, func(b []byte) []byte { return append(b, 0) }), f.m, kr, ProblemTruncated, "damaged or modified"},
-		{"missing", dirStorage{t.TempDir()}, f.m, kr, ProblemMissing, "cannot be read"},
+		{"missing", newDir(t), f.m, kr, ProblemMissing, "cannot be read"},
 		{"other key", f.store, f.m, keys.Keys{other}, ProblemWrongKey, f.key.ID().String()},
 		{"table missing from archive", f.store, &changed, kr, ProblemTables, "public.ghost"},
 		{"hash differs from manifest", f.store, &wrongHash, kr, ProblemHash, "SHA-256"},
