@@ -136,9 +136,13 @@ func TestRun(t *testing.T) {
 			phases = append(phases, p.Phase)
 		}
 	}
-	m, err := Run(context.Background(), job)
+	res, err := Run(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)
+	}
+	m := res.Manifest
+	if len(res.Failed) != 0 {
+		t.Fatalf("failed storages: %+v", res.Failed)
 	}
 	if got := fmt.Sprint(phases); got != "[connecting counting dumping finishing done]" {
 		t.Errorf("phases %s", got)
@@ -197,10 +201,11 @@ func TestRunCountsOnlyChosenTables(t *testing.T) {
 	s := newDir(t)
 	job := f.job(Target{ID: "s1", Name: "folder", Storage: s})
 	job.Count = func(schema, name string) bool { return name != "orders" }
-	m, err := Run(context.Background(), job)
+	res, err := Run(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := res.Manifest
 	o, ok := m.Table("sales", "orders")
 	if !ok || o.Counted || m.RowsCounted {
 		t.Fatalf("orders %+v, rows counted %v", o, m.RowsCounted)
@@ -220,9 +225,10 @@ func TestRunFailuresLeaveNothing(t *testing.T) {
 			t.Cleanup(func() { f.pg.Exec(t, "shop", "DROP TABLE hidden") })
 			j.Count = func(string, string) bool { return false } // get past counting
 		}, "cannot read hidden"},
-		{"a storage fails midway", func(t *testing.T, j *Job, a, b dirStorage) {
+		{"every storage fails midway", func(t *testing.T, j *Job, a, b dirStorage) {
+			j.Targets[0].Storage = failingStorage{a, 10 << 10}
 			j.Targets[1].Storage = failingStorage{b, 100 << 10}
-		}, "disk on fire"},
+		}, "no storage could take the backup"},
 		{"wrong password", func(t *testing.T, j *Job, a, b dirStorage) { j.Conn.Password = "nope" }, "password authentication failed"},
 		{"pg_dump too old", func(t *testing.T, j *Job, a, b dirStorage) {
 			j.Clients = []pgtools.Install{{Dir: "/old", PgDump: "/bin/false", Version: pgtools.Version{Major: 12}}}

@@ -60,7 +60,7 @@ func BenchmarkRun(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		raw = m.RawSize
+		raw = m.Manifest.RawSize
 	}
 	b.StopTimer()
 	close(stop)

@@ -10,7 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"path"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/format"
@@ -51,7 +51,25 @@ type Job struct {
 	// every phase change.
 	Progress      func(Progress)
 	ProgressEvery time.Duration // 0: 250ms
-	Log           *slog.Logger  // nil: slog.Default()
+	// Timeout stops a backup running longer (0: no limit); StallAfter fails
+	// it when pg_dump sends nothing, or drops a storage that takes nothing,
+	// for that long (0: DefaultStallAfter).
+	Timeout    time.Duration
+	StallAfter time.Duration
+	Log        *slog.Logger // nil: slog.Default()
+}
+
+// Result is a finished backup: its manifest (whose Storages hold it) and the
+// storages that do not hold it, with why.
+type Result struct {
+	Manifest *Manifest
+	Failed   []TargetError
+}
+
+// TargetError is a storage a backup could not be written to.
+type TargetError struct {
+	Target Target
+	Err    error
 }
 
 // Phase is the step a backup is in.
@@ -65,35 +83,40 @@ const (
 	PhaseDone       Phase = "done"
 )
 
-// Progress is a backup's progress.
-type Progress struct {
-	Phase       Phase  `json:"phase"`
-	Table       string `json:"table,omitempty"` // the table pg_dump is dumping
-	RawBytes    int64  `json:"rawBytes"`        // read from pg_dump so far
-	StoredBytes int64  `json:"storedBytes"`     // written to each storage so far
-}
-
 // Names of a backup's objects in a storage: a prefix the user chose and ids.
 func ObjectName(prefix, databaseID string, id format.BackupID) string {
 	return path.Join(prefix, databaseID, id.String()+".pgsafe")
 }
+
+// ManifestOf is the manifest's object name for a backup's object name.
+func ManifestOf(object string) string { return strings.TrimSuffix(object, ".pgsafe") + ".manifest.pgsafe" }
 
 // ManifestName is the object name of a backup's manifest.
 func ManifestName(prefix, databaseID string, id format.BackupID) string {
 	return path.Join(prefix, databaseID, id.String()+".manifest.pgsafe")
 }
 
-// Run makes one backup. It returns the manifest of a finished backup, written
-// to every target; on any error no target holds a manifest for it, and the
-// backup object is removed where it was written (an object without a
-// manifest is never listed as a backup).
-func Run(ctx context.Context, job Job) (*Manifest, error) {
+// Run makes one backup. The backup is written to every target at once; a
+// target that fails is dropped and the rest go on. It returns the manifest of
+// a finished backup, written to every target that holds it, and the targets
+// that failed; when no target holds it, or any other stage fails, it returns
+// an error and no target holds a manifest for it (the backup object is removed
+// where it was written: an object without a manifest is never listed as a
+// backup).
+func Run(ctx context.Context, job Job) (*Result, error) {
 	if job.Key == nil || len(job.Targets) == 0 || job.DatabaseID == "" {
 		return nil, errors.New("backup: a job needs a key, a database id and at least one storage")
 	}
-	log := job.Log
-	if log == nil {
-		log = slog.Default()
+	if job.Log == nil {
+		job.Log = slog.Default()
+	}
+	if job.StallAfter <= 0 {
+		job.StallAfter = DefaultStallAfter
+	}
+	if job.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, job.Timeout, &TimeoutError{Limit: job.Timeout})
+		defer cancel()
 	}
 	id := job.ID
 	if id == (format.BackupID{}) {
@@ -102,6 +125,18 @@ func Run(ctx context.Context, job Job) (*Manifest, error) {
 			return nil, err
 		}
 	}
+	res, err := run(ctx, job, id)
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%v)", cause, err) // the time limit, not "signal: killed"
+		}
+		return nil, fmt.Errorf("back up %s: %w", job.Label, err)
+	}
+	return res, nil
+}
+
+func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
+	log := job.Log
 	prog := newProgressor(job.Progress, job.ProgressEvery)
 	m := &Manifest{Kind: ManifestKind, Version: ManifestVersion, BackupID: id.String(),
 		DatabaseID: job.DatabaseID, Label: job.Label, Started: time.Now().UTC(),
@@ -115,6 +150,7 @@ func Run(ctx context.Context, job Job) (*Manifest, error) {
 	}
 	defer snap.close(ctx)
 	m.DatabaseName, m.ServerVersion, m.ServerMajor = snap.Database, snap.ServerVersion, snap.ServerMajor
+	prog.estimate(snap.DataSize)
 	client, err := pgtools.Pick(job.Clients, snap.ServerMajor)
 	if err != nil {
 		return nil, err
@@ -122,7 +158,7 @@ func Run(ctx context.Context, job Job) (*Manifest, error) {
 	m.PgDumpVersion = client.Version.String()
 
 	prog.phase(PhaseCounting)
-	if m.Tables, err = snap.tables(ctx, job.Count); err != nil {
+	if m.Tables, err = snap.tables(ctx, job.Count, job.StallAfter); err != nil {
 		return nil, err
 	}
 	m.RowsCounted = true
@@ -132,29 +168,56 @@ func Run(ctx context.Context, job Job) (*Manifest, error) {
 
 	prog.phase(PhaseDumping)
 	log.Info("backup started", "backup", m.BackupID, "database", job.DatabaseID, "pg_dump", m.PgDumpVersion, "server", snap.ServerMajor)
-	if err := stream(ctx, job, client, snap.ID, id, m, prog); err != nil {
-		return nil, fmt.Errorf("back up %s: %w", job.Label, err)
+	fan, err := stream(ctx, job, client, snap.ID, id, m, prog)
+	if err != nil {
+		return nil, err
 	}
 	snap.close(ctx)
 
 	prog.phase(PhaseFinishing)
 	m.Finished = time.Now().UTC()
-	for _, t := range job.Targets {
-		m.Storages = append(m.Storages, StorageCopy{StorageID: t.ID, Name: t.Name})
+	res := &Result{Manifest: m}
+	var holders []Target
+	for _, s := range fan.sinks {
+		if err := s.failure(); err != nil {
+			res.Failed = append(res.Failed, TargetError{Target: s.target, Err: err})
+		} else {
+			holders = append(holders, s.target)
+			m.Storages = append(m.Storages, StorageCopy{StorageID: s.target.ID, Name: s.target.Name})
+		}
 	}
-	if err := writeManifests(ctx, job, id, m); err != nil {
-		removeAll(job, m.Object, log)
-		return nil, fmt.Errorf("back up %s: %w", job.Label, err)
+	written, failed := writeManifests(ctx, job, holders, id, m)
+	res.Failed = append(res.Failed, failed...)
+	if len(written) == 0 {
+		return nil, errors.Join(failedErrs(res.Failed)...)
+	}
+	if len(failed) > 0 { // the manifest names only the storages that hold it
+		m.Storages = m.Storages[:0]
+		for _, t := range written {
+			m.Storages = append(m.Storages, StorageCopy{StorageID: t.ID, Name: t.Name})
+		}
 	}
 	prog.phase(PhaseDone)
-	log.Info("backup finished", "backup", m.BackupID, "database", job.DatabaseID, "raw", m.RawSize, "stored", m.StoredSize)
-	return m, nil
+	for _, f := range res.Failed {
+		log.Warn("a storage does not hold this backup", "backup", m.BackupID, "storage", f.Target.Name, "err", f.Err)
+	}
+	log.Info("backup finished", "backup", m.BackupID, "database", job.DatabaseID, "raw", m.RawSize, "stored", m.StoredSize, "storages", len(written))
+	return res, nil
+}
+
+func failedErrs(fs []TargetError) []error {
+	var out []error
+	for _, f := range fs {
+		out = append(out, f.Err)
+	}
+	return out
 }
 
 // stream runs pg_dump → format writer (zstd, encryption) → every target at
-// once. On error, every Put is cancelled (leaving nothing) and objects whose
-// Put had already finished are deleted.
-func stream(ctx context.Context, job Job, client pgtools.Install, snapshotID string, id format.BackupID, m *Manifest, prog *progressor) (err error) {
+// once, watched for stalls. A failing target is dropped (its Put leaves
+// nothing); any other failure cancels everything, and objects whose Put had
+// already finished are deleted.
+func stream(ctx context.Context, job Job, client pgtools.Install, snapshotID string, id format.BackupID, m *Manifest, prog *progressor) (*fanout, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
@@ -162,72 +225,56 @@ func stream(ctx context.Context, job Job, client pgtools.Install, snapshotID str
 		Snapshot: snapshotID, OnTable: prog.table,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer dump.Close()
 
-	// One pipe per target; each Put reads its pipe. A Put that fails closes
-	// its pipe with its error, which fails the writes below.
-	var wg sync.WaitGroup
-	putErrs := make([]error, len(job.Targets))
-	pipes := make([]*io.PipeWriter, len(job.Targets))
-	writers := make([]io.Writer, 0, len(job.Targets)+2)
-	for i, t := range job.Targets {
-		pr, pw := io.Pipe()
-		pipes[i] = pw
-		writers = append(writers, pw)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := t.Storage.Put(ctx, m.Object, pr)
-			if err != nil {
-				err = fmt.Errorf("storage %s: %w", t.Name, err)
-				cancel(err)
-			}
-			putErrs[i] = err
-			pr.CloseWithError(errOr(err, errors.New("the storage stopped reading")))
-		}()
-	}
-	finish := func(streamErr error) error {
-		if streamErr != nil {
-			cancel(streamErr)
-		}
-		for _, pw := range pipes {
-			pw.CloseWithError(streamErr) // nil: a clean end of stream
-		}
-		wg.Wait()
-		if streamErr == nil {
-			streamErr = errors.Join(putErrs...)
-		} else if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-			streamErr = cause // a storage's own error says more than the broken pipe
-		}
-		if streamErr != nil {
-			removeAll(job, m.Object, job.Log)
-		}
-		return streamErr
-	}
+	fan := newFanout(ctx, job.Targets, m.Object)
+	prog.streaming(fan)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watch(watchCtx, job.StallAfter, prog, fan, cancel)
 
+	fail := func(err error) (*fanout, error) {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause // a stall says more than pg_dump's "signal: killed"
+		}
+		cancel(err)
+		fan.finish(err)
+		removeAll(job.Targets, m.Object, job.Log)
+		return nil, err
+	}
 	hash := sha256.New()
 	stored := &countWriter{onWrite: prog.stored}
-	writers = append(writers, hash, stored)
-	fw, err := format.NewWriter(io.MultiWriter(writers...), job.Key, format.Header{BackupID: id, Compression: format.CompressionZstd})
+	fw, err := format.NewWriter(io.MultiWriter(fan, hash, stored), job.Key, format.Header{BackupID: id, Compression: format.CompressionZstd})
 	if err != nil {
-		return finish(err)
+		return fail(err)
 	}
 	raw := &countReader{r: dump, onRead: prog.raw}
 	if _, err := io.Copy(fw, raw); err != nil {
-		return finish(err)
+		return fail(err)
 	}
 	if err := fw.Close(); err != nil {
-		return finish(err)
+		return fail(err)
 	}
-	if err := finish(nil); err != nil {
-		return err
+	if err := dump.Close(); err != nil { // pg_dump's exit status, after its last byte
+		return fail(err)
+	}
+	stopWatch()
+	fan.finish(nil)
+	if len(fan.live()) == 0 {
+		removeAll(job.Targets, m.Object, job.Log)
+		return nil, fan.noneLeft()
+	}
+	for _, s := range fan.sinks { // a target that dropped out must not keep a partial object
+		if s.failure() != nil {
+			removeAll([]Target{s.target}, m.Object, job.Log)
+		}
 	}
 	m.RawSize, m.StoredSize = raw.n, stored.n
 	m.CompressedSize = payloadSize(stored.n, m.ChunkSize)
 	m.SHA256 = hex.EncodeToString(hash.Sum(nil))
-	return nil
+	return fan, nil
 }
 
 // payloadSize is the compressed size inside a v1 file of storedSize bytes:
@@ -239,44 +286,55 @@ func payloadSize(storedSize int64, chunkSize int) int64 {
 	return body - chunks*format.TagSize
 }
 
-// writeManifests encrypts the manifest and writes it to every target.
-func writeManifests(ctx context.Context, job Job, id format.BackupID, m *Manifest) error {
+// writeManifests encrypts the manifest and writes it to every target holding
+// the backup. A target whose manifest cannot be written loses its backup
+// object too (without a manifest it is not a backup).
+func writeManifests(ctx context.Context, job Job, targets []Target, id format.BackupID, m *Manifest) (written []Target, failed []TargetError) {
+	enc, err := sealManifest(job, id, m)
+	name := ManifestName(job.Prefix, job.DatabaseID, id)
+	for _, t := range targets {
+		perr := err
+		if perr == nil {
+			perr = t.Storage.Put(ctx, name, bytes.NewReader(enc))
+		}
+		if perr != nil {
+			failed = append(failed, TargetError{Target: t, Err: fmt.Errorf("write the manifest to storage %s: %w", t.Name, perr)})
+			removeAll([]Target{t}, m.Object, job.Log)
+			continue
+		}
+		written = append(written, t)
+	}
+	return written, failed
+}
+
+func sealManifest(job Job, id format.BackupID, m *Manifest) ([]byte, error) {
 	plain, err := MarshalManifest(m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var enc bytes.Buffer
 	w, err := format.NewWriter(&enc, job.Key, format.Header{BackupID: id, Compression: format.CompressionZstd})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := w.Write(plain); err != nil {
-		return err
+		return nil, err
 	}
 	if err := w.Close(); err != nil {
-		return err
+		return nil, err
 	}
-	name := ManifestName(job.Prefix, job.DatabaseID, id)
-	for i, t := range job.Targets {
-		if err := t.Storage.Put(ctx, name, bytes.NewReader(enc.Bytes())); err != nil {
-			for _, done := range job.Targets[:i] {
-				done.Storage.Delete(context.WithoutCancel(ctx), name)
-			}
-			return fmt.Errorf("write the manifest to storage %s: %w", t.Name, err)
-		}
-	}
-	return nil
+	return enc.Bytes(), nil
 }
 
-// removeAll deletes a failed backup's object from every target (best effort:
-// an object without a manifest is not a backup, and retention sweeps it).
-func removeAll(job Job, object string, log *slog.Logger) {
+// removeAll deletes a failed backup's object from targets (best effort: an
+// object without a manifest is not a backup, and retention sweeps it).
+func removeAll(targets []Target, object string, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, t := range job.Targets {
+	for _, t := range targets {
 		if err := t.Storage.Delete(ctx, object); err != nil && !isNotFound(err) {
 			log.Warn("could not remove the object of a failed backup", "storage", t.Name, "object", object, "err", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -27,6 +28,9 @@ type snapshot struct {
 	ServerVersion string // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
 	ServerMajor   int
 	Database      string
+	// DataSize is the size of the tables on disk (heap and TOAST, no
+	// indexes): close to what the dump will hold, so progress can show an ETA.
+	DataSize int64
 }
 
 // openSnapshot connects with the read-only credentials and exports a snapshot.
@@ -53,10 +57,33 @@ func openSnapshot(ctx context.Context, c pgtools.Conn) (*snapshot, error) {
 		return nil, fmt.Errorf("export a snapshot on %s: %w", c, err)
 	}
 	s.ServerMajor = num / 10000
+	// An estimate only: a failure here must not fail the backup, nor abort
+	// the snapshot's transaction (hence the savepoint).
+	if sp, err := s.tx.Begin(ctx); err == nil {
+		// pg_table_size locks each table; a table locked by another session
+		// must not hold the backup up here (counting and pg_dump say why).
+		_, err := sp.Exec(ctx, "SET LOCAL lock_timeout = 2000")
+		if err == nil {
+			err = sp.QueryRow(ctx, dataSizeSQL).Scan(&s.DataSize)
+		}
+		if err != nil {
+			s.DataSize = 0
+			sp.Rollback(ctx)
+		} else {
+			sp.Commit(ctx)
+		}
+	}
 	return s, nil
 }
 
-// countSQL lists the tables pg_dump dumps the data of (ordinary and
+// dataSizeSQL sums the tables' heap and TOAST sizes outside the system schemas.
+const dataSizeSQL = `
+SELECT coalesce(sum(pg_table_size(c.oid)), 0)::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`
+
+// tablesSQL lists the tables pg_dump dumps the data of (ordinary and
 // partitioned leaf tables, materialized views have none; partitioned parents
 // hold no rows of their own), outside the system schemas and extensions.
 const tablesSQL = `
@@ -69,7 +96,12 @@ ORDER BY 1, 2`
 
 // tables lists the snapshot's tables and counts the rows of those count says
 // to (count(*) in the snapshot: exactly what pg_dump will dump).
-func (s *snapshot) tables(ctx context.Context, count func(schema, name string) bool) ([]TableCount, error) {
+// A table locked by another session fails the count after lockWait instead
+// of waiting for ever.
+func (s *snapshot) tables(ctx context.Context, count func(schema, name string) bool, lockWait time.Duration) ([]TableCount, error) {
+	if _, err := s.tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", lockWait.Milliseconds())); err != nil {
+		return nil, fmt.Errorf("set lock_timeout: %w", err)
+	}
 	rows, err := s.tx.Query(ctx, tablesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
@@ -98,6 +130,9 @@ func (s *snapshot) tables(ctx context.Context, count func(schema, name string) b
 
 // explainPgErr adds advice to errors a read-only role meets.
 func explainPgErr(err error) error {
+	if strings.Contains(err.Error(), "lock timeout") {
+		return fmt.Errorf("%w (another session holds a lock on the table: see pg_locks; the backup stopped instead of waiting)", err)
+	}
 	if strings.Contains(err.Error(), "permission denied") {
 		return fmt.Errorf("%w (the backup role needs SELECT on every table: run the database's read-only check for the SQL)", err)
 	}

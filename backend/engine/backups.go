@@ -29,6 +29,12 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	if err != nil {
 		return nil, err
 	}
+	ctx, run, err := e.start(ctx, d.ID, c.Name, id.String(), origin)
+	if err != nil {
+		return nil, err
+	}
+	defer e.finish(run)
+	progress = run.observe(progress)
 	rec := store.Backup{ID: id.String(), DatabaseID: d.ID, Status: store.StatusRunning, Origin: origin,
 		StartedAt: time.Now().UTC(), KeyID: e.key.ID().String(), BackupDetails: store.BackupDetails{DatabaseName: c.Name}}
 	if err := e.store.CreateBackup(ctx, rec); err != nil {
@@ -51,32 +57,51 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	defer closeTunnel()
 
 	job := backup.Job{ID: id, DatabaseID: strconv.FormatInt(d.ID, 10), Label: c.Name, Conn: cfg.ToolConn(),
-		Clients: e.clients(ctx), Key: e.key, Targets: targets, Progress: progress, Log: e.log}
+		Clients: e.clients(ctx), Key: e.key, Targets: targets, Progress: progress, Log: e.log,
+		Timeout: c.Timeout, StallAfter: e.stallAfter}
 	if !c.CountRows {
 		job.Count = func(string, string) bool { return false }
 	}
-	m, err := backup.Run(ctx, job)
+	res, err := backup.Run(ctx, job)
 	if err != nil {
+		for _, t := range targets {
+			e.setCopy(ctx, rec.ID, t, store.CopyFailed, 0, "", err)
+		}
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
 	}
+	m := res.Manifest
 	rec.Status, rec.FinishedAt = store.StatusSucceeded, m.Finished
 	rec.RawSize, rec.StoredSize = m.RawSize, m.StoredSize
+	if len(res.Failed) > 0 {
+		rec.Error = partialMessage(res.Failed, len(targets))
+	}
 	if rec.Manifest, err = json.Marshal(m); err != nil {
 		return nil, err
 	}
 	if err := e.store.UpdateBackup(ctx, rec); err != nil {
 		return nil, err
 	}
-	for _, t := range targets {
-		sid, _ := strconv.ParseInt(t.ID, 10, 64)
-		cp := store.BackupCopy{StorageID: sid, Status: store.CopyWritten, Size: m.StoredSize, UpdatedAt: m.Finished, Object: m.Object}
-		if err := e.store.SetBackupCopy(ctx, rec.ID, cp); err != nil {
-			return nil, err
+	for _, sc := range m.Storages {
+		for _, t := range targets {
+			if t.ID == sc.StorageID {
+				e.setCopy(ctx, rec.ID, t, store.CopyWritten, m.StoredSize, m.Object, nil)
+			}
 		}
 	}
+	for _, f := range res.Failed {
+		e.setCopy(ctx, rec.ID, f.Target, store.CopyFailed, 0, m.Object, f.Err)
+	}
 	fields["raw_size"], fields["stored_size"] = strconv.FormatInt(m.RawSize, 10), strconv.FormatInt(m.StoredSize, 10)
-	if err := e.record(ctx, Event{Action: "backup.finished", Target: c.Name, Fields: fields}); err != nil {
+	fields["storages"] = strconv.Itoa(len(m.Storages))
+	ev := Event{Action: "backup.finished", Target: c.Name, Fields: fields}
+	if len(res.Failed) > 0 {
+		ev.Outcome, ev.Message = "partial", rec.Error
+	}
+	if err := e.record(ctx, ev); err != nil {
 		return nil, err
+	}
+	if err := e.applyRetention(ctx, d.ID, c.Name, targets); err != nil {
+		e.log.Error("retention after a backup", "database", c.Name, "err", err)
 	}
 	b, err := e.store.Backup(ctx, rec.ID)
 	if err != nil {
@@ -85,11 +110,36 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	return &b, nil
 }
 
+// partialMessage says which storages lack a backup that others hold.
+func partialMessage(failed []backup.TargetError, of int) string {
+	msg := fmt.Sprintf("written to %d of %d storages; ", of-len(failed), of)
+	for i, f := range failed {
+		if i > 0 {
+			msg += "; "
+		}
+		msg += f.Err.Error()
+	}
+	return msg
+}
+
+// setCopy records a backup's result on one storage (best effort: the backup
+// itself is already recorded).
+func (e *Engine) setCopy(ctx context.Context, backupID string, t backup.Target, st store.CopyStatus, size int64, object string, cause error) {
+	sid, _ := strconv.ParseInt(t.ID, 10, 64)
+	cp := store.BackupCopy{StorageID: sid, Status: st, Size: size, UpdatedAt: time.Now().UTC(), Object: object}
+	if cause != nil {
+		cp.Error = cause.Error()
+	}
+	if err := e.store.SetBackupCopy(context.WithoutCancel(ctx), backupID, cp); err != nil {
+		e.log.Error("record a backup's copy", "backup", backupID, "storage", t.Name, "err", err)
+	}
+}
+
 // failBackup records a failed (or cancelled) backup and returns err.
 func (e *Engine) failBackup(ctx context.Context, rec *store.Backup, name string, err error) error {
 	ctx = context.WithoutCancel(ctx)
 	rec.Status, rec.FinishedAt, rec.Error = store.StatusFailed, time.Now().UTC(), err.Error()
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, ErrCancelled) {
 		rec.Status = store.StatusCancelled
 	}
 	if uerr := e.store.UpdateBackup(ctx, *rec); uerr != nil {

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os/user"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/keys"
@@ -34,7 +36,9 @@ type Options struct {
 	// CreateKey creates this machine's master key in the keychain on first
 	// run (the app does; commands that only read do not).
 	CreateKey bool
-	Log       *slog.Logger
+	// StallAfter: see backup.Job.StallAfter (0: backup.DefaultStallAfter).
+	StallAfter time.Duration
+	Log        *slog.Logger
 }
 
 // Engine is an open PgSafe: key, settings and audit log.
@@ -50,6 +54,10 @@ type Engine struct {
 	prevKeysHook keys.AuditFunc
 	log          *slog.Logger
 	actor        string
+	stallAfter   time.Duration
+
+	mu      sync.Mutex
+	running map[int64]*Running // backups in progress, by database id
 }
 
 // Open opens the master key (see keys.Open), then the settings database.
@@ -75,7 +83,8 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		mk.Wipe()
 		return nil, err
 	}
-	e := &Engine{home: home, key: mk, keySource: src, store: st, log: log, actor: osUser()}
+	e := &Engine{home: home, key: mk, keySource: src, store: st, log: log, actor: osUser(),
+		stallAfter: opts.StallAfter, running: map[int64]*Running{}}
 	// A parallel restore that died left its decrypted archive behind: remove it.
 	for _, d := range restore.RemoveStale(filepath.Join(home, "tmp")) {
 		log.Warn("removed the temporary files of an interrupted restore", "dir", d)

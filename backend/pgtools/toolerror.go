@@ -25,6 +25,8 @@ const (
 	CodeSnapshot        Code = "snapshot"         // the exported snapshot is gone
 	CodeSSL             Code = "ssl"              // TLS required, refused or unverifiable
 	CodeCancelled       Code = "cancelled"        // PgSafe stopped it
+	CodeKilled          Code = "killed"           // a signal PgSafe did not send (OOM killer, kill -9)
+	CodeServerGone      Code = "server_gone"      // the server restarted or shut down mid-run
 	CodeOther           Code = "other"
 )
 
@@ -74,7 +76,14 @@ func newToolError(tool string, err error, stderr string) *ToolError {
 		}
 		return false
 	}
+	if ws, ok := ee.Sys().(interface{ Signaled() bool }); ok && ws.Signaled() && !has("FATAL", "ERROR") {
+		e.Code, e.Message = CodeKilled, fmt.Sprintf("was killed (%v) before it finished: by the system running out of memory, or by someone; retry, and check the system log if it happens again", err)
+		return e
+	}
 	switch {
+	case has("terminating connection due to administrator command", "the database system is shutting down",
+		"terminating connection due to unexpected postmaster exit", "the database system is starting up"):
+		e.Code, e.Message = CodeServerGone, "the server restarted or shut down during the run and closed the connection: retry once it is back"
 	case has("server version mismatch", "aborting because of server version mismatch"):
 		e.Code, e.Message = CodeVersionMismatch, "this "+tool+" is older than the server; PgSafe needs a "+tool+" at least as new as the server"
 	case has("password authentication failed", "no password supplied"):

@@ -2,7 +2,8 @@
 // port on 127.0.0.1 that forwards to the database's host and port as seen
 // from the bastion, so pgx and pg_dump connect through the same tunnel. The
 // bastion's host key is always checked (a pinned key or a known_hosts file);
-// there is no "accept any key" mode.
+// there is no "accept any key" mode. Dial, the checked SSH login alone, is
+// shared with the SFTP storage.
 package tunnel
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,9 +91,10 @@ type Tunnel struct {
 	log    *slog.Logger
 }
 
-// Open connects to the bastion and forwards a new local port to
-// remoteHost:remotePort (as the bastion resolves it). Close it when done.
-func Open(ctx context.Context, cfg Config, remoteHost string, remotePort int) (*Tunnel, error) {
+// Dial connects and logs in to the SSH server cfg names, checking its host
+// key (an untrusted key is a *HostKeyError). The caller closes the client.
+// Errors never include the password or key.
+func Dial(ctx context.Context, cfg Config) (*ssh.Client, error) {
 	cc, err := clientConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -99,24 +102,45 @@ func Open(ctx context.Context, cfg Config, remoteHost string, remotePort int) (*
 	d := net.Dialer{Timeout: cc.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", cfg.addr())
 	if err != nil {
-		return nil, fmt.Errorf("SSH bastion %s cannot be reached: %w", cfg.addr(), err)
+		return nil, fmt.Errorf("the SSH server %s cannot be reached: %w (check the host name and port, and that the server is running)", cfg.addr(), err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(dl)
 	} else {
 		conn.SetDeadline(time.Now().Add(cc.Timeout))
 	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	sc, chans, reqs, err := ssh.NewClientConn(conn, cfg.addr(), cc)
+	if !stop() && err == nil {
+		sc.Close()
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		conn.Close()
 		var hk *HostKeyError
-		if errors.As(err, &hk) {
+		switch {
+		case errors.As(err, &hk):
 			return nil, hk
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case strings.Contains(err.Error(), "unable to authenticate"):
+			return nil, fmt.Errorf("SSH login to %s was refused: check the user name, and the key or password", cfg)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, fmt.Errorf("SSH login to %s: the server did not answer within %v", cfg, cc.Timeout)
 		}
-		return nil, fmt.Errorf("SSH login to %s: %w (check the user name and the key or password)", cfg, err)
+		return nil, fmt.Errorf("SSH login to %s: %w", cfg, err)
 	}
 	conn.SetDeadline(time.Time{})
-	client := ssh.NewClient(sc, chans, reqs)
+	return ssh.NewClient(sc, chans, reqs), nil
+}
+
+// Open connects to the bastion and forwards a new local port to
+// remoteHost:remotePort (as the bastion resolves it). Close it when done.
+func Open(ctx context.Context, cfg Config, remoteHost string, remotePort int) (*Tunnel, error) {
+	client, err := Dial(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		client.Close()
@@ -175,14 +199,14 @@ func (t *Tunnel) Close() error {
 
 func clientConfig(cfg Config) (*ssh.ClientConfig, error) {
 	if cfg.Host == "" || cfg.User == "" {
-		return nil, errors.New("SSH tunnel: the bastion's host and user are required")
+		return nil, errors.New("SSH: the server's host and user are required")
 	}
 	var auth []ssh.AuthMethod
 	key := cfg.PrivateKey
 	if len(key) == 0 && cfg.KeyPath != "" {
 		var err error
 		if key, err = os.ReadFile(cfg.KeyPath); err != nil {
-			return nil, fmt.Errorf("SSH tunnel: read the private key: %w", err)
+			return nil, fmt.Errorf("SSH: read the private key: %w", err)
 		}
 	}
 	if len(key) > 0 {
@@ -196,9 +220,9 @@ func clientConfig(cfg Config) (*ssh.ClientConfig, error) {
 		var missing *ssh.PassphraseMissingError
 		switch {
 		case errors.As(err, &missing):
-			return nil, errors.New("SSH tunnel: the private key is protected by a passphrase: enter it")
+			return nil, errors.New("SSH: the private key is protected by a passphrase: enter it")
 		case err != nil:
-			return nil, fmt.Errorf("SSH tunnel: the private key cannot be read (wrong passphrase, or not a private key): %w", err)
+			return nil, fmt.Errorf("SSH: the private key cannot be read (wrong passphrase, or not a private key): %w", err)
 		}
 		auth = append(auth, ssh.PublicKeys(signer))
 	}
@@ -206,7 +230,7 @@ func clientConfig(cfg Config) (*ssh.ClientConfig, error) {
 		auth = append(auth, ssh.Password(cfg.Password))
 	}
 	if len(auth) == 0 {
-		return nil, errors.New("SSH tunnel: give a private key or a password for the bastion")
+		return nil, errors.New("SSH: give a private key or a password to log in with")
 	}
 	hk, err := hostKeyCallback(cfg)
 	if err != nil {
@@ -224,7 +248,7 @@ func hostKeyCallback(cfg Config) (ssh.HostKeyCallback, error) {
 	case cfg.HostKey != "":
 		want, _, _, _, err := ssh.ParseAuthorizedKey([]byte(cfg.HostKey))
 		if err != nil {
-			return nil, fmt.Errorf("SSH tunnel: the pinned host key is not a public key line: %w", err)
+			return nil, fmt.Errorf("SSH: the pinned host key is not a public key line: %w", err)
 		}
 		return func(host string, remote net.Addr, key ssh.PublicKey) error {
 			if string(key.Marshal()) != string(want.Marshal()) {
@@ -235,7 +259,7 @@ func hostKeyCallback(cfg Config) (ssh.HostKeyCallback, error) {
 	case cfg.KnownHostsPath != "":
 		kh, err := knownhosts.New(cfg.KnownHostsPath)
 		if err != nil {
-			return nil, fmt.Errorf("SSH tunnel: read known hosts %s: %w", cfg.KnownHostsPath, err)
+			return nil, fmt.Errorf("SSH: read known hosts %s: %w", cfg.KnownHostsPath, err)
 		}
 		return func(host string, remote net.Addr, key ssh.PublicKey) error {
 			err := kh(host, remote, key)

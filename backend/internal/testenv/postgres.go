@@ -233,6 +233,17 @@ func (p *PG) Stop(t testing.TB) {
 	}
 }
 
+// Restart restarts the server (pg_ctl -m fast -w restart), dropping every
+// connection, as a server restart in production does.
+func (p *PG) Restart(t testing.TB) {
+	t.Helper()
+	out, err := runTool(p.owner, p.SocketDir, p.serverEnv(p.SocketDir), 60*time.Second,
+		filepath.Join(p.BinDir, "pg_ctl"), "-D", p.DataDir, "-l", p.LogFile, "-m", "fast", "-w", "-t", "60", "restart")
+	if err != nil {
+		t.Fatalf("testenv: restarting PostgreSQL: %v\n%s", err, out)
+	}
+}
+
 func (p *PG) stop() error {
 	p.stopOnce.Do(func() {
 		out, err := runTool(p.owner, p.SocketDir, p.serverEnv(p.SocketDir), 60*time.Second,

@@ -33,6 +33,8 @@ type S3Server struct {
 	// NoMeta is true when Dir's filesystem has no user xattrs and versitygw
 	// runs with --nometa (no object metadata).
 	NoMeta bool
+
+	proc *proc
 }
 
 // S3 starts versitygw (posix backend on a temp dir; --nometa if the temp
@@ -82,6 +84,7 @@ func S3(t testing.TB) *S3Server {
 		p := startProc(t, "versitygw", cmd, nil)
 		lastErr = s.waitReady(p, 15*time.Second)
 		if lastErr == nil {
+			s.proc = p
 			return s
 		}
 		p.stop(syscall.SIGTERM, 5*time.Second)
@@ -117,6 +120,11 @@ func (s *S3Server) waitReady(p *proc, timeout time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Stop kills the server now, as a crash would: open connections drop and
+// new ones are refused. Cleanup stops it otherwise; stopping twice is
+// harmless.
+func (s *S3Server) Stop() { s.proc.stop(syscall.SIGKILL, 5*time.Second) }
 
 // NewClient returns an S3 client for this server (path-style addressing,
 // static credentials, Region).

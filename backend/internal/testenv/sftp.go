@@ -40,6 +40,8 @@ type SFTPServer struct {
 	// here); files written over SFTP are plain files under it, owned by
 	// User.
 	Root string
+
+	proc *proc
 }
 
 // SFTP starts Debian's /usr/sbin/sshd (by absolute path, -D -e -f <config>)
@@ -145,6 +147,7 @@ func SFTP(t testing.TB, opts ...SFTPOption) *SFTPServer {
 		p := startProc(t, "sshd", cmd, owner)
 		lastErr = s.waitReady(p, 15*time.Second)
 		if lastErr == nil {
+			s.proc = p
 			return s
 		}
 		p.stop(syscall.SIGTERM, 5*time.Second)
@@ -154,6 +157,47 @@ func SFTP(t testing.TB, opts ...SFTPOption) *SFTPServer {
 	}
 	t.Fatalf("testenv: sshd did not start: %v", lastErr)
 	return nil
+}
+
+// Stop kills the server now, with the sessions it serves, as a crash would:
+// clients' connections drop. (Stopping only the listener, as cleanup does,
+// leaves open sessions running: sshd puts each in its own session.) Sessions
+// are found in /proc, so outside Linux only the listener stops.
+func (s *SFTPServer) Stop() {
+	for _, pid := range descendants(s.proc.cmd.Process.Pid) {
+		if p, err := os.FindProcess(pid); err == nil {
+			p.Kill()
+		}
+	}
+	// After the sessions: they hold sshd's output pipe, which stop waits on.
+	s.proc.stop(syscall.SIGKILL, 5*time.Second)
+}
+
+// descendants lists the processes below pid, from /proc/<pid>/stat.
+func descendants(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range entries {
+		id, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		i := strings.LastIndexByte(string(stat), ')') // "pid (comm) state ppid …"
+		if err != nil || i < 0 {
+			continue
+		}
+		if f := strings.Fields(string(stat[i+1:])); len(f) > 1 {
+			ppid, _ := strconv.Atoi(f[1])
+			children[ppid] = append(children[ppid], id)
+		}
+	}
+	var out []int
+	for todo := children[pid]; len(todo) > 0; todo = todo[1:] {
+		out = append(out, todo[0])
+		todo = append(todo, children[todo[0]]...)
+	}
+	return out
 }
 
 // SFTPOption configures SFTP.

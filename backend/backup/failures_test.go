@@ -1,0 +1,207 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stuckStorage takes `after` bytes, then stops reading until its Put is
+// cancelled: a storage behind a dead network.
+type stuckStorage struct {
+	dirStorage
+	after int64
+}
+
+func (s stuckStorage) Put(ctx context.Context, name string, r io.Reader) error {
+	if _, err := io.CopyN(io.Discard, r, s.after); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return context.Cause(ctx)
+}
+
+// A storage failing midway is dropped; the others still get a good backup,
+// and the failed one is reported, holding nothing.
+func TestRunKeepsTheStoragesThatWork(t *testing.T) {
+	f := newFixture(t)
+	a, b := newDir(t), newDir(t)
+	job := f.job(Target{ID: "a", Name: "A", Storage: a}, Target{ID: "b", Name: "B", Storage: failingStorage{b, 64 << 10}})
+	res, err := Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if len(res.Failed) != 1 || res.Failed[0].Target.ID != "b" || !strings.Contains(res.Failed[0].Err.Error(), "storage B: ") ||
+		!strings.Contains(res.Failed[0].Err.Error(), "disk on fire") {
+		t.Fatalf("failed = %+v", res.Failed)
+	}
+	if len(m.Storages) != 1 || m.Storages[0].StorageID != "a" {
+		t.Fatalf("manifest storages %+v", m.Storages)
+	}
+	if got := len(a.files(t)); got != 2 {
+		t.Fatalf("storage A holds %d files, want backup + manifest", got)
+	}
+	if files := b.files(t); len(files) != 0 {
+		t.Fatalf("the failed storage holds %v", files)
+	}
+}
+
+// A storage that stops taking data is dropped after StallAfter; the backup
+// finishes on the others.
+func TestRunDropsAStalledStorage(t *testing.T) {
+	f := newFixture(t)
+	a, b := newDir(t), newDir(t)
+	job := f.job(Target{ID: "a", Name: "A", Storage: a}, Target{ID: "b", Name: "NAS", Storage: stuckStorage{b, 1}})
+	job.StallAfter = 700 * time.Millisecond
+	res, err := Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stall *StallError
+	if len(res.Failed) != 1 || !errors.As(res.Failed[0].Err, &stall) || stall.Stage != "storage NAS" {
+		t.Fatalf("failed = %+v", res.Failed)
+	}
+	if msg := res.Failed[0].Err.Error(); !strings.Contains(msg, "took no data for 700ms") {
+		t.Fatalf("message: %s", msg)
+	}
+	if len(res.Manifest.Storages) != 1 || len(a.files(t)) != 2 || len(b.files(t)) != 0 {
+		t.Fatalf("storages %+v; A %v; B %v", res.Manifest.Storages, a.files(t), b.files(t))
+	}
+}
+
+// holdLock takes an ACCESS EXCLUSIVE lock on table in another session until
+// the test ends: pg_dump (and counting) must wait for it.
+func holdLock(t *testing.T, f *fixture, table string) {
+	conn := f.pg.Conn(t, "shop")
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(ctx) })
+}
+
+// pg_dump waiting on a lock sends nothing: the stall watch stops it with a
+// reason naming the lock, instead of hanging for hours.
+func TestRunStalledPgDump(t *testing.T) {
+	f := newFixture(t)
+	holdLock(t, f, "customers")
+	s := newDir(t)
+	job := f.job(Target{ID: "s", Name: "S", Storage: s})
+	job.StallAfter = 800 * time.Millisecond
+
+	t.Run("counting", func(t *testing.T) {
+		_, err := Run(context.Background(), job)
+		if err == nil || !strings.Contains(err.Error(), "another session holds a lock") {
+			t.Fatalf("Run = %v", err)
+		}
+	})
+	t.Run("dumping", func(t *testing.T) {
+		job.Count = func(string, string) bool { return false }
+		_, err := Run(context.Background(), job)
+		var stall *StallError
+		if !errors.As(err, &stall) || stall.Stage != "pg_dump" || !strings.Contains(err.Error(), "waiting for a lock") {
+			t.Fatalf("Run = %v", err)
+		}
+	})
+	if files := s.files(t); len(files) != 0 {
+		t.Fatalf("a stalled backup left %v", files)
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	f := newFixture(t)
+	holdLock(t, f, "customers")
+	s := newDir(t)
+	job := f.job(Target{ID: "s", Name: "S", Storage: s})
+	job.Count = func(string, string) bool { return false }
+	job.Timeout = time.Second
+	start := time.Now()
+	_, err := Run(context.Background(), job)
+	var te *TimeoutError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "time limit (1s)") {
+		t.Fatalf("Run = %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("the timeout took %v to stop the backup", d)
+	}
+	if files := s.files(t); len(files) != 0 {
+		t.Fatalf("a timed-out backup left %v", files)
+	}
+}
+
+// The server restarting mid-dump, and pg_dump being killed, each end as a
+// failed backup with a reason, leaving nothing in any storage.
+func TestRunInterrupted(t *testing.T) {
+	f := newFixture(t)
+	f.pg.Exec(t, "shop", `CREATE TABLE big AS SELECT g, md5(g::text) AS h, repeat(md5(g::text), 8) AS pad
+		FROM generate_series(1, 400000) g; GRANT SELECT ON big TO backup`)
+	cases := []struct {
+		name      string
+		interrupt func(t *testing.T)
+		want      string
+	}{
+		{"server restart", func(t *testing.T) { f.pg.Restart(t) }, "the server restarted or shut down"},
+		{"pg_dump killed", func(t *testing.T) { killChild(t, "pg_dump") }, "pg_dump: was killed (signal: killed)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newDir(t), newDir(t)
+			job := f.job(Target{ID: "a", Name: "A", Storage: a}, Target{ID: "b", Name: "B", Storage: b})
+			job.Count = func(string, string) bool { return false }
+			job.ProgressEvery = time.Millisecond
+			var once sync.Once
+			job.Progress = func(p Progress) {
+				if p.RawBytes > 2<<20 {
+					once.Do(func() { tc.interrupt(t) })
+				}
+			}
+			res, err := Run(context.Background(), job)
+			if err == nil {
+				t.Fatalf("an interrupted backup succeeded: %+v", res.Manifest)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run = %v", err)
+			}
+			t.Logf("reason: %v", err)
+			for _, s := range []dirStorage{a, b} {
+				if files := s.files(t); len(files) != 0 {
+					t.Fatalf("an interrupted backup left %v", files)
+				}
+			}
+		})
+	}
+}
+
+func TestProgressReportsEstimateAndStorages(t *testing.T) {
+	f := newFixture(t)
+	a, b := newDir(t), newDir(t)
+	job := f.job(Target{ID: "a", Name: "A", Storage: a}, Target{ID: "b", Name: "B", Storage: b})
+	var mu sync.Mutex
+	var last Progress
+	job.Progress = func(p Progress) {
+		mu.Lock()
+		if p.Phase == PhaseDone {
+			last = p
+		}
+		mu.Unlock()
+	}
+	res, err := Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.EstimatedBytes <= 0 || last.RawBytes != res.Manifest.RawSize || last.StoredBytes != res.Manifest.StoredSize {
+		t.Fatalf("last progress %+v; manifest raw %d stored %d", last, res.Manifest.RawSize, res.Manifest.StoredSize)
+	}
+	if len(last.Storages) != 2 || last.Storages[0].Bytes != res.Manifest.StoredSize || last.Storages[1].Bytes != res.Manifest.StoredSize {
+		t.Fatalf("per-storage progress %+v", last.Storages)
+	}
+}
