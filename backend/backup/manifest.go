@@ -3,7 +3,11 @@ package backup
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
+
+	"github.com/pgsafe/pgsafe/backend/format"
+	"github.com/pgsafe/pgsafe/backend/keys"
 )
 
 // ManifestKind marks a manifest's JSON, so a manifest file cannot be taken
@@ -79,4 +83,22 @@ func (m *Manifest) Table(schema, name string) (TableCount, bool) {
 		}
 	}
 	return TableCount{}, false
+}
+
+// maxManifestSize bounds what ReadManifest decrypts (a manifest lists tables:
+// megabytes at most).
+const maxManifestSize = 64 << 20
+
+// ReadManifest decrypts a manifest object written beside a backup. A wrong
+// key is the keyring's error, naming the key needed.
+func ReadManifest(r io.Reader, kr keys.Keyring) (*Manifest, error) {
+	plain, _, err := format.NewReader(r, kr)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(plain, maxManifestSize))
+	if err != nil {
+		return nil, fmt.Errorf("read the manifest: %w", err)
+	}
+	return ParseManifest(b)
 }

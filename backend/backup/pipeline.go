@@ -89,7 +89,9 @@ func ObjectName(prefix, databaseID string, id format.BackupID) string {
 }
 
 // ManifestOf is the manifest's object name for a backup's object name.
-func ManifestOf(object string) string { return strings.TrimSuffix(object, ".pgsafe") + ".manifest.pgsafe" }
+func ManifestOf(object string) string {
+	return strings.TrimSuffix(object, ".pgsafe") + ".manifest.pgsafe"
+}
 
 // ManifestName is the object name of a backup's manifest.
 func ManifestName(prefix, databaseID string, id format.BackupID) string {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -16,108 +15,8 @@ import (
 
 func init() {
 	register(func(root *cobra.Command, env *Env) {
-		st := &cobra.Command{Use: "storage", Short: "Where backups are kept"}
-		st.AddCommand(storageAddCmd(env), storageListCmd(env), storageTestCmd(env))
-		root.AddCommand(st, backupCmd(env), backupsCmd(env), verifyCmd(env), restoreCmd(env))
+		root.AddCommand(backupCmd(env), backupsCmd(env), verifyCmd(env), restoreCmd(env))
 	})
-}
-
-func storageAddCmd(env *Env) *cobra.Command {
-	var name, path, keyFile string
-	cmd := &cobra.Command{
-		Use:   "add local|s3|sftp --name NAME [options]",
-		Short: "Add a storage (tested with a small write first)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if name == "" {
-				return errors.New("give the storage a --name")
-			}
-			var c store.StorageConfig
-			switch args[0] {
-			case "local":
-				if path == "" {
-					return errors.New("give the folder: --path /mnt/backups")
-				}
-				c = store.StorageConfig{Name: name, Kind: store.StorageLocal, Local: &store.LocalStorage{Path: path}}
-			default:
-				return fmt.Errorf("storage kind %q is not available in this build yet: use local (a folder, also a mounted NAS or USB drive)", args[0])
-			}
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if _, err := e.AddStorage(env.Ctx, c); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "added storage %s\n", name)
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&name, "name", "", "a name for this storage")
-	cmd.Flags().StringVar(&path, "path", "", "local: the folder")
-	keyFileFlag(cmd, &keyFile)
-	return cmd
-}
-
-func storageListCmd(env *Env) *cobra.Command {
-	var keyFile string
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List storages",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			ss, err := e.Storages(env.Ctx)
-			if err != nil || asJSON {
-				if err == nil {
-					err = writeJSON(env.Stdout, ss)
-				}
-				return err
-			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKIND\tWHERE")
-			for _, s := range ss {
-				where := ""
-				if s.Local != nil {
-					where = s.Local.Path
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Kind, where)
-			}
-			return tw.Flush()
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	keyFileFlag(cmd, &keyFile)
-	return cmd
-}
-
-func storageTestCmd(env *Env) *cobra.Command {
-	var keyFile string
-	cmd := &cobra.Command{
-		Use:   "test NAME",
-		Short: "Write, read back and delete a small object",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			if err := e.TestStorage(env.Ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "storage %s works ✓\n", args[0])
-			return nil
-		},
-	}
-	keyFileFlag(cmd, &keyFile)
-	return cmd
 }
 
 // backupJSON is `pgsafe backup --json`.
@@ -149,7 +48,7 @@ func backupCmd(env *Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "backup NAME",
-		Short: "Back up a database now",
+		Short: "Back up a database now (progress on stderr)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := openEngine(env, keyFile)
@@ -157,15 +56,14 @@ func backupCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			last := ""
-			b, err := e.BackupNow(env.Ctx, args[0], store.OriginManual, func(p backup.Progress) {
-				if !asJSON && string(p.Phase) != last {
-					last = string(p.Phase)
-					fmt.Fprintf(env.Stderr, "%s…\n", p.Phase)
-				}
-			})
+			line := newProgressLine(env.Stderr)
+			b, err := e.BackupNow(env.Ctx, args[0], store.OriginManual, line.show)
+			line.done()
 			if err != nil {
 				return err
+			}
+			if b.Error != "" { // written, but not to every storage
+				fmt.Fprintf(env.Stderr, "warning: %s\n", b.Error)
 			}
 			if asJSON {
 				return writeJSON(env.Stdout, toBackupJSON(*b))
@@ -181,18 +79,26 @@ func backupCmd(env *Env) *cobra.Command {
 }
 
 func backupsCmd(env *Env) *cobra.Command {
-	var keyFile string
+	var keyFile, storageName string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "backups NAME",
-		Short: "A database's backup history, newest first",
-		Args:  cobra.ExactArgs(1),
+		Use:   "backups NAME | --storage STORAGE",
+		Short: "A database's backup history, newest first; or the backups a storage holds",
+		Long: "With --storage, lists the backups found in that storage by their encrypted manifests, read\n" +
+			"with this machine's key: on a new machine, add the storage, then list and restore from it.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 0) == (storageName == "") {
+				return errors.New("give a database NAME, or --storage STORAGE")
+			}
 			e, err := openEngine(env, keyFile)
 			if err != nil {
 				return err
 			}
 			defer e.Close()
+			if storageName != "" {
+				return listStored(env, e, storageName, asJSON)
+			}
 			bs, err := e.Backups(env.Ctx, args[0], 0)
 			if err != nil {
 				return err
@@ -205,23 +111,59 @@ func backupsCmd(env *Env) *cobra.Command {
 				return writeJSON(env.Stdout, out)
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tSTORED\tNOTE")
+			fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tSTORED\tSTORAGES\tNOTE")
 			for _, b := range bs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), b.Status, human(b.StoredSize), b.Error)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), b.Status,
+					human(b.StoredSize), len(toBackupJSON(b).Storages), b.Error)
 			}
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().StringVar(&storageName, "storage", "", "list what this storage holds instead of the history")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
+}
+
+func listStored(env *Env, e *engine.Engine, storageName string, asJSON bool) error {
+	list, err := e.StorageBackups(env.Ctx, storageName)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(env.Stdout, list)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tDATABASE\tSTARTED\tSTORED\tTABLES\tNOTE")
+	for _, sb := range list {
+		if m := sb.Manifest; m != nil {
+			note := ""
+			if sb.InHistory {
+				note = "in this machine's history"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.BackupID, m.DatabaseName, m.Started.Local().Format(time.DateTime),
+				human(m.StoredSize), len(m.Tables), note)
+		} else {
+			fmt.Fprintf(tw, "?\t?\t\t\t\tunreadable %s: %s\n", sb.Object, sb.Error)
+		}
+	}
+	return tw.Flush()
+}
+
+// findBackup resolves ID|latest: from a storage (imported into the history
+// on the way) or from the history.
+func findBackup(env *Env, e *engine.Engine, ref, db, storageName string) (store.Backup, error) {
+	if storageName != "" {
+		return e.ImportStoredBackup(env.Ctx, storageName, ref)
+	}
+	return e.FindBackup(env.Ctx, ref, db)
 }
 
 // exitVerifyFailed: the check ran and found the backup bad.
 const exitVerifyFailed = 5
 
 func verifyCmd(env *Env) *cobra.Command {
-	var keyFile, db, drill string
+	var keyFile, db, drill, storageName string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify ID|latest [--db NAME] [--drill-url URL]",
@@ -238,7 +180,7 @@ func verifyCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			b, err := e.FindBackup(env.Ctx, args[0], db)
+			b, err := findBackup(env, e, args[0], db, storageName)
 			if err != nil {
 				return err
 			}
@@ -260,6 +202,7 @@ func verifyCmd(env *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "the database (for latest)")
+	cmd.Flags().StringVar(&storageName, "storage", "", "take the backup from this storage (e.g. on a new machine; it is added to the history)")
 	cmd.Flags().StringVar(&drill, "drill-url", "", "restore drill on this server (credentials used once, never stored)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	keyFileFlag(cmd, &keyFile)
@@ -267,7 +210,7 @@ func verifyCmd(env *Env) *cobra.Command {
 }
 
 func restoreCmd(env *Env) *cobra.Command {
-	var keyFile, db, to string
+	var keyFile, db, to, storageName string
 	var jobs int
 	var replace, asJSON bool
 	cmd := &cobra.Command{
@@ -287,7 +230,7 @@ func restoreCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			b, err := e.FindBackup(env.Ctx, args[0], db)
+			b, err := findBackup(env, e, args[0], db, storageName)
 			if err != nil {
 				return err
 			}
@@ -317,6 +260,7 @@ func restoreCmd(env *Env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "the database (for latest)")
+	cmd.Flags().StringVar(&storageName, "storage", "", "take the backup from this storage (e.g. on a new machine; it is added to the history)")
 	cmd.Flags().StringVar(&to, "to", "", "target database URL with write credentials")
 	cmd.Flags().IntVar(&jobs, "jobs", 1, "parallel pg_restore jobs (more than 1 decrypts to a private temporary file first)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "restore over an existing database")

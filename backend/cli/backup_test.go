@@ -39,7 +39,11 @@ func TestBackupVerifyRestoreCommands(t *testing.T) {
 		Storages   []int64
 		StoredSize int64 `json:"stored_size"`
 	}
-	out := run(0, "backup", "shop", "--json")
+	run(0, "backup", "shop") // progress on stderr, the result on stdout
+	code, out, _ := runIn(t, "", "backup", "shop", "--json")
+	if code != 0 {
+		t.Fatalf("backup --json: exit %d", code)
+	}
 	if err := json.Unmarshal([]byte(out), &b); err != nil || b.Status != "succeeded" || len(b.Storages) != 1 || b.StoredSize == 0 {
 		t.Fatalf("backup --json: %v\n%s", err, out)
 	}
@@ -62,7 +66,7 @@ func TestBackupVerifyRestoreCommands(t *testing.T) {
 	}
 
 	// Damage the stored file: verify finds it and exits 5.
-	files, _ := filepath.Glob(filepath.Join(folder, "*", "*[0-9a-f].pgsafe"))
+	files, _ := filepath.Glob(filepath.Join(folder, "*", b.ID+".pgsafe"))
 	if len(files) != 1 {
 		t.Fatalf("backup files in the folder: %v", files)
 	}

@@ -169,6 +169,21 @@ func CheckInput(ctx context.Context, in DatabaseInput) (*CheckResult, error) {
 	return check(ctx, c)
 }
 
+// storageIDs looks storages up by name.
+func (e *Engine) storageIDs(ctx context.Context, names []string) ([]int64, error) {
+	var ids []int64
+	for _, name := range names {
+		s, err := e.store.StorageByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFound("storage", name)
+		} else if err != nil {
+			return nil, err
+		}
+		ids = append(ids, s.ID)
+	}
+	return ids, nil
+}
+
 // AddDatabase checks and stores a database. Warnings are accepted; write
 // access is refused unless opts.AllowWriteAccess, which is audited.
 func (e *Engine) AddDatabase(ctx context.Context, in DatabaseInput, opts AddOptions) (*AddResult, error) {
@@ -176,14 +191,8 @@ func (e *Engine) AddDatabase(ctx context.Context, in DatabaseInput, opts AddOpti
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range in.StorageNames {
-		s, err := e.store.StorageByName(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFound("storage", name)
-		} else if err != nil {
-			return nil, err
-		}
-		c.StorageIDs = append(c.StorageIDs, s.ID)
+	if c.StorageIDs, err = e.storageIDs(ctx, in.StorageNames); err != nil {
+		return nil, err
 	}
 	res := &AddResult{}
 	if !opts.NoCheck {

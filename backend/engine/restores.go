@@ -45,7 +45,8 @@ func (e *Engine) FindBackup(ctx context.Context, ref, dbName string) (store.Back
 }
 
 // source opens a storage that holds a copy of b.
-func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, int64, error) {
+// The caller closes it.
+func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, int64, func(), error) {
 	var lastErr error
 	for _, c := range b.Copies {
 		if c.Status != store.CopyWritten {
@@ -56,17 +57,17 @@ func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, in
 			lastErr = err
 			continue
 		}
-		s, err := openStorage(cfg)
+		s, closeS, err := openStorage(ctx, cfg)
 		if err != nil {
-			lastErr = err
+			lastErr = fmt.Errorf("storage %s: %w", cfg.Name, err)
 			continue
 		}
-		return s, c.StorageID, nil
+		return s, c.StorageID, closeS, nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no storage holds a copy of it")
 	}
-	return nil, 0, fmt.Errorf("backup %s cannot be read: %w", b.ID, lastErr)
+	return nil, 0, nil, fmt.Errorf("backup %s cannot be read: %w", b.ID, lastErr)
 }
 
 func (e *Engine) pgRestore(ctx context.Context, serverMajor int) (string, error) {
@@ -88,10 +89,11 @@ func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL stri
 	if err != nil {
 		return nil, err
 	}
-	src, storageID, err := e.source(ctx, b)
+	src, storageID, closeSrc, err := e.source(ctx, b)
 	if err != nil {
 		return nil, err
 	}
+	defer closeSrc()
 	pgRestore, err := e.pgRestore(ctx, m.ServerMajor)
 	if err != nil {
 		return nil, err
@@ -171,10 +173,11 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, toURL string
 	if err != nil {
 		return nil, err
 	}
-	src, storageID, err := e.source(ctx, b)
+	src, storageID, closeSrc, err := e.source(ctx, b)
 	if err != nil {
 		return nil, err
 	}
+	defer closeSrc()
 	pgRestore, err := e.pgRestore(ctx, m.ServerMajor)
 	if err != nil {
 		return nil, err

@@ -9,32 +9,64 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/storage"
 	"github.com/pgsafe/pgsafe/backend/storage/local"
+	"github.com/pgsafe/pgsafe/backend/storage/s3"
+	"github.com/pgsafe/pgsafe/backend/storage/sftp"
 	"github.com/pgsafe/pgsafe/backend/store"
+	"github.com/pgsafe/pgsafe/backend/tunnel"
 )
 
-// openStorage builds the backend of a stored storage (with its secrets).
-func openStorage(c store.StorageConfig) (storage.Storage, error) {
-	switch c.Kind {
-	case store.StorageLocal:
-		if c.Local == nil {
-			return nil, errors.New("local storage without a folder")
+// openStorage connects to a stored storage (with its secrets). Close
+// releases its connection, if it has one.
+func openStorage(ctx context.Context, c store.StorageConfig) (storage.Storage, func(), error) {
+	none := func() {}
+	switch {
+	case c.Kind == store.StorageLocal && c.Local != nil:
+		l, err := local.New(c.Local.Path)
+		return l, none, err
+	case c.Kind == store.StorageS3 && c.S3 != nil:
+		s, err := s3.New(ctx, s3Config(*c.S3))
+		if err != nil {
+			return nil, none, err
 		}
-		return local.New(c.Local.Path)
+		return s, none, nil
+	case c.Kind == store.StorageSFTP && c.SFTP != nil:
+		s, err := sftp.New(ctx, sftpConfig(*c.SFTP))
+		if err != nil {
+			return nil, none, err
+		}
+		return s, func() { s.Close() }, nil
 	default:
-		return nil, fmt.Errorf("storage %q is of kind %s, which this build of PgSafe cannot write to yet: use a local folder (or a mounted share)", c.Name, c.Kind)
+		return nil, none, fmt.Errorf("storage %q (%s) has no settings for its kind", c.Name, c.Kind)
 	}
+}
+
+func s3Config(c store.S3Storage) s3.Config {
+	return s3.Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, Prefix: c.Prefix,
+		PathStyle: c.PathStyle, StorageClass: c.StorageClass, SSE: c.SSE,
+		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey.Reveal(), SessionToken: c.SessionToken.Reveal()}
+}
+
+func sftpConfig(c store.SFTPStorage) sftp.Config {
+	return sftp.Config{Path: c.Path, Config: tunnel.Config{Host: c.Host, Port: c.Port, User: c.User,
+		Password: c.Password.Reveal(), PrivateKey: []byte(c.PrivateKey.Reveal()), KeyPath: c.KeyPath,
+		KeyPassphrase: c.KeyPassphrase.Reveal(), HostKey: c.HostKey, KnownHostsPath: c.KnownHostsPath}}
 }
 
 // AddStorage tests and stores a storage.
 func (e *Engine) AddStorage(ctx context.Context, c store.StorageConfig) (int64, error) {
-	s, err := openStorage(c)
+	if _, err := e.store.StorageByName(ctx, c.Name); err == nil {
+		return 0, fmt.Errorf("a storage named %q exists already: choose another name", c.Name)
+	}
+	s, closeS, err := openStorage(ctx, c)
 	if err != nil {
 		return 0, err
 	}
+	defer closeS()
 	if err := probe(ctx, s); err != nil {
 		return 0, err
 	}
@@ -61,11 +93,50 @@ func (e *Engine) TestStorage(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s, err := openStorage(c)
+	s, closeS, err := openStorage(ctx, c)
 	if err != nil {
 		return err
 	}
+	defer closeS()
 	return probe(ctx, s)
+}
+
+// RemoveStorage forgets a storage (its backups stay where they are). A
+// storage databases still send backups to must be unassigned first.
+func (e *Engine) RemoveStorage(ctx context.Context, name string) error {
+	st, err := e.store.StorageByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("storage", name)
+	} else if err != nil {
+		return err
+	}
+	if err := e.store.DeleteStorage(ctx, st.ID); err != nil {
+		return err
+	}
+	return e.record(ctx, Event{Action: "storage.deleted", Target: name,
+		Fields: map[string]string{"id": strconv.FormatInt(st.ID, 10), "kind": string(st.Kind)}})
+}
+
+// SetDatabaseStorages sets where the named database's backups go.
+func (e *Engine) SetDatabaseStorages(ctx context.Context, name string, storages []string) error {
+	d, err := e.store.DatabaseByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("db", name)
+	} else if err != nil {
+		return err
+	}
+	ids, err := e.storageIDs(ctx, storages)
+	if err != nil {
+		return err
+	}
+	c := d.DatabaseConfig
+	c.StorageIDs = ids
+	changes, err := e.store.UpdateDatabase(ctx, d.ID, c)
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	return e.record(ctx, Event{Action: "db.changed", Target: name,
+		Fields: map[string]string{"fields": changes.String(), "storages": strings.Join(storages, ",")}})
 }
 
 // probe proves a storage works: put, read back, delete.
@@ -94,16 +165,48 @@ func probe(ctx context.Context, s storage.Storage) error {
 // targets opens the storages a backup goes to.
 func (e *Engine) targets(ctx context.Context, ids []int64) ([]backup.Target, func(), error) {
 	var out []backup.Target
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
 	for _, id := range ids {
 		c, err := e.store.StorageCredentials(ctx, id)
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage %d: %w", id, err)
 		}
-		s, err := openStorage(c)
+		s, closeS, err := openStorage(ctx, c)
 		if err != nil {
-			return nil, nil, err
+			closeAll()
+			return nil, nil, fmt.Errorf("storage %s: %w", c.Name, err)
 		}
+		closers = append(closers, closeS)
 		out = append(out, backup.Target{ID: strconv.FormatInt(id, 10), Name: c.Name, Storage: s})
 	}
-	return out, func() {}, nil
+	return out, closeAll, nil
+}
+
+// StorageWhere describes where a storage is, without secrets.
+func StorageWhere(c store.StorageConfig) string {
+	switch {
+	case c.Local != nil:
+		return c.Local.Path
+	case c.S3 != nil:
+		where := "s3://" + c.S3.Bucket
+		if c.S3.Prefix != "" {
+			where += "/" + strings.Trim(c.S3.Prefix, "/")
+		}
+		if c.S3.Endpoint != "" {
+			where += " at " + c.S3.Endpoint
+		}
+		return where
+	case c.SFTP != nil:
+		port := c.SFTP.Port
+		if port == 0 {
+			port = 22
+		}
+		return fmt.Sprintf("sftp://%s@%s:%d/%s", c.SFTP.User, c.SFTP.Host, port, strings.TrimPrefix(c.SFTP.Path, "/"))
+	}
+	return ""
 }

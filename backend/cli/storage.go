@@ -1,0 +1,249 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+func init() {
+	register(func(root *cobra.Command, env *Env) {
+		st := &cobra.Command{Use: "storage", Short: "Where backups are kept"}
+		st.AddCommand(storageAddCmd(env), storageListCmd(env), storageTestCmd(env), storageRemoveCmd(env))
+		root.AddCommand(st)
+	})
+}
+
+// storageFlags are `storage add`'s options for every kind.
+type storageFlags struct {
+	name, path                                   string
+	endpoint, region, bucket, prefix, class, sse string
+	accessKey                                    string
+	pathStyle                                    bool
+	host, user, sshKey, hostKey, knownHosts      string
+	port                                         int
+	secretStdin                                  bool
+}
+
+func storageAddCmd(env *Env) *cobra.Command {
+	var f storageFlags
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "add local|s3|sftp --name NAME [options]",
+		Short: "Add a storage (tested with a small write, read and delete first)",
+		Long: `Add a storage.
+
+  local  --path DIR                      a folder (also a mounted NAS share or USB drive)
+  s3     --bucket B [--endpoint URL] [--region R] [--prefix P] [--path-style]
+         [--storage-class C] [--sse AES256|aws:kms] [--access-key ID]
+         The secret key comes from --secret-stdin or AWS_SECRET_ACCESS_KEY (and the access key
+         from AWS_ACCESS_KEY_ID when --access-key is not given; AWS_SESSION_TOKEN if set).
+  sftp   --host H [--port N] --user U --path DIR [--ssh-key FILE] (--host-key LINE | --known-hosts FILE)
+         The password (or, with --ssh-key, the key's passphrase) comes from --secret-stdin.
+         Without --host-key or --known-hosts the server's key fingerprint is shown and nothing is
+         stored: check it, then pass the printed --host-key line.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.name == "" {
+				return errors.New("give the storage a --name")
+			}
+			c, err := f.config(env, args[0])
+			if err != nil {
+				return err
+			}
+			if c.Kind == store.StorageSFTP && c.SFTP.HostKey == "" && c.SFTP.KnownHostsPath == "" {
+				return unknownHostKey(env, c.SFTP)
+			}
+			e, err := openEngine(env, keyFile)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if _, err := e.AddStorage(env.Ctx, c); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "added storage %s (tested: write, read back, delete ✓)\n", f.name)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.name, "name", "", "a name for this storage")
+	fl.StringVar(&f.path, "path", "", "local: the folder; sftp: the folder on the server")
+	fl.StringVar(&f.endpoint, "endpoint", "", "s3: the service's URL (empty for AWS)")
+	fl.StringVar(&f.region, "region", "", "s3: the region (default us-east-1)")
+	fl.StringVar(&f.bucket, "bucket", "", "s3: the bucket")
+	fl.StringVar(&f.prefix, "prefix", "", "s3: a prefix for object names")
+	fl.BoolVar(&f.pathStyle, "path-style", false, "s3: path-style addressing (most self-hosted servers, MinIO)")
+	fl.StringVar(&f.class, "storage-class", "", "s3: storage class, e.g. STANDARD_IA")
+	fl.StringVar(&f.sse, "sse", "", "s3: server-side encryption: AES256 or aws:kms")
+	fl.StringVar(&f.accessKey, "access-key", "", "s3: access key ID")
+	fl.StringVar(&f.host, "host", "", "sftp: the server")
+	fl.IntVar(&f.port, "port", 22, "sftp: the port")
+	fl.StringVar(&f.user, "user", "", "sftp: the user")
+	fl.StringVar(&f.sshKey, "ssh-key", "", "sftp: a private key file")
+	fl.StringVar(&f.hostKey, "host-key", "", "sftp: the server's host key (\"ssh-ed25519 AAAA…\")")
+	fl.StringVar(&f.knownHosts, "known-hosts", "", "sftp: a known_hosts file holding the server's key")
+	fl.BoolVar(&f.secretStdin, "secret-stdin", false, "read the secret (S3 secret key, SFTP password or key passphrase) from the first line of stdin")
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
+
+func (f storageFlags) secret(env *Env) (string, error) {
+	if !f.secretStdin {
+		return "", nil
+	}
+	return readPasswordLine(env.Stdin)
+}
+
+func (f storageFlags) config(env *Env, kind string) (store.StorageConfig, error) {
+	c := store.StorageConfig{Name: f.name, Kind: store.StorageKind(kind)}
+	switch kind {
+	case "local":
+		if f.path == "" {
+			return c, errors.New("give the folder: --path /mnt/backups")
+		}
+		c.Local = &store.LocalStorage{Path: f.path}
+	case "s3":
+		if f.bucket == "" {
+			return c, errors.New("give the bucket: --bucket NAME")
+		}
+		secret, err := f.secret(env)
+		if err != nil {
+			return c, err
+		}
+		if secret == "" {
+			secret = os.Getenv("AWS_SECRET_ACCESS_KEY")
+		}
+		access := f.accessKey
+		if access == "" {
+			access = os.Getenv("AWS_ACCESS_KEY_ID")
+		}
+		if access == "" || secret == "" {
+			return c, errors.New("give the access key (--access-key or AWS_ACCESS_KEY_ID) and the secret key (--secret-stdin or AWS_SECRET_ACCESS_KEY)")
+		}
+		c.S3 = &store.S3Storage{Endpoint: f.endpoint, Region: f.region, Bucket: f.bucket, Prefix: f.prefix,
+			PathStyle: f.pathStyle, StorageClass: f.class, SSE: f.sse, AccessKeyID: access,
+			SecretAccessKey: store.NewSecret(secret), SessionToken: store.NewSecret(os.Getenv("AWS_SESSION_TOKEN"))}
+	case "sftp":
+		if f.host == "" || f.user == "" {
+			return c, errors.New("give the server and user: --host H --user U")
+		}
+		secret, err := f.secret(env)
+		if err != nil {
+			return c, err
+		}
+		s := &store.SFTPStorage{Host: f.host, Port: f.port, User: f.user, KeyPath: f.sshKey,
+			HostKey: f.hostKey, KnownHostsPath: f.knownHosts, Path: f.path}
+		if f.sshKey != "" {
+			s.KeyPassphrase = store.NewSecret(secret)
+		} else {
+			s.Password = store.NewSecret(secret)
+		}
+		if f.sshKey == "" && secret == "" {
+			return c, errors.New("give a private key (--ssh-key FILE) or a password (--secret-stdin)")
+		}
+		c.SFTP = s
+	default:
+		return c, fmt.Errorf("unknown storage kind %q: use local, s3 or sftp", kind)
+	}
+	return c, nil
+}
+
+// unknownHostKey shows the server's key so the user can check and pin it.
+func unknownHostKey(env *Env, s *store.SFTPStorage) error {
+	hk, err := engine.SSHHostKey(env.Ctx, store.SSHTunnel{Host: s.Host, Port: s.Port, User: s.User})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "The SFTP server's host key is not known yet.\nFingerprint: %s\n"+
+		"Check it with the server's administrator (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the server), then run again with:\n  --host-key '%s'\n",
+		hk.Fingerprint, strings.TrimSpace(hk.Key))
+	return errors.New("not added: the server's host key must be checked first")
+}
+
+func storageListCmd(env *Env) *cobra.Command {
+	var keyFile string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List storages (no secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := openEngine(env, keyFile)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			ss, err := e.Storages(env.Ctx)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(env.Stdout, ss)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tKIND\tWHERE")
+			for _, s := range ss {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Kind, engine.StorageWhere(s.StorageConfig))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
+
+func storageTestCmd(env *Env) *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "test NAME",
+		Short: "Write, read back and delete a small object",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := openEngine(env, keyFile)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if err := e.TestStorage(env.Ctx, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "storage %s works ✓\n", args[0])
+			return nil
+		},
+	}
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
+
+func storageRemoveCmd(env *Env) *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Forget a storage (the backups in it stay there)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := openEngine(env, keyFile)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if err := e.RemoveStorage(context.WithoutCancel(env.Ctx), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "removed storage %s; its backups stay where they are\n", args[0])
+			return nil
+		},
+	}
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
