@@ -127,8 +127,11 @@ smoke-cli: build/bin/pgsafe
 screenshot: build/bin/pgsafe
 	bash scripts/screenshot.sh build/screenshot.png
 
-bench: setup
-	go test -tags $(GOTAGS) -run '^$$' -bench . -benchmem ./...
+# Package benchmarks, then PgSafe vs pg_dump on a pgbench and a realistic
+# database (PGSAFE_BENCH_MB of raw dump each, default 500): docs/BENCHMARKS.md.
+bench: setup build/bin/pgsafe
+	go test -tags $(GOTAGS) -run '^$$' -bench . -benchmem -timeout 60m $$(go list ./... | grep -v /benchcmp)
+	PGSAFE_BIN=$(CURDIR)/build/bin/pgsafe go test -tags $(GOTAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./backend/internal/benchcmp
 
 clean:
 	rm -rf build/bin frontend/dist frontend/src/wailsjs
