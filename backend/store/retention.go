@@ -8,7 +8,7 @@ import (
 )
 
 // RetentionPolicy says which backups of a database to keep; a backup is kept
-// when any rule keeps it (the backup package applies it). All of it is sealed.
+// when any rule keeps it (backend/retention decides, the engine applies it). All of it is sealed.
 type RetentionPolicy struct {
 	KeepLast     int   `json:"keep_last"`      // the newest N; 0: rule off
 	KeepDays     int   `json:"keep_days"`      // everything younger than D days; 0: rule off
