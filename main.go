@@ -45,6 +45,8 @@ func runApp() error {
 	system := ui.NewSystemService(core)
 	databases := ui.NewDatabaseService(core)
 	activity := ui.NewAuditService(core)
+	backups := ui.NewBackupService(core)
+	storages := ui.NewStorageService(core)
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
@@ -61,7 +63,7 @@ func runApp() error {
 			UniqueId:               "io.pgsafe.desktop",
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{system, databases, activity},
+		Bind: []interface{}{system, databases, activity, backups, storages},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

@@ -1,18 +1,21 @@
 import { Alert, AppShell, Badge, Group, Loader, NavLink, ScrollArea, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
+import { IconBucket, IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
 import { useEffect, useState, type ReactNode } from 'react';
-import { getAppInfo, getClientTools, getKeyStatus, listDatabases, onKeyStatus, type AppInfo, type KeyStatus } from './api';
+import { getAppInfo, getClientTools, getKeyStatus, listDatabases, onKeyStatus, type AppInfo, type DatabaseView, type KeyStatus } from './api';
 import { AddDatabaseWizard } from './components/AddDatabaseWizard';
 import { ActivityPage } from './pages/ActivityPage';
+import { DatabasePage } from './pages/DatabasePage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { StoragesPage } from './pages/StoragesPage';
 import { useCall, type CallState } from './useCall';
 
-export type Place = 'overview' | 'activity' | 'settings';
+export type Place = 'overview' | 'storages' | 'activity' | 'settings';
 
 const places: { id: Place; label: string; icon: ReactNode }[] = [
   { id: 'overview', label: 'Overview', icon: <IconLayoutDashboard size={18} stroke={1.6} /> },
+  { id: 'storages', label: 'Storages', icon: <IconBucket size={18} stroke={1.6} /> },
   { id: 'activity', label: 'Activity', icon: <IconListCheck size={18} stroke={1.6} /> },
   { id: 'settings', label: 'Settings', icon: <IconSettings size={18} stroke={1.6} /> },
 ];
@@ -24,6 +27,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
   const key = useCall(getKeyStatus, 'read the master key’s status');
   const databases = useCall(listDatabases, 'list your databases');
   const [adding, setAdding] = useState(false);
+  const [open, setOpen] = useState<DatabaseView | null>(null);
   const ready = key.state.data?.ready === true;
   useHotkeys([['mod+N', () => ready && setAdding(true)]]);
   // The key opens in the background at startup: reload when it is done.
@@ -63,7 +67,10 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
             leftSection={p.icon}
             active={place === p.id}
             aria-current={place === p.id ? 'page' : undefined}
-            onClick={() => setPlace(p.id)}
+            onClick={() => {
+              setPlace(p.id);
+              setOpen(null);
+            }}
             variant="light"
             style={{ borderRadius: 'var(--mantine-radius-md)' }}
             mb={2}
@@ -75,7 +82,15 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
         <ScrollArea h="calc(100dvh - var(--app-shell-header-offset, 0px))" type="auto" offsetScrollbars>
           <div className="page">
             <KeyBanner status={key.state.data} />
-            {place === 'overview' ? (
+            {place === 'overview' && open ? (
+              <DatabasePage
+                db={open}
+                onBack={() => {
+                  setOpen(null);
+                  databases.reload();
+                }}
+              />
+            ) : place === 'overview' ? (
               <OverviewPage
                 info={info}
                 tools={tools}
@@ -83,7 +98,10 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
                 keyReady={ready}
                 onOpenSettings={() => setPlace('settings')}
                 onAddDatabase={() => setAdding(true)}
+                onOpenDatabase={setOpen}
               />
+            ) : place === 'storages' ? (
+              <StoragesPage />
             ) : place === 'activity' ? (
               <ActivityPage />
             ) : (

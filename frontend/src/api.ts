@@ -6,6 +6,8 @@
 import * as System from './wailsjs/go/ui/SystemService';
 import * as Databases from './wailsjs/go/ui/DatabaseService';
 import * as Activity from './wailsjs/go/ui/AuditService';
+import * as Backups from './wailsjs/go/ui/BackupService';
+import * as Storages from './wailsjs/go/ui/StorageService';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
 
@@ -194,6 +196,162 @@ export interface DatabaseView {
   sslmode: string;
   ssh: boolean;
   countRows: boolean;
+  storageIds?: number[];
+}
+
+export interface StorageProgress {
+  id: string;
+  name: string;
+  bytes: number;
+  error?: string;
+}
+
+export interface BackupProgress {
+  database: string;
+  backupId: string;
+  phase: 'connecting' | 'counting' | 'dumping' | 'finishing' | 'done' | string;
+  table?: string;
+  rawBytes: number;
+  estimatedBytes: number;
+  storedBytes: number;
+  bytesPerSecond: number;
+  elapsedSeconds: number;
+  /** 0: unknown. */
+  etaSeconds: number;
+  storages?: StorageProgress[] | null;
+}
+
+export interface BackupFinished {
+  database: string;
+  backupId?: string;
+  status: string;
+  error?: string;
+}
+
+export interface BackupCopy {
+  storage: string;
+  status: 'written' | 'failed' | 'deleted' | 'writing' | string;
+  error?: string;
+}
+
+export interface BackupRow {
+  id: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | string;
+  origin: string;
+  started: string;
+  durationSeconds: number;
+  rawSize: number;
+  storedSize: number;
+  error?: string;
+  copies: BackupCopy[] | null;
+}
+
+export function startBackup(db: string): Promise<void> {
+  return call(`start a backup of ${db}`, () => Backups.Start(db));
+}
+
+export function cancelBackup(db: string): Promise<void> {
+  return call(`cancel the backup of ${db}`, () => Backups.Cancel(db));
+}
+
+export function runningBackups(): Promise<BackupProgress[]> {
+  return call('list running backups', async () => ((await Backups.Running()) ?? []) as unknown as BackupProgress[]);
+}
+
+export function listBackups(db: string, limit = 50): Promise<BackupRow[]> {
+  return call(`list the backups of ${db}`, async () => ((await Backups.List(db, limit)) ?? []) as unknown as BackupRow[]);
+}
+
+/** Subscribes to backup progress and completion events; returns the unsubscribe function. */
+export function onBackupEvents(progress: (p: BackupProgress) => void, finished: (f: BackupFinished) => void): () => void {
+  try {
+    const a = EventsOn('backup:progress', progress);
+    const b = EventsOn('backup:finished', finished);
+    return () => {
+      a();
+      b();
+    };
+  } catch {
+    return () => {};
+  }
+}
+
+export type StorageKind = 'local' | 's3' | 'sftp';
+
+export interface StorageView {
+  id: number;
+  name: string;
+  kind: StorageKind | string;
+  where: string;
+  secretSet: boolean;
+}
+
+export interface StorageForm {
+  name: string;
+  kind: StorageKind;
+  path: string;
+  endpoint: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  pathStyle: boolean;
+  storageClass: string;
+  sse: string;
+  accessKeyId: string;
+  secretKey: string;
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  keyPath: string;
+  keyPassphrase: string;
+  hostKey: string;
+}
+
+export function listStorages(): Promise<StorageView[]> {
+  return call('list your storages', async () => (await Storages.List()) ?? []);
+}
+
+export function addStorage(f: StorageForm): Promise<void> {
+  return call(`add storage ${f.name}`, () => Storages.Add(f as unknown as Parameters<typeof Storages.Add>[0]), 120_000);
+}
+
+export function testStorage(name: string): Promise<void> {
+  return call(`test storage ${name}`, () => Storages.Test(name), 120_000);
+}
+
+export function removeStorage(name: string): Promise<void> {
+  return call(`remove storage ${name}`, () => Storages.Remove(name));
+}
+
+export function storageHostKey(f: StorageForm): Promise<{ fingerprint: string; key: string }> {
+  return call(`read the host key of ${f.host}`, () => Storages.HostKey(f as unknown as Parameters<typeof Storages.HostKey>[0]));
+}
+
+export function setDatabaseStorages(db: string, names: string[]): Promise<void> {
+  return call(`choose the storages of ${db}`, () => Storages.SetDatabaseStorages(db, names));
+}
+
+/** 1234567 → "1.2 MB" (decimal units, as file managers show). */
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 1000) return `${Math.max(0, Math.round(n || 0))} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** 95 → "1 min 35 s"; 3 → "3 s". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
 export interface RoleSetupForm {

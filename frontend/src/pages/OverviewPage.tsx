@@ -14,10 +14,11 @@ interface Props {
   keyReady: boolean;
   onOpenSettings: () => void;
   onAddDatabase: () => void;
+  onOpenDatabase?: (d: DatabaseView) => void;
 }
 
 /** With no databases yet: what PgSafe does, and whether this machine is ready. */
-export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings, onAddDatabase }: Props) {
+export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings, onAddDatabase, onOpenDatabase }: Props) {
   const dbs = databases.state.data ?? [];
   return (
     <Stack gap="lg">
@@ -48,9 +49,14 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
               <Text size="sm" c="dimmed" mt={4} className="selectable">
                 {d.user}@{d.host}:{d.port}/{d.dbname}
               </Text>
-              <Text size="xs" c="dimmed" mt="xs">
-                No backups yet
-              </Text>
+              <Group justify="space-between" mt="xs">
+                <Text size="xs" c="dimmed">
+                  {(d.storageIds?.length ?? 0) === 0 ? 'No storage chosen yet' : `Backs up to ${d.storageIds!.length} storage${d.storageIds!.length > 1 ? 's' : ''}`}
+                </Text>
+                <Button size="xs" variant="light" onClick={() => onOpenDatabase?.(d)}>
+                  Backups
+                </Button>
+              </Group>
             </Paper>
           ))}
         </SimpleGrid>

@@ -1,0 +1,178 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// BackupService is a database's backups: back up now (with progress events
+// and cancel) and the history.
+type BackupService struct{ core *Core }
+
+// NewBackupService returns the service bound as BackupService.
+func NewBackupService(c *Core) *BackupService { return &BackupService{core: c} }
+
+// ProgressView is a running backup's progress, in numbers the UI shows.
+type ProgressView struct {
+	Database       string                   `json:"database"`
+	BackupID       string                   `json:"backupId"`
+	Phase          string                   `json:"phase"`
+	Table          string                   `json:"table,omitempty"`
+	RawBytes       int64                    `json:"rawBytes"`
+	EstimatedBytes int64                    `json:"estimatedBytes"`
+	StoredBytes    int64                    `json:"storedBytes"`
+	BytesPerSecond float64                  `json:"bytesPerSecond"`
+	ElapsedSeconds float64                  `json:"elapsedSeconds"`
+	ETASeconds     float64                  `json:"etaSeconds"` // 0: unknown
+	Storages       []backup.StorageProgress `json:"storages"`
+}
+
+func progressView(db, id string, p backup.Progress) ProgressView {
+	return ProgressView{Database: db, BackupID: id, Phase: string(p.Phase), Table: p.Table, RawBytes: p.RawBytes,
+		EstimatedBytes: p.EstimatedBytes, StoredBytes: p.StoredBytes, BytesPerSecond: p.BytesPerSecond,
+		ElapsedSeconds: p.Elapsed.Seconds(), ETASeconds: p.ETA.Seconds(), Storages: p.Storages}
+}
+
+// FinishedView is the "backup:finished" event.
+type FinishedView struct {
+	Database string `json:"database"`
+	BackupID string `json:"backupId,omitempty"`
+	Status   string `json:"status"`
+	Error    string `json:"error,omitempty"` // why it failed, or which storages lack it
+}
+
+// Start begins a backup of the named database in the background. Progress
+// arrives as "backup:progress" events (ProgressView, at most 4 a second) and
+// the end as one "backup:finished" (FinishedView). It fails at once if the
+// database does not exist or a backup of it is already running.
+func (s *BackupService) Start(db string) error {
+	e, err := s.core.engine()
+	if err != nil {
+		return err
+	}
+	for _, r := range e.RunningBackups() {
+		if r.DatabaseName == db {
+			return fmt.Errorf("a backup of %s is already running", db)
+		}
+	}
+	if _, err := e.Backups(context.Background(), db, 1); err != nil { // the database exists
+		return err
+	}
+	go func() {
+		var mu sync.Mutex
+		var id string
+		backupID := func() string { // the engine draws the ID; learn it from the running list
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range e.RunningBackups() {
+				if id == "" && r.DatabaseName == db {
+					id = r.BackupID
+				}
+			}
+			return id
+		}
+		b, err := e.BackupNow(context.Background(), db, store.OriginManual, func(p backup.Progress) {
+			s.core.emit("backup:progress", progressView(db, backupID(), p))
+		})
+		mu.Lock()
+		done := FinishedView{Database: db, BackupID: id}
+		mu.Unlock()
+		if err != nil {
+			done.Status, done.Error = string(store.StatusFailed), err.Error()
+			if hist, herr := e.Backups(context.Background(), db, 1); herr == nil && len(hist) > 0 && hist[0].ID == id {
+				done.Status = string(hist[0].Status) // cancelled, or failed
+			}
+		} else {
+			done.BackupID, done.Status, done.Error = b.ID, string(b.Status), b.Error
+		}
+		s.core.emit("backup:finished", done)
+	}()
+	return nil
+}
+
+// Cancel stops the named database's running backup.
+func (s *BackupService) Cancel(db string) error {
+	e, err := s.core.engine()
+	if err != nil {
+		return err
+	}
+	return e.CancelBackup(db)
+}
+
+// Running lists the backups in progress with their latest progress.
+func (s *BackupService) Running() ([]ProgressView, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	out := []ProgressView{}
+	for _, r := range e.RunningBackups() {
+		out = append(out, progressView(r.DatabaseName, r.BackupID, r.Progress()))
+	}
+	return out, nil
+}
+
+// CopyView is a backup's result on one storage.
+type CopyView struct {
+	Storage string `json:"storage"`
+	Status  string `json:"status"` // written, failed, deleted (by retention)
+	Error   string `json:"error,omitempty"`
+}
+
+// BackupView is one row of a database's backups table.
+type BackupView struct {
+	ID              string     `json:"id"`
+	Status          string     `json:"status"`
+	Origin          string     `json:"origin"`
+	Started         time.Time  `json:"started"`
+	DurationSeconds float64    `json:"durationSeconds"`
+	RawSize         int64      `json:"rawSize"`
+	StoredSize      int64      `json:"storedSize"`
+	Error           string     `json:"error,omitempty"`
+	Copies          []CopyView `json:"copies"`
+}
+
+// List is the named database's backups, newest first (limit 0: all).
+func (s *BackupService) List(db string, limit int) ([]BackupView, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	bs, err := e.Backups(ctx, db, limit)
+	if err != nil {
+		return nil, err
+	}
+	names := map[int64]string{}
+	if sts, err := e.Storages(ctx); err == nil {
+		for _, st := range sts {
+			names[st.ID] = st.Name
+		}
+	}
+	out := make([]BackupView, len(bs))
+	for i, b := range bs {
+		out[i] = backupView(b, names)
+	}
+	return out, nil
+}
+
+func backupView(b store.Backup, names map[int64]string) BackupView {
+	v := BackupView{ID: b.ID, Status: string(b.Status), Origin: b.Origin, Started: b.StartedAt, RawSize: b.RawSize,
+		StoredSize: b.StoredSize, Error: b.Error, Copies: []CopyView{}}
+	if !b.FinishedAt.IsZero() {
+		v.DurationSeconds = b.FinishedAt.Sub(b.StartedAt).Seconds()
+	}
+	for _, c := range b.Copies {
+		name := names[c.StorageID]
+		if name == "" {
+			name = "a removed storage"
+		}
+		v.Copies = append(v.Copies, CopyView{Storage: name, Status: string(c.Status), Error: c.Error})
+	}
+	return v
+}
