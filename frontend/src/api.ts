@@ -347,6 +347,7 @@ export function formatBytes(n: number): string {
 
 /** 95 → "1 min 35 s"; 3 → "3 s". */
 export function formatDuration(seconds: number): string {
+  if (seconds > 0 && seconds < 1) return 'under 1 s';
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);

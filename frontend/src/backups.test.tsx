@@ -154,3 +154,18 @@ describe('formatting', () => {
     expect(api.formatDuration(3725)).toBe('1 h 2 min');
   });
 });
+
+describe('choosing storages', () => {
+  it('enables Back up now once a storage is saved', async () => {
+    m(api.setDatabaseStorages).mockResolvedValue();
+    const user = userEvent.setup();
+    renderWithTheme(<DatabasePage db={{ ...db, storageIds: [] }} onBack={() => {}} />);
+    expect(await screen.findByText('No storage yet')).toBeInTheDocument();
+    await user.click(screen.getAllByLabelText(/^Storages/)[0]);
+    await user.click(await screen.findByRole('option', { name: 'nas' }));
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(api.setDatabaseStorages).toHaveBeenCalledWith('shop', ['nas']);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Back up now' })).toBeEnabled());
+    expect(screen.queryByText('No storage yet')).not.toBeInTheDocument();
+  });
+});

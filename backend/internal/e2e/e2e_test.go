@@ -27,6 +27,9 @@ func TestBrowser(t *testing.T) {
 		GRANT SELECT ON customers, orders TO reader;`)
 	testenv.Keychain(t) // the app creates its master key here on first start
 	admin, _ := url.Parse(pg.URL("shop"))
+	s3 := testenv.S3(t)
+	s3.CreateBucket(t, "e2e-backups")
+	backupDir := t.TempDir()
 
 	cmd := exec.Command("bash", filepath.Join(root, "scripts/e2e.sh"))
 	cmd.Dir = root
@@ -35,7 +38,10 @@ func TestBrowser(t *testing.T) {
 		"E2E_KEEP_BUS=1", // the keychain's session bus, not a new one
 		"E2E_PG_HOST="+pg.Host, "E2E_PG_PORT="+strconv.Itoa(pg.Port), "E2E_PG_DB=shop",
 		"E2E_PG_READER=reader", "E2E_PG_READER_PASSWORD=e2e-reader-pw-4411",
-		"E2E_PG_ADMIN_URL="+admin.String())
+		"E2E_PG_ADMIN_URL="+admin.String(),
+		"E2E_BACKUP_DIR="+backupDir,
+		"E2E_S3_ENDPOINT="+s3.Endpoint, "E2E_S3_BUCKET=e2e-backups",
+		"E2E_S3_ACCESS_KEY="+s3.AccessKey, "E2E_S3_SECRET_KEY="+s3.SecretKey)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("browser tests failed: %v", err)
 	}

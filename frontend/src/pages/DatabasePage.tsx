@@ -37,6 +37,7 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
   const [progress, setProgress] = useState<BackupProgress | null>(null);
   const [finished, setFinished] = useState<BackupFinished | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [storageIds, setStorageIds] = useState<number[]>(db.storageIds ?? []);
 
   useEffect(() => {
     // A backup may already be running (started from the tray or a schedule).
@@ -65,7 +66,7 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
   };
   useHotkeys([['mod+B', () => !progress && start()]]);
 
-  const hasStorage = (db.storageIds?.length ?? 0) > 0;
+  const hasStorage = storageIds.length > 0;
   return (
     <Stack gap="lg">
       <Group justify="space-between" wrap="nowrap">
@@ -94,7 +95,7 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
       {error && <ErrorNotice error={error} />}
       {progress && <ProgressPanel p={progress} onCancel={() => cancelBackup(db.name).catch((e) => setError(toApiError('cancel the backup', e)))} />}
       {finished && <FinishedNotice f={finished} />}
-      <StoragesChooser db={db} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
+      <StoragesChooser db={db.name} ids={storageIds} onSaved={setStorageIds} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
       <Paper withBorder radius="md" p="md">
         <Title order={2} size="h5" mb="sm">
           Backups
@@ -158,8 +159,8 @@ function FinishedNotice({ f }: { f: BackupFinished }) {
   );
 }
 
-function StoragesChooser({ db, all }: { db: DatabaseView; all: { id: number; name: string }[] }) {
-  const current = all.filter((s) => db.storageIds?.includes(s.id)).map((s) => s.name);
+function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[]; onSaved: (ids: number[]) => void; all: { id: number; name: string }[] }) {
+  const current = all.filter((s) => ids.includes(s.id)).map((s) => s.name);
   const [value, setValue] = useState<string[]>(current);
   const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
   const [error, setError] = useState<ApiError | null>(null);
@@ -168,8 +169,8 @@ function StoragesChooser({ db, all }: { db: DatabaseView; all: { id: number; nam
     setState('saving');
     setError(null);
     try {
-      await setDatabaseStorages(db.name, value);
-      db.storageIds = all.filter((s) => value.includes(s.name)).map((s) => s.id);
+      await setDatabaseStorages(db, value);
+      onSaved(all.filter((s) => value.includes(s.name)).map((s) => s.id));
       setState('saved');
     } catch (e) {
       setError(toApiError('choose the storages', e));

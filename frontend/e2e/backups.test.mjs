@@ -1,0 +1,121 @@
+// End-to-end: storages and a backup through the UI, against a real
+// PostgreSQL, a real S3 server (versitygw) and a real keychain started by the
+// Go harness (backend/internal/e2e, `make test-e2e`), which passes:
+//   E2E_PG_*                      as in wizard.test.mjs
+//   E2E_BACKUP_DIR                an empty folder for a folder storage
+//   E2E_S3_ENDPOINT, E2E_S3_BUCKET, E2E_S3_ACCESS_KEY, E2E_S3_SECRET_KEY
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { repo, startSession } from './harness.mjs';
+
+const env = process.env;
+const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_BACKUP_DIR', 'E2E_S3_ENDPOINT', 'E2E_S3_BUCKET', 'E2E_S3_ACCESS_KEY', 'E2E_S3_SECRET_KEY'];
+const shots = join(repo, 'docs/screenshots');
+let s;
+let page;
+
+async function place(name) {
+  await page.getByRole('navigation', { name: 'Places' }).getByRole('button', { name }).click();
+}
+
+describe('storages and a backup against real PostgreSQL, S3 and keychain', () => {
+  before(async () => {
+    const missing = need.filter((k) => !env[k]);
+    assert.deepEqual(missing, [], 'run through `make test-e2e` (go test -tags e2e ./backend/internal/e2e), which starts the servers');
+    s = await startSession({ viewport: { width: 1100, height: 760 } });
+    page = s.page;
+    await page.waitForFunction(async () => (await window.go.ui.SystemService.KeyStatus()).ready === true, null, { timeout: 60_000, polling: 250 });
+  });
+
+  after(async () => {
+    await s?.stop();
+  });
+
+  test('a folder and an S3 bucket are tested and saved; a wrong endpoint is refused in words', async () => {
+    await place('Storages');
+    await page.getByRole('button', { name: 'Add storage' }).click();
+    let dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('local disk');
+    await dialog.getByRole('textbox', { name: 'Folder' }).fill(env.E2E_BACKUP_DIR);
+    await dialog.getByRole('button', { name: 'Test and save' }).click();
+    await page.locator('[data-testid="storage-row"][data-name="local disk"]').waitFor({ timeout: 30_000 });
+
+    const addS3 = async (name, endpoint) => {
+      await page.getByRole('button', { name: 'Add storage' }).click();
+      dialog = page.getByRole('dialog');
+      await dialog.getByText('S3 / compatible').click();
+      await dialog.getByLabel('Name').fill(name);
+      await dialog.getByLabel('Endpoint').fill(endpoint);
+      await dialog.getByLabel('Bucket').fill(env.E2E_S3_BUCKET);
+      await dialog.getByLabel('Access key ID').fill(env.E2E_S3_ACCESS_KEY);
+      await dialog.getByLabel('Secret access key').fill(env.E2E_S3_SECRET_KEY);
+      await dialog.getByLabel(/Path-style/).check();
+      await dialog.getByRole('button', { name: 'Test and save' }).click();
+    };
+    await addS3('nowhere', 'http://127.0.0.1:1');
+    const problem = dialog.getByRole('alert');
+    await problem.waitFor({ timeout: 60_000 });
+    assert.match(await problem.innerText(), /127\.0\.0\.1:1/);
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    await addS3('offsite', env.E2E_S3_ENDPOINT);
+    const row = page.locator('[data-testid="storage-row"][data-name="offsite"]');
+    await row.waitFor({ timeout: 30_000 });
+    await row.getByRole('button', { name: 'Test' }).click();
+    assert.match(await row.getByTestId('storage-test-result').innerText({ timeout: 30_000 }), /✓ Works/);
+    await page.screenshot({ path: join(shots, 'storages.png') });
+  });
+
+  test('Back up now writes to both storages, with progress and a row per backup', async () => {
+    await place('Overview');
+    await page.getByRole('button', { name: 'Add database' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name in PgSafe').fill('Shop');
+    await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
+    await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
+    await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
+    await dialog.getByLabel('User').fill(env.E2E_PG_READER);
+    await dialog.getByLabel('Password', { exact: true }).fill(env.E2E_PG_READER_PASSWORD);
+    await dialog.getByLabel('SSL').click();
+    await page.getByRole('option', { name: 'disable', exact: true }).click();
+    await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
+    await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
+    const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
+    await card.waitFor({ timeout: 30_000 });
+    await card.getByRole('button', { name: 'Backups' }).click();
+
+    await page.getByRole('main').getByLabel('Storages').click();
+    await page.getByRole('option', { name: 'local disk' }).click();
+    await page.getByRole('option', { name: 'offsite' }).click();
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    const row = page.locator('[data-testid="backup-row"][data-status="succeeded"]');
+    await row.waitFor({ timeout: 60_000 });
+    const text = await row.innerText();
+    assert.match(text, /✓ local disk/);
+    assert.match(text, /✓ offsite/);
+    assert.match(text, /\d+(\.\d)? (B|kB|MB)/);
+    assert.equal(await page.getByText('Backup finished').count(), 1);
+    // The folder holds the encrypted backup and its manifest, under the database's id.
+    const files = readdirSync(env.E2E_BACKUP_DIR, { recursive: true }).filter((f) => String(f).endsWith('.pgsafe'));
+    assert.equal(files.length, 2, `files in the folder: ${files}`);
+    await page.screenshot({ path: join(shots, 'database-detail.png') });
+  });
+
+  test('no password or secret key is ever on the page', async () => {
+    const html = await page.content();
+    for (const secret of [env.E2E_PG_READER_PASSWORD, env.E2E_S3_SECRET_KEY]) assert.ok(!html.includes(secret), 'a secret is on the page');
+    await place('Storages');
+    const html2 = await page.content();
+    assert.ok(!html2.includes(env.E2E_S3_SECRET_KEY));
+  });
+
+  test('no unexpected page errors', () => {
+    assert.deepEqual(s.pageErrors, []);
+  });
+});
