@@ -74,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	w := su
 	w.AllowWrite = true
-	return &fixture{pg: pg, key: mk, client: client, store: st, m: m, writeSU: w}
+	return &fixture{pg: pg, key: mk, client: client, store: st, m: m.Manifest, writeSU: w}
 }
 
 func (f *fixture) count(t *testing.T, db, table string) int64 {
