@@ -15,15 +15,12 @@ import (
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
 
-// loadPagila loads the Pagila schema (../shared/testdata) into db, adds rows
+// loadPagila loads the Pagila schema (testenv.PagilaSchema) into db, adds rows
 // to a few of its tables and a table of awkward values, and a read-only role.
 func loadPagila(t *testing.T, p *testenv.PG, db string) {
 	t.Helper()
 	p.CreateDB(t, db)
-	schema := filepath.Join(testenv.RepoRoot(t), "..", "shared", "testdata", "pagila-schema.sql")
-	if _, err := os.Stat(schema); err != nil {
-		t.Fatalf("the Pagila schema is missing (%v): it ships in ../shared/testdata beside the project", err)
-	}
+	schema := testenv.PagilaSchema(t)
 	psql := filepath.Join(pgClientDir(t, p.Major), "psql")
 	cmd := exec.Command(psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", schema)
 	cmd.Env = append(os.Environ(), p.Environ()...)

@@ -348,3 +348,15 @@ func (p *proc) describeExit() string {
 		return fmt.Sprintf("%s still running; output so far:\n%s", p.name, p.out.String())
 	}
 }
+
+// PagilaSchema is the path of the Pagila sample schema kept in testenv's
+// testdata (a public schema nobody here wrote: domains with non-ASCII names,
+// enums, partitioned tables, views, materialized views, functions, triggers).
+func PagilaSchema(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(RepoRoot(t), "backend", "internal", "testenv", "testdata", "pagila-schema.sql")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("testenv: the Pagila schema is missing: %v", err)
+	}
+	return path
+}
