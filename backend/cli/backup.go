@@ -235,7 +235,7 @@ func restoreCmd(env *Env) *cobra.Command {
 				return err
 			}
 			last := ""
-			rr, err := e.RestoreBackup(env.Ctx, b, to, engine.RestoreOptions{Replace: replace, Jobs: jobs, NoOwner: true,
+			rr, err := e.RestoreBackup(env.Ctx, b, engine.RestoreTarget{URL: to}, engine.RestoreOptions{Replace: replace, Jobs: jobs, NoOwner: true,
 				Progress: func(p restore.Progress) {
 					if !asJSON && p.Phase != last {
 						last = p.Phase

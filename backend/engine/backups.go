@@ -107,6 +107,7 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	if err != nil {
 		return nil, err
 	}
+	e.drillAfterBackup(ctx, b)
 	return &b, nil
 }
 

@@ -54,7 +54,7 @@ func TestBackupVerifyRestore(t *testing.T) {
 		t.Fatalf("drill = %+v, %v", res, err)
 	}
 
-	rr, err := e.RestoreBackup(ctx, latest, srv.URL("shop_restored"), RestoreOptions{NoOwner: true})
+	rr, err := e.RestoreBackup(ctx, latest, RestoreTarget{URL: srv.URL("shop_restored")}, RestoreOptions{NoOwner: true})
 	if err != nil || rr.Database != "shop_restored" {
 		t.Fatalf("restore = %+v, %v", rr, err)
 	}

@@ -58,6 +58,12 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[int64]*Running // backups in progress, by database id
+
+	// Work the engine starts on its own (drills after a backup) runs under
+	// bgCtx; Close cancels it and waits.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // Open opens the master key (see keys.Open), then the settings database.
@@ -85,6 +91,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{home: home, key: mk, keySource: src, store: st, log: log, actor: osUser(),
 		stallAfter: opts.StallAfter, running: map[int64]*Running{}}
+	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	// A parallel restore that died left its decrypted archive behind: remove it.
 	for _, d := range restore.RemoveStale(filepath.Join(home, "tmp")) {
 		log.Warn("removed the temporary files of an interrupted restore", "dir", d)
@@ -97,8 +104,24 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Close closes the settings database and forgets the key.
+// background runs fn in its own goroutine under the engine's lifetime.
+func (e *Engine) background(fn func(ctx context.Context)) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		fn(e.bgCtx)
+	}()
+}
+
+// Wait waits for the work the engine started on its own (drills after a
+// backup) to end.
+func (e *Engine) Wait() { e.bg.Wait() }
+
+// Close stops the engine's own work, closes the settings database and
+// forgets the key.
 func (e *Engine) Close() error {
+	e.bgCancel()
+	e.bg.Wait()
 	if e.auditLog != nil {
 		keys.Audit = e.prevKeysHook
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 	"github.com/pgsafe/pgsafe/backend/restore"
+	"github.com/pgsafe/pgsafe/backend/storage/local"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -63,6 +64,13 @@ func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, in
 			continue
 		}
 		return s, c.StorageID, closeS, nil
+	}
+	if b.File != "" {
+		s, err := local.New(filepath.Dir(b.File))
+		if err == nil {
+			return s, 0, func() {}, nil
+		}
+		lastErr = fmt.Errorf("the imported file %s: %w", b.File, err)
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no storage holds a copy of it")
@@ -162,17 +170,51 @@ type RestoreOptions struct {
 	Progress          func(restore.Progress)
 }
 
-// RestoreBackup restores b into the database named by toURL, whose write
-// credentials are used for this restore only (never stored, never logged).
-func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, toURL string, opts RestoreOptions) (*restore.RestoreResult, error) {
+// RestoreTarget is where a restore goes: URL names any server and the
+// database to restore into, with write credentials; or SameServer restores
+// to the backed-up database's own server (its stored address, TLS settings
+// and SSH tunnel) as User with Password, into Database. The credentials are
+// used for this restore only: never stored, never logged.
+type RestoreTarget struct {
+	URL        string
+	SameServer bool
+	User       string
+	Password   string
+	Database   string
+}
+
+// resolve turns t into connection settings (through the tunnel for
+// SameServer); call closeFn when done.
+func (e *Engine) resolveTarget(ctx context.Context, b store.Backup, t RestoreTarget) (cfg pg.Config, closeFn func(), err error) {
+	if !t.SameServer {
+		cfg, err = pg.ParseConnString(t.URL)
+		return cfg, func() {}, err
+	}
+	if t.User == "" || t.Database == "" {
+		return cfg, nil, errors.New("restore to the same server needs a user with write access and the database to restore into")
+	}
+	if b.DatabaseID == 0 {
+		return cfg, nil, fmt.Errorf("the database backup %s came from is no longer in PgSafe: restore to a server named by its URL", b.ID)
+	}
+	c, err := e.store.DatabaseCredentials(ctx, b.DatabaseID)
+	if err != nil {
+		return cfg, nil, err
+	}
+	c.User, c.Password, c.DBName = t.User, store.NewSecret(t.Password), t.Database
+	return connect(ctx, c)
+}
+
+// RestoreBackup restores b into the target database (see RestoreTarget).
+func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTarget, opts RestoreOptions) (*restore.RestoreResult, error) {
 	m, err := manifest(b)
 	if err != nil {
 		return nil, err
 	}
-	target, err := pg.ParseConnString(toURL)
+	target, closeTarget, err := e.resolveTarget(ctx, b, to)
 	if err != nil {
 		return nil, err
 	}
+	defer closeTarget()
 	src, storageID, closeSrc, err := e.source(ctx, b)
 	if err != nil {
 		return nil, err
@@ -188,8 +230,12 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, toURL string
 	}
 	tc := target.ToolConn()
 	tc.AllowWrite = true
+	where := target.String()
+	if to.SameServer {
+		where = fmt.Sprintf("%s@(the server of %s)/%s", target.User, b.DatabaseName, target.Database)
+	}
 	rec := store.RestoreRecord{Kind: store.RunRestore, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
-		RestoreDetails: store.RestoreDetails{StorageID: storageID, Target: target.String()}}
+		RestoreDetails: store.RestoreDetails{StorageID: storageID, Target: where}}
 	rr, err := restore.Restore(ctx, src, m, keys.Keys{e.key}, pgRestore, tc, restore.Options{Mode: mode, Jobs: opts.Jobs,
 		NoOwner: opts.NoOwner, NoPrivileges: opts.NoPrivileges, ExcludeExtensions: opts.ExcludeExtensions,
 		TempDir: filepath.Join(e.home, "tmp"), Progress: opts.Progress})

@@ -59,6 +59,9 @@ type BackupDetails struct {
 	DatabaseName string          `json:"database_name"` // as it was named at the time
 	Error        string          `json:"error,omitempty"`
 	Manifest     json.RawMessage `json:"manifest,omitempty"` // the backup package's manifest
+	// File is where a backup imported from a file is read from (it is in
+	// no storage).
+	File string `json:"file,omitempty"`
 }
 
 // CopyStatus is the state of a backup's copy on one storage.

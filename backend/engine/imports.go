@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/format"
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/restore"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// ImportFile adds a backup file that is in no storage of this machine (a
+// file copied from another machine, opened with its recovery kit) to the
+// history, so it can be verified and restored like any other. Its manifest
+// is read from beside it (NAME.manifest.pgsafe) when there; otherwise the
+// file is read end to end and described from its own contents, without row
+// counts (restore.Inspect). A backup already in the history is returned
+// as it is. The file stays where it is and is read from there.
+func (e *Engine) ImportFile(ctx context.Context, path string) (store.Backup, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return store.Backup{}, err
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return store.Backup{}, fmt.Errorf("import %s: %w", abs, err)
+	}
+	defer f.Close()
+	h, err := format.ParseHeader(f) // unauthenticated: only to find the ID; Inspect or restores check it
+	if err != nil {
+		return store.Backup{}, fmt.Errorf("import %s: %w", abs, err)
+	}
+	if b, err := e.store.Backup(ctx, h.BackupID.String()); err == nil {
+		return b, nil
+	}
+	if h.KeyID != e.key.ID() {
+		return store.Backup{}, fmt.Errorf("import %s: %w", abs, &keys.WrongKeyError{Need: h.KeyID, Have: []keys.KeyID{e.key.ID()}})
+	}
+	m, err := e.fileManifest(ctx, f, abs)
+	if err != nil {
+		return store.Backup{}, fmt.Errorf("import %s: %w", abs, err)
+	}
+	if m.BackupID != h.BackupID.String() {
+		return store.Backup{}, fmt.Errorf("import %s: the manifest beside it belongs to backup %s, the file is backup %s", abs, m.BackupID, h.BackupID)
+	}
+	m.Object = filepath.Base(abs)
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return store.Backup{}, err
+	}
+	name := m.Label
+	if name == "" {
+		name = m.DatabaseName
+	}
+	rec := store.Backup{ID: m.BackupID, Status: store.StatusSucceeded, Origin: store.OriginImport,
+		StartedAt: m.Started, FinishedAt: m.Finished, RawSize: m.RawSize, StoredSize: m.StoredSize, KeyID: m.KeyID,
+		BackupDetails: store.BackupDetails{DatabaseName: name, Manifest: raw, File: abs}}
+	if err := e.store.CreateBackup(ctx, rec); err != nil {
+		return store.Backup{}, err
+	}
+	if err := e.record(ctx, Event{Action: "backup.imported", Target: name, Fields: map[string]string{"backup_id": rec.ID, "from": "file"}}); err != nil {
+		return store.Backup{}, err
+	}
+	return e.store.Backup(ctx, rec.ID)
+}
+
+// fileManifest reads the manifest beside the backup file at path, or
+// describes the file from its contents when there is none.
+func (e *Engine) fileManifest(ctx context.Context, f *os.File, path string) (*backup.Manifest, error) {
+	mf, err := os.Open(backup.ManifestOf(path))
+	if err == nil {
+		defer mf.Close()
+		return backup.ReadManifest(mf, keys.Keys{e.key})
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		return nil, err
+	}
+	pgRestore := "" // the newest: it reads every older archive
+	newest := -1
+	for _, in := range e.clients(ctx) {
+		if in.PgRestore != "" && in.Version.Major > newest {
+			pgRestore, newest = in.PgRestore, in.Version.Major
+		}
+	}
+	if pgRestore == "" {
+		return nil, errors.New("no pg_restore was found on this machine to read the file: install the PostgreSQL client tools, or set their folder in Settings")
+	}
+	m, err := restore.Inspect(ctx, f, filepath.Base(path), keys.Keys{e.key}, pgRestore)
+	if err != nil {
+		return nil, err
+	}
+	m.Started, m.Finished = fi.ModTime().UTC(), fi.ModTime().UTC()
+	return m, nil
+}
