@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -151,10 +153,16 @@ func listStored(env *Env, e *engine.Engine, storageName string, asJSON bool) err
 }
 
 // findBackup resolves ID|latest: from a storage (imported into the history
-// on the way) or from the history.
+// on the way) or from the history. A path to a .pgsafe file (one copied from
+// another machine, say) is imported into the history first.
 func findBackup(env *Env, e *engine.Engine, ref, db, storageName string) (store.Backup, error) {
 	if storageName != "" {
 		return e.ImportStoredBackup(env.Ctx, storageName, ref)
+	}
+	if strings.HasSuffix(ref, ".pgsafe") {
+		if _, err := os.Stat(ref); err == nil {
+			return e.ImportFile(env.Ctx, ref)
+		}
 	}
 	return e.FindBackup(env.Ctx, ref, db)
 }
@@ -166,7 +174,7 @@ func verifyCmd(env *Env) *cobra.Command {
 	var keyFile, db, drill, storageName string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify ID|latest [--db NAME] [--drill-url URL]",
+		Use:   "verify ID|latest|FILE.pgsafe [--db NAME] [--drill-url URL]",
 		Short: "Check a backup end to end; with --drill-url also restore it into a scratch database",
 		Long: "Reads the stored backup, authenticates every chunk, checks its size and SHA-256 against the\n" +
 			"manifest and has pg_restore read its table of contents. With --drill-url (a server where the\n" +
@@ -214,12 +222,14 @@ func restoreCmd(env *Env) *cobra.Command {
 	var jobs int
 	var replace, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "restore ID|latest --db NAME --to URL [--jobs N]",
+		Use:   "restore ID|latest|FILE.pgsafe --db NAME --to URL [--jobs N]",
 		Short: "Restore a backup into the database named by URL (write credentials, used once)",
 		Long: "Creates the database named in --to and restores the backup into it. The URL's credentials\n" +
 			"must be able to create databases; they are used for this restore only, never stored.\n" +
 			"--replace restores over an existing database instead (its objects in the backup are dropped\n" +
-			"and re-created), after the whole backup has been read and authenticated once.",
+			"and re-created), after the whole backup has been read and authenticated once.\n" +
+			"A path to a .pgsafe file (copied from another machine, say) is imported into the history first;\n" +
+			"its manifest is read from beside it (NAME.manifest.pgsafe) when there.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to == "" {

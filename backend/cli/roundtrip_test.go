@@ -219,6 +219,18 @@ func roundTrip(t *testing.T, major int) {
 		t.Fatalf("verify on a new machine: %s", out)
 	}
 
+	// A third machine with the kit and a lone copy of the file (no manifest, no storage).
+	lone := filepath.Join(t.TempDir(), "rental-copy.pgsafe")
+	if raw, err := os.ReadFile(files["folder"]); err != nil || os.WriteFile(lone, raw, 0o600) != nil {
+		t.Fatalf("copy the backup file: %v", err)
+	}
+	newMachine(t)
+	run(0, "correct horse battery staple\n", "key", "import", kit, "--passphrase-stdin")
+	run(0, "", "restore", lone, "--to", p.URL("from_lone_file"))
+	if got := schemaOf(t, p, "from_lone_file"); got != want {
+		t.Fatalf("restored from a lone file to another schema:\n%s", firstDiff(want, got))
+	}
+
 	// Back on the first machine: keep only the newest; the old one leaves every storage.
 	t.Setenv("PGSAFE_HOME", home)
 	run(0, "", "retention", "set", "rental", "--keep-last", "1")
