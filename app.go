@@ -58,3 +58,12 @@ func (a *App) secondInstance(data options.SecondInstanceData) {
 	runtime.WindowUnminimise(a.ctx)
 	runtime.Show(a.ctx)
 }
+
+// ChooseBackupFile asks for a backup file with the system's open dialog
+// ("" if the user cancelled).
+func (a *App) ChooseBackupFile() (string, error) {
+	return runtime.OpenFileDialog(a.ctx, runtime.OpenDialogOptions{
+		Title:   "Choose a PgSafe backup file",
+		Filters: []runtime.FileFilter{{DisplayName: "PgSafe backups (*.pgsafe)", Pattern: "*.pgsafe"}},
+	})
+}

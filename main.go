@@ -47,6 +47,7 @@ func runApp() error {
 	activity := ui.NewAuditService(core)
 	backups := ui.NewBackupService(core)
 	storages := ui.NewStorageService(core)
+	restores := ui.NewRestoreService(core)
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
@@ -63,7 +64,7 @@ func runApp() error {
 			UniqueId:               "io.pgsafe.desktop",
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{system, databases, activity, backups, storages},
+		Bind: []interface{}{app, system, databases, activity, backups, storages, restores},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

@@ -135,6 +135,16 @@ type BackupView struct {
 	StoredSize      int64      `json:"storedSize"`
 	Error           string     `json:"error,omitempty"`
 	Copies          []CopyView `json:"copies"`
+	// Checked is the backup's latest verification or drill (nil: never).
+	Checked *CheckSummary `json:"checked,omitempty"`
+}
+
+// CheckSummary is a backup's latest verification or drill.
+type CheckSummary struct {
+	Kind    string    `json:"kind"` // "verify" or "drill"
+	OK      bool      `json:"ok"`
+	When    time.Time `json:"when"`
+	Problem string    `json:"problem,omitempty"`
 }
 
 // List is the named database's backups, newest first (limit 0: all).
@@ -154,9 +164,27 @@ func (s *BackupService) List(db string, limit int) ([]BackupView, error) {
 			names[st.ID] = st.Name
 		}
 	}
+	checked := map[string]*CheckSummary{}
+	if len(bs) > 0 && bs[0].DatabaseID != 0 {
+		runs, err := e.Store().Restores(ctx, store.RestoreFilter{DatabaseID: bs[0].DatabaseID})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range runs { // newest first: keep the first of each backup
+			if r.Kind == store.RunRestore || r.Status == store.StatusRunning || checked[r.BackupID] != nil {
+				continue
+			}
+			cs := &CheckSummary{Kind: r.Kind, OK: r.Status == store.StatusSucceeded, When: r.FinishedAt, Problem: r.Error}
+			if len(r.Problems) > 0 {
+				cs.Problem = r.Problems[0]
+			}
+			checked[r.BackupID] = cs
+		}
+	}
 	out := make([]BackupView, len(bs))
 	for i, b := range bs {
 		out[i] = backupView(b, names)
+		out[i].Checked = checked[b.ID]
 	}
 	return out, nil
 }

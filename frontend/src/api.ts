@@ -8,6 +8,8 @@ import * as Databases from './wailsjs/go/ui/DatabaseService';
 import * as Activity from './wailsjs/go/ui/AuditService';
 import * as Backups from './wailsjs/go/ui/BackupService';
 import * as Storages from './wailsjs/go/ui/StorageService';
+import * as Restores from './wailsjs/go/ui/RestoreService';
+import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
 
@@ -244,6 +246,171 @@ export interface BackupRow {
   storedSize: number;
   error?: string;
   copies: BackupCopy[] | null;
+  /** The latest verification or drill of this backup; absent: never checked. */
+  checked?: CheckSummary | null;
+}
+
+export interface CheckSummary {
+  kind: 'verify' | 'drill' | string;
+  ok: boolean;
+  when: string;
+  problem?: string;
+}
+
+/** A verification or drill just run. */
+export interface BackupCheck {
+  kind: 'verify' | 'drill' | string;
+  ok: boolean;
+  problem?: string;
+  problemCode?: string;
+  tables: number;
+  rowDiffs?: string[] | null;
+  warnings?: string[] | null;
+  when: string;
+  durationSeconds: number;
+}
+
+export interface LastCheck {
+  kind: string;
+  /** Zero time ("0001-…"): never checked. */
+  when: string;
+  ok: boolean;
+  backupId: string;
+  problem?: string;
+}
+
+export type RestoreTargetKind = 'same' | 'replace' | 'url';
+
+export interface RestoreRequest {
+  backupId: string;
+  target: RestoreTargetKind;
+  user: string;
+  password: string;
+  database: string;
+  url: string;
+  confirm: string;
+  jobs: number;
+  noOwner: boolean;
+  noPrivileges: boolean;
+  excludeExtensions: string[];
+}
+
+export interface RestoreProgress {
+  backupId: string;
+  phase: 'checking' | 'decrypting' | 'restoring' | 'done' | string;
+  readBytes: number;
+  total: number;
+  item?: string;
+}
+
+export interface RestoreFinished {
+  backupId: string;
+  ok: boolean;
+  cancelled: boolean;
+  database?: string;
+  error?: string;
+  warnings?: string[] | null;
+  ignoredErrors: number;
+  viaTempFile: boolean;
+  durationSeconds: number;
+}
+
+export interface ImportedBackup extends BackupRow {
+  database: string;
+  serverVersion: string;
+  rowsCounted: boolean;
+  file?: string;
+}
+
+export interface DrillServer {
+  set: boolean;
+  address?: string;
+}
+
+export interface DrillPolicy {
+  everyBackups: number;
+  everyDays: number;
+}
+
+/** True when a Go zero time ("0001-01-01T00:00:00Z") or empty. */
+export function isZeroTime(t: string | undefined | null): boolean {
+  return !t || t.startsWith('0001-');
+}
+
+/** "3 days ago", "5 min ago", "just now". */
+export function formatAge(iso: string, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+  if (s < 60) return 'just now';
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}
+
+const LONG_CALL_MS = 6 * 60 * 60 * 1000; // verify and drill read the whole backup: no small cap
+
+export function verifyBackup(id: string): Promise<BackupCheck> {
+  return call('verify the backup', async () => (await Restores.Verify(id)) as unknown as BackupCheck, LONG_CALL_MS);
+}
+
+export function drillBackup(id: string): Promise<BackupCheck> {
+  return call('run a restore drill', async () => (await Restores.Drill(id)) as unknown as BackupCheck, LONG_CALL_MS);
+}
+
+export function lastCheck(db: string): Promise<LastCheck> {
+  return call(`read when ${db} was last verified`, async () => (await Restores.LastCheck(db)) as unknown as LastCheck);
+}
+
+export function startRestore(r: RestoreRequest): Promise<void> {
+  return call('start the restore', () => Restores.Start(r as unknown as Parameters<typeof Restores.Start>[0]));
+}
+
+export function cancelRestore(): Promise<void> {
+  return call('cancel the restore', () => Restores.Cancel());
+}
+
+/** Subscribes to restore progress and completion events; returns the unsubscribe function. */
+export function onRestoreEvents(progress: (p: RestoreProgress) => void, finished: (f: RestoreFinished) => void): () => void {
+  try {
+    const a = EventsOn('restore:progress', progress);
+    const b = EventsOn('restore:finished', finished);
+    return () => {
+      a();
+      b();
+    };
+  } catch {
+    return () => {};
+  }
+}
+
+export function importBackupFile(path: string): Promise<ImportedBackup> {
+  return call('import the backup file', async () => (await Restores.ImportFile(path)) as unknown as ImportedBackup, LONG_CALL_MS);
+}
+
+export function importedBackups(): Promise<ImportedBackup[]> {
+  return call('list imported backups', async () => ((await Restores.Imported()) ?? []) as unknown as ImportedBackup[]);
+}
+
+/** The system's open-file dialog; "" when cancelled. */
+export function chooseBackupFile(): Promise<string> {
+  return call('open the file chooser', () => AppShell.ChooseBackupFile(), LONG_CALL_MS);
+}
+
+export function drillServer(): Promise<DrillServer> {
+  return call('read the drill server', async () => (await Restores.DrillServer()) as unknown as DrillServer);
+}
+
+export function setDrillServer(url: string): Promise<DrillServer> {
+  return call('save the drill server', async () => (await Restores.SetDrillServer(url)) as unknown as DrillServer, 60_000);
+}
+
+export function drillPolicy(db: string): Promise<DrillPolicy> {
+  return call('read the drill schedule', async () => (await Restores.DrillPolicy(db)) as unknown as DrillPolicy);
+}
+
+export function setDrillPolicy(db: string, p: DrillPolicy): Promise<void> {
+  return call('save the drill schedule', () => Restores.SetDrillPolicy(db, p as unknown as Parameters<typeof Restores.SetDrillPolicy>[1]));
 }
 
 export function startBackup(db: string): Promise<void> {

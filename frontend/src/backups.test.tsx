@@ -21,6 +21,15 @@ vi.mock('./api', async (importOriginal) => {
     testStorage: vi.fn(),
     removeStorage: vi.fn(),
     storageHostKey: vi.fn(),
+    lastCheck: vi.fn(),
+    drillServer: vi.fn(),
+    drillPolicy: vi.fn(),
+    setDrillPolicy: vi.fn(),
+    verifyBackup: vi.fn(),
+    drillBackup: vi.fn(),
+    startRestore: vi.fn(),
+    cancelRestore: vi.fn(),
+    onRestoreEvents: vi.fn(),
   };
 });
 
@@ -37,6 +46,10 @@ beforeEach(() => {
   ]);
   m(api.listStorages).mockResolvedValue([{ id: 7, name: 'nas', kind: 'local', where: '/mnt/nas', secretSet: false }, { id: 8, name: 'usb', kind: 'local', where: '/media/usb', secretSet: false }]);
   m(api.runningBackups).mockResolvedValue([]);
+  m(api.lastCheck).mockResolvedValue({ kind: '', when: '0001-01-01T00:00:00Z', ok: false, backupId: '' });
+  m(api.drillServer).mockResolvedValue({ set: false });
+  m(api.drillPolicy).mockResolvedValue({ everyBackups: 0, everyDays: 0 });
+  m(api.onRestoreEvents).mockReturnValue(() => {});
   m(api.startBackup).mockResolvedValue();
   m(api.cancelBackup).mockResolvedValue();
   m(api.onBackupEvents).mockImplementation((p, f) => {

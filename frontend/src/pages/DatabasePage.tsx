@@ -1,10 +1,19 @@
-import { Alert, Anchor, Badge, Button, Group, MultiSelect, Paper, Progress, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { ActionIcon, Alert, Anchor, Badge, Button, Group, Menu, MultiSelect, NumberInput, Paper, Progress, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { IconArrowLeft, IconPlayerPlay, IconPlayerStop } from '@tabler/icons-react';
+import { IconArrowLeft, IconDots, IconPlayerPlay, IconPlayerStop, IconRestore } from '@tabler/icons-react';
 import { useEffect, useState } from 'react';
 import {
   cancelBackup,
+  drillBackup,
+  drillPolicy,
+  drillServer,
+  formatAge,
   formatBytes,
+  isZeroTime,
+  lastCheck,
+  setDrillPolicy,
+  verifyBackup,
+  type BackupCheck,
   formatDuration,
   listBackups,
   listStorages,
@@ -20,6 +29,7 @@ import {
   type DatabaseView,
 } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { useCall } from '../useCall';
 
 const phaseWords: Record<string, string> = {
@@ -38,6 +48,10 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
   const [finished, setFinished] = useState<BackupFinished | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [storageIds, setStorageIds] = useState<number[]>(db.storageIds ?? []);
+  const checked = useCall(() => lastCheck(db.name), `read when ${db.name} was last verified`);
+  const [checking, setChecking] = useState<{ id: string; kind: string } | null>(null);
+  const [check, setCheck] = useState<BackupCheck | null>(null);
+  const [restoring, setRestoring] = useState<RestoreSource | null>(null);
 
   useEffect(() => {
     // A backup may already be running (started from the tray or a schedule).
@@ -66,6 +80,24 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
   };
   useHotkeys([['mod+B', () => !progress && start()]]);
 
+  const runCheck = async (id: string, kind: 'verify' | 'drill') => {
+    setChecking({ id, kind });
+    setCheck(null);
+    setError(null);
+    try {
+      setCheck(await (kind === 'verify' ? verifyBackup(id) : drillBackup(id)));
+    } catch (e) {
+      setError(toApiError(kind === 'verify' ? 'verify the backup' : 'run a restore drill', e));
+    } finally {
+      setChecking(null);
+      backups.reload();
+      checked.reload();
+    }
+  };
+  const restoreFrom = (b: BackupRow) =>
+    setRestoring({ backupId: b.id, label: db.name, started: b.started, storedSize: b.storedSize, server: `${db.host}:${db.port}` });
+  const latestGood = (backups.state.data ?? []).find((b) => b.status === 'succeeded');
+
   const hasStorage = storageIds.length > 0;
   return (
     <Stack gap="lg">
@@ -78,14 +110,22 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
             <Title order={1} size="h3">
               {db.name}
             </Title>
-            <Text size="sm" c="dimmed" className="selectable">
-              {db.user}@{db.host}:{db.port}/{db.dbname}
-            </Text>
+            <Group gap="xs">
+              <Text size="sm" c="dimmed" className="selectable">
+                {db.user}@{db.host}:{db.port}/{db.dbname}
+              </Text>
+              {checked.state.data && <LastCheckBadge c={checked.state.data} />}
+            </Group>
           </div>
         </Group>
-        <Button leftSection={<IconPlayerPlay size={16} />} onClick={start} disabled={!!progress || !hasStorage} title="Ctrl+B">
-          Back up now
-        </Button>
+        <Group gap="xs" wrap="nowrap">
+          <Button variant="default" leftSection={<IconRestore size={16} />} disabled={!latestGood} onClick={() => latestGood && restoreFrom(latestGood)}>
+            Restore latest
+          </Button>
+          <Button leftSection={<IconPlayerPlay size={16} />} onClick={start} disabled={!!progress || !hasStorage} title="Ctrl+B">
+            Back up now
+          </Button>
+        </Group>
       </Group>
       {!hasStorage && (
         <Alert color="yellow" variant="light" title="No storage yet">
@@ -95,14 +135,28 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
       {error && <ErrorNotice error={error} />}
       {progress && <ProgressPanel p={progress} onCancel={() => cancelBackup(db.name).catch((e) => setError(toApiError('cancel the backup', e)))} />}
       {finished && <FinishedNotice f={finished} />}
+      {checking && (
+        <Alert color="blue" variant="light" title={checking.kind === 'verify' ? 'Verifying: reading and authenticating the whole backup…' : 'Restore drill: restoring into a scratch database and counting rows…'} data-testid="check-running">
+          <Progress value={100} animated size="sm" />
+        </Alert>
+      )}
+      {check && <CheckNotice c={check} />}
       <StoragesChooser db={db.name} ids={storageIds} onSaved={setStorageIds} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
       <Paper withBorder radius="md" p="md">
         <Title order={2} size="h5" mb="sm">
           Backups
         </Title>
         {backups.state.error && <ErrorNotice error={backups.state.error} onRetry={backups.reload} />}
-        <BackupsTable rows={backups.state.data ?? []} />
+        <BackupsTable
+          rows={backups.state.data ?? []}
+          busy={!!checking}
+          onVerify={(b) => runCheck(b.id, 'verify')}
+          onDrill={(b) => runCheck(b.id, 'drill')}
+          onRestore={restoreFrom}
+        />
       </Paper>
+      <DrillPanel db={db.name} />
+      <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />
     </Stack>
   );
 }
@@ -203,7 +257,14 @@ function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[];
 
 const statusColor: Record<string, string> = { succeeded: 'green', failed: 'red', cancelled: 'gray', running: 'blue' };
 
-export function BackupsTable({ rows }: { rows: BackupRow[] }) {
+interface RowActions {
+  busy?: boolean;
+  onVerify?: (b: BackupRow) => void;
+  onDrill?: (b: BackupRow) => void;
+  onRestore?: (b: BackupRow) => void;
+}
+
+export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { rows: BackupRow[] } & RowActions) {
   if (rows.length === 0) {
     return (
       <Text size="sm" c="dimmed">
@@ -221,6 +282,8 @@ export function BackupsTable({ rows }: { rows: BackupRow[] }) {
             <Table.Th>Size</Table.Th>
             <Table.Th>Took</Table.Th>
             <Table.Th>Storages</Table.Th>
+            <Table.Th>Verified</Table.Th>
+            {onRestore && <Table.Th aria-label="Actions" />}
           </Table.Tr>
         </Table.Thead>
         <Table.Tbody>
@@ -256,10 +319,139 @@ export function BackupsTable({ rows }: { rows: BackupRow[] }) {
                   ))}
                 </Group>
               </Table.Td>
+              <Table.Td>
+                <VerifiedCell b={b} />
+              </Table.Td>
+              {onRestore && (
+                <Table.Td>
+                  {b.status === 'succeeded' && (
+                    <Menu position="bottom-end" withinPortal>
+                      <Menu.Target>
+                        <ActionIcon variant="subtle" color="gray" aria-label={`Actions for the backup of ${new Date(b.started).toLocaleString()}`} disabled={busy}>
+                          <IconDots size={16} />
+                        </ActionIcon>
+                      </Menu.Target>
+                      <Menu.Dropdown>
+                        <Menu.Item onClick={() => onVerify?.(b)}>Verify</Menu.Item>
+                        <Menu.Item onClick={() => onDrill?.(b)}>Restore drill</Menu.Item>
+                        <Menu.Divider />
+                        <Menu.Item onClick={() => onRestore(b)}>Restore…</Menu.Item>
+                      </Menu.Dropdown>
+                    </Menu>
+                  )}
+                </Table.Td>
+              )}
             </Table.Tr>
           ))}
         </Table.Tbody>
       </Table>
     </Table.ScrollContainer>
+  );
+}
+
+function VerifiedCell({ b }: { b: BackupRow }) {
+  const c = b.checked;
+  if (!c) return <Text size="sm" c="dimmed">—</Text>;
+  const what = c.kind === 'drill' ? 'drill' : 'verified';
+  return (
+    <Tooltip label={c.problem || `${c.kind === 'drill' ? 'Restore drill passed' : 'Verified'} ${new Date(c.when).toLocaleString()}`} multiline w={360}>
+      <Badge size="sm" variant="light" color={c.ok ? 'green' : 'red'} tt="none" data-testid="verified-badge">
+        {c.ok ? '✓' : '✗'} {what}
+      </Badge>
+    </Tooltip>
+  );
+}
+
+/** "last verified: 3 days ago ✓". */
+export function LastCheckBadge({ c }: { c: { when: string; ok: boolean; kind: string; problem?: string } }) {
+  if (isZeroTime(c.when)) {
+    return (
+      <Badge variant="light" color="gray" tt="none" data-testid="last-check">
+        never verified
+      </Badge>
+    );
+  }
+  return (
+    <Tooltip label={c.problem || (c.kind === 'drill' ? 'A restore drill passed' : 'The backup was read back and authenticated')} multiline w={360}>
+      <Badge variant="light" color={c.ok ? 'green' : 'red'} tt="none" data-testid="last-check">
+        last verified: {formatAge(c.when)} {c.ok ? '✓' : '✗'}
+      </Badge>
+    </Tooltip>
+  );
+}
+
+function CheckNotice({ c }: { c: BackupCheck }) {
+  const what = c.kind === 'drill' ? 'Restore drill' : 'Verification';
+  if (c.ok) {
+    return (
+      <Alert color="green" variant="light" title={`${what} passed ✓`} data-testid="check-result">
+        {c.kind === 'drill'
+          ? `Restored into a scratch database; all ${c.tables} tables have the row counts recorded at backup time. The scratch database was dropped.`
+          : `Every chunk authenticated, size and SHA-256 match, and pg_restore read the table of contents (${c.tables} tables).`}
+        {` Took ${formatDuration(c.durationSeconds)}.`}
+      </Alert>
+    );
+  }
+  return (
+    <Alert color="red" variant="light" title={`${what} found a problem`} data-testid="check-result">
+      <Text size="sm" className="selectable">
+        {c.problem}
+      </Text>
+      {c.rowDiffs && c.rowDiffs.length > 0 && (
+        <Text size="sm" mt="xs" className="selectable">
+          {c.rowDiffs.join('; ')}
+        </Text>
+      )}
+    </Alert>
+  );
+}
+
+/** Automatic restore drills after backups, on the drill server set in Settings. */
+function DrillPanel({ db }: { db: string }) {
+  const server = useCall(drillServer, 'read the drill server');
+  const policy = useCall(() => drillPolicy(db), 'read the drill schedule');
+  const [everyBackups, setEveryBackups] = useState(0);
+  const [everyDays, setEveryDays] = useState(0);
+  const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    if (policy.state.data) {
+      setEveryBackups(policy.state.data.everyBackups);
+      setEveryDays(policy.state.data.everyDays);
+    }
+  }, [policy.state.data]);
+  const save = async () => {
+    setState('saving');
+    setError(null);
+    try {
+      await setDrillPolicy(db, { everyBackups, everyDays });
+      setState('saved');
+    } catch (e) {
+      setError(toApiError('save the drill schedule', e));
+      setState('idle');
+    }
+  };
+  return (
+    <Paper withBorder radius="md" p="md">
+      <Title order={2} size="h5">
+        Restore drills
+      </Title>
+      <Text size="sm" c="dimmed" mb="sm">
+        A drill restores a backup into a scratch database, compares every table’s rows with the backup’s snapshot, then drops it. 0 turns a rule off.
+      </Text>
+      {server.state.data && !server.state.data.set && (
+        <Alert color="yellow" variant="light" mb="sm">
+          No drill server yet: set one in Settings (a PostgreSQL server where PgSafe may create scratch databases).
+        </Alert>
+      )}
+      <Group align="end" wrap="nowrap">
+        <NumberInput label="After every Nth backup" min={0} max={1000} value={everyBackups} onChange={(v) => { setEveryBackups(Number(v) || 0); setState('idle'); }} />
+        <NumberInput label="Or when the last drill is N days old" min={0} max={365} value={everyDays} onChange={(v) => { setEveryDays(Number(v) || 0); setState('idle'); }} />
+        <Button variant="light" onClick={save} loading={state === 'saving'}>
+          {state === 'saved' ? 'Saved ✓' : 'Save drills'}
+        </Button>
+      </Group>
+      {error && <ErrorNotice error={error} />}
+    </Paper>
   );
 }

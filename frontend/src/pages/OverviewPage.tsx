@@ -1,7 +1,11 @@
 import { Anchor, Badge, Box, Button, EmptyState, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase, IconPlus } from '@tabler/icons-react';
-import type { ReactNode } from 'react';
-import { formatVersion, type AppInfo, type ClientTools, type DatabaseView } from '../api';
+import { useState, type ReactNode } from 'react';
+import { formatVersion, lastCheck, type AppInfo, type ClientTools, type DatabaseView } from '../api';
+import { ImportDialog } from '../components/ImportDialog';
+import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
+import { LastCheckBadge } from './DatabasePage';
+import { useCall } from '../useCall';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
 import type { Call } from '../useCall';
@@ -20,18 +24,36 @@ interface Props {
 /** With no databases yet: what PgSafe does, and whether this machine is ready. */
 export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings, onAddDatabase, onOpenDatabase }: Props) {
   const dbs = databases.state.data ?? [];
+  const [importing, setImporting] = useState(false);
+  const [restoring, setRestoring] = useState<RestoreSource | null>(null);
   return (
     <Stack gap="lg">
       <Group justify="space-between">
         <Title order={1} size="h3">
           Overview
         </Title>
-        {dbs.length > 0 && (
-          <Button leftSection={<IconPlus size={16} />} onClick={onAddDatabase} variant="light">
-            Add database
-          </Button>
-        )}
+        <Group gap="xs">
+          {keyReady && (
+            <Button variant="default" onClick={() => setImporting(true)}>
+              Restore from a file…
+            </Button>
+          )}
+          {dbs.length > 0 && (
+            <Button leftSection={<IconPlus size={16} />} onClick={onAddDatabase} variant="light">
+              Add database
+            </Button>
+          )}
+        </Group>
       </Group>
+      <ImportDialog
+        opened={importing}
+        onClose={() => setImporting(false)}
+        onRestore={(b) => {
+          setImporting(false);
+          setRestoring({ backupId: b.id, label: b.database || 'the backup', started: b.started, storedSize: b.storedSize });
+        }}
+      />
+      <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />
       {keyReady && databases.state.error && <ErrorNotice error={databases.state.error} onRetry={databases.reload} />}
       {dbs.length > 0 ? (
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md">
@@ -49,6 +71,7 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
               <Text size="sm" c="dimmed" mt={4} className="selectable">
                 {d.user}@{d.host}:{d.port}/{d.dbname}
               </Text>
+              <CardCheck db={d.name} />
               <Group justify="space-between" mt="xs">
                 <Text size="xs" c="dimmed">
                   {(d.storageIds?.length ?? 0) === 0 ? 'No storage chosen yet' : `Backs up to ${d.storageIds!.length} storage${d.storageIds!.length > 1 ? 's' : ''}`}
@@ -188,4 +211,13 @@ function DataLine({ info: { state } }: { info: Call<AppInfo> }) {
       </Group>
     </Line>
   );
+}
+
+function CardCheck({ db }: { db: string }) {
+  const c = useCall(() => lastCheck(db), `read when ${db} was last verified`);
+  return c.state.data ? (
+    <Group mt={6}>
+      <LastCheckBadge c={c.state.data} />
+    </Group>
+  ) : null;
 }

@@ -15,6 +15,7 @@ import { IconDeviceDesktop, IconMoon, IconSun } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
 import type { AppInfo, ClientTools, KeyStatus } from '../api';
 import { ClientToolsPanel } from '../components/ClientToolsPanel';
+import { DrillServerPanel } from '../components/DrillServerPanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
 import type { Call } from '../useCall';
@@ -54,6 +55,7 @@ export function SettingsPage({ info, tools, keyStatus }: Props) {
         )}
       </Paper>
       <ClientToolsPanel tools={tools} />
+      {keyStatus?.ready && <DrillServerPanel />}
       <DataPanel info={info} />
       <AppearancePanel />
       <AboutPanel info={info} />

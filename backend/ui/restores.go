@@ -1,0 +1,315 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/restore"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// RestoreService is the bad day: verify, drill and restore a backup, import
+// a backup file, and the drill settings. One restore runs at a time; its
+// progress arrives as "restore:progress" events and its end as one
+// "restore:finished".
+type RestoreService struct {
+	core *Core
+
+	mu     sync.Mutex
+	cancel context.CancelFunc // of the running restore
+}
+
+// NewRestoreService returns the service bound as RestoreService.
+func NewRestoreService(c *Core) *RestoreService { return &RestoreService{core: c} }
+
+// CheckView is a verification or drill of one backup.
+type CheckView struct {
+	Kind            string    `json:"kind"` // "verify" or "drill"
+	OK              bool      `json:"ok"`
+	Problem         string    `json:"problem,omitempty"`
+	ProblemCode     string    `json:"problemCode,omitempty"`
+	Tables          int       `json:"tables"`
+	RowDiffs        []string  `json:"rowDiffs,omitempty"`
+	Warnings        []string  `json:"warnings,omitempty"`
+	When            time.Time `json:"when"`
+	DurationSeconds float64   `json:"durationSeconds"`
+}
+
+func checkView(r *restore.Result) CheckView {
+	v := CheckView{Kind: r.Kind, OK: r.OK, Tables: r.Tables, Warnings: r.Warnings, When: r.Started.Add(r.Duration), DurationSeconds: r.Duration.Seconds()}
+	if r.Problem != nil {
+		v.Problem, v.ProblemCode = r.Problem.Detail, string(r.Problem.Code)
+	}
+	for _, d := range r.RowDiffs {
+		if d.Got < 0 {
+			v.RowDiffs = append(v.RowDiffs, d.Table+": missing")
+		} else {
+			v.RowDiffs = append(v.RowDiffs, fmt.Sprintf("%s: %d rows, %d expected", d.Table, d.Got, d.Want))
+		}
+	}
+	return v
+}
+
+func (s *RestoreService) backup(id string) (*engine.Engine, store.Backup, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, store.Backup{}, err
+	}
+	b, err := e.FindBackup(context.Background(), id, "")
+	return e, b, err
+}
+
+// Verify checks backup id end to end without a database (every chunk, size,
+// SHA-256, the archive's table of contents against the manifest).
+func (s *RestoreService) Verify(id string) (CheckView, error) {
+	e, b, err := s.backup(id)
+	if err != nil {
+		return CheckView{}, err
+	}
+	res, err := e.VerifyBackup(context.Background(), b, "")
+	if err != nil {
+		return CheckView{}, err
+	}
+	return checkView(res), nil
+}
+
+// Drill restores backup id into a scratch database on the drill server,
+// compares row counts with the manifest and drops the scratch database.
+func (s *RestoreService) Drill(id string) (CheckView, error) {
+	e, b, err := s.backup(id)
+	if err != nil {
+		return CheckView{}, err
+	}
+	res, err := e.DrillBackup(context.Background(), b)
+	if err != nil {
+		return CheckView{}, err
+	}
+	return checkView(res), nil
+}
+
+// RestoreRequest is what the restore dialog asks. Target "same" creates
+// Database on the backed-up database's own server, "replace" restores over
+// the existing Database there, "url" goes to the server and database URL
+// names. User and Password (write access) are used for this restore only.
+type RestoreRequest struct {
+	BackupID          string   `json:"backupId"`
+	Target            string   `json:"target"` // "same", "replace" or "url"
+	User              string   `json:"user"`
+	Password          string   `json:"password"`
+	Database          string   `json:"database"`
+	URL               string   `json:"url"`
+	Confirm           string   `json:"confirm"` // "replace" needs the database's name typed again
+	Jobs              int      `json:"jobs"`
+	NoOwner           bool     `json:"noOwner"`
+	NoPrivileges      bool     `json:"noPrivileges"`
+	ExcludeExtensions []string `json:"excludeExtensions"`
+}
+
+// RestoreProgress is the "restore:progress" event.
+type RestoreProgress struct {
+	BackupID  string `json:"backupId"`
+	Phase     string `json:"phase"` // checking, decrypting, restoring, done
+	ReadBytes int64  `json:"readBytes"`
+	Total     int64  `json:"total"`
+	Item      string `json:"item,omitempty"`
+}
+
+// RestoreFinished is the "restore:finished" event.
+type RestoreFinished struct {
+	BackupID        string   `json:"backupId"`
+	OK              bool     `json:"ok"`
+	Cancelled       bool     `json:"cancelled"`
+	Database        string   `json:"database,omitempty"`
+	Error           string   `json:"error,omitempty"`
+	Warnings        []string `json:"warnings,omitempty"`
+	IgnoredErrors   int      `json:"ignoredErrors"`
+	ViaTempFile     bool     `json:"viaTempFile"`
+	DurationSeconds float64  `json:"durationSeconds"`
+}
+
+func (r RestoreRequest) target() (engine.RestoreTarget, bool, error) {
+	switch r.Target {
+	case "same", "replace":
+		if strings.TrimSpace(r.User) == "" || strings.TrimSpace(r.Database) == "" {
+			return engine.RestoreTarget{}, false, errors.New("give a user with write access and the database to restore into")
+		}
+		if r.Target == "replace" && r.Confirm != r.Database {
+			return engine.RestoreTarget{}, false, fmt.Errorf("type the name of the database to replace (%s) to confirm", r.Database)
+		}
+		return engine.RestoreTarget{SameServer: true, User: r.User, Password: r.Password, Database: r.Database}, r.Target == "replace", nil
+	case "url":
+		if strings.TrimSpace(r.URL) == "" {
+			return engine.RestoreTarget{}, false, errors.New("give the target as postgres://user:password@host:5432/newdb")
+		}
+		return engine.RestoreTarget{URL: r.URL}, false, nil
+	}
+	return engine.RestoreTarget{}, false, fmt.Errorf("%q is not a restore target", r.Target)
+}
+
+// Start begins a restore in the background. Its checks (target server
+// version, database exists or not, room for a parallel restore) run first;
+// a failure ends in "restore:finished" with the reason.
+func (s *RestoreService) Start(req RestoreRequest) error {
+	e, b, err := s.backup(req.BackupID)
+	if err != nil {
+		return err
+	}
+	to, replace, err := req.target()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.cancel != nil {
+		s.mu.Unlock()
+		return errors.New("a restore is already running: wait for it or cancel it")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.mu.Unlock()
+
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			s.cancel = nil
+			s.mu.Unlock()
+			cancel()
+		}()
+		var last time.Time
+		var lastPhase string
+		started := time.Now()
+		rr, err := e.RestoreBackup(ctx, b, to, engine.RestoreOptions{Replace: replace, Jobs: req.Jobs, NoOwner: req.NoOwner,
+			NoPrivileges: req.NoPrivileges, ExcludeExtensions: req.ExcludeExtensions,
+			Progress: func(p restore.Progress) {
+				if p.Phase == lastPhase && time.Since(last) < 250*time.Millisecond {
+					return // at most 4 a second
+				}
+				last, lastPhase = time.Now(), p.Phase
+				s.core.emit("restore:progress", RestoreProgress{BackupID: b.ID, Phase: p.Phase, ReadBytes: p.ReadBytes, Total: p.Total, Item: p.Item})
+			}})
+		done := RestoreFinished{BackupID: b.ID, DurationSeconds: time.Since(started).Seconds()}
+		switch {
+		case err != nil:
+			done.Error = err.Error()
+			done.Cancelled = ctx.Err() != nil
+		default:
+			done.OK, done.Database, done.Warnings, done.IgnoredErrors, done.ViaTempFile = true, rr.Database, rr.Warnings, rr.IgnoredErrors, rr.ViaTempFile
+		}
+		s.core.emit("restore:finished", done)
+	}()
+	return nil
+}
+
+// Cancel stops the running restore (pg_restore is stopped; a new database
+// it was creating is left as it is, and the result says so).
+func (s *RestoreService) Cancel() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel == nil {
+		return errors.New("no restore is running")
+	}
+	s.cancel()
+	return nil
+}
+
+// ImportedView is a backup brought in from a file or a storage.
+type ImportedView struct {
+	BackupView
+	Database      string `json:"database"`
+	ServerVersion string `json:"serverVersion"`
+	RowsCounted   bool   `json:"rowsCounted"`
+	File          string `json:"file,omitempty"`
+}
+
+// ImportFile adds the backup file at path to the history (see
+// engine.ImportFile) and describes it.
+func (s *RestoreService) ImportFile(path string) (ImportedView, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return ImportedView{}, err
+	}
+	b, err := e.ImportFile(context.Background(), strings.TrimSpace(path))
+	if err != nil {
+		return ImportedView{}, err
+	}
+	return importedView(b), nil
+}
+
+// Imported lists the backups imported into the history, newest first.
+func (s *RestoreService) Imported() ([]ImportedView, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	bs, err := e.Store().Backups(context.Background(), store.BackupFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := []ImportedView{}
+	for _, b := range bs {
+		if b.Origin == store.OriginImport {
+			out = append(out, importedView(b))
+		}
+	}
+	return out, nil
+}
+
+func importedView(b store.Backup) ImportedView {
+	v := ImportedView{BackupView: backupView(b, nil), Database: b.DatabaseName, File: b.File}
+	if m, err := engine.Manifest(b); err == nil {
+		v.ServerVersion, v.RowsCounted = m.ServerVersion, m.RowsCounted
+	}
+	return v
+}
+
+// DrillServer says whether and where drills run (never the password).
+func (s *RestoreService) DrillServer() (engine.DrillServer, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return engine.DrillServer{}, err
+	}
+	return e.DrillServer(context.Background())
+}
+
+// SetDrillServer checks and stores the drill server's URL ("" removes it).
+func (s *RestoreService) SetDrillServer(url string) (engine.DrillServer, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return engine.DrillServer{}, err
+	}
+	if err := e.SetDrillServer(context.Background(), strings.TrimSpace(url)); err != nil {
+		return engine.DrillServer{}, err
+	}
+	return e.DrillServer(context.Background())
+}
+
+// DrillPolicy is the named database's automatic drills.
+func (s *RestoreService) DrillPolicy(db string) (engine.DrillPolicy, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return engine.DrillPolicy{}, err
+	}
+	return e.DrillPolicy(context.Background(), db)
+}
+
+// SetDrillPolicy sets the named database's automatic drills.
+func (s *RestoreService) SetDrillPolicy(db string, p engine.DrillPolicy) error {
+	e, err := s.core.engine()
+	if err != nil {
+		return err
+	}
+	return e.SetDrillPolicy(context.Background(), db, p)
+}
+
+// LastCheck is the named database's latest verification or drill.
+func (s *RestoreService) LastCheck(db string) (engine.LastCheck, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return engine.LastCheck{}, err
+	}
+	return e.LastCheck(context.Background(), db)
+}
