@@ -107,6 +107,51 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     await page.screenshot({ path: join(shots, 'database-detail.png') });
   });
 
+  test('verify, a drill on the drill server, and a restore into a new database, through the UI', async () => {
+    const admin = new URL(env.E2E_PG_ADMIN_URL);
+    const rowMenu = async () => {
+      await page.locator('[data-testid="backup-row"][data-status="succeeded"]').first().getByRole('button', { name: /Actions for the backup/ }).click();
+    };
+    await rowMenu();
+    await page.getByRole('menuitem', { name: 'Verify' }).click();
+    assert.match(await page.getByTestId('check-result').innerText({ timeout: 60_000 }), /Verification passed ✓/);
+    assert.match(await page.getByTestId('last-check').innerText(), /last verified: just now ✓/);
+    assert.match(await page.getByTestId('verified-badge').first().innerText(), /✓ verified/);
+
+    // A drill needs a drill server: set it in Settings (checked before it is kept).
+    await place('Settings');
+    await page.getByLabel('Drill server URL').fill(env.E2E_PG_ADMIN_URL);
+    await page.getByRole('button', { name: 'Check and save' }).click();
+    await page.getByText('Drills run on').waitFor({ timeout: 30_000 });
+    assert.ok(!(await page.content()).includes(decodeURIComponent(admin.password)), 'the drill server password is on the page');
+
+    await place('Overview');
+    await page.locator('[data-testid="database-card"][data-name="Shop"]').getByRole('button', { name: 'Backups' }).click();
+    // Coming back, the page knows the storages chosen earlier.
+    assert.ok(await page.getByRole('button', { name: 'Back up now' }).isEnabled({ timeout: 10_000 }));
+    assert.equal(await page.getByText('No storage yet').count(), 0);
+    await rowMenu();
+    await page.getByRole('menuitem', { name: 'Restore drill' }).click();
+    assert.match(await page.getByTestId('check-result').innerText({ timeout: 120_000 }), /Restore drill passed ✓/);
+
+    await rowMenu();
+    await page.getByRole('menuitem', { name: 'Restore…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('User with write access').fill(decodeURIComponent(admin.username));
+    await dialog.getByLabel('Password', { exact: true }).fill(decodeURIComponent(admin.password));
+    await dialog.getByLabel('New database (must not exist yet)').fill('shop_from_ui');
+    await dialog.getByRole('button', { name: 'Continue' }).click();
+    assert.match(await dialog.getByTestId('restore-confirm').innerText(), /create the database shop_from_ui/);
+    await page.screenshot({ path: join(shots, 'restore-confirm.png') });
+    await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+    const done = dialog.getByTestId('restore-finished');
+    await done.waitFor({ timeout: 120_000 });
+    assert.match(await done.innerText(), /Restored into shop_from_ui/);
+    assert.ok(!(await page.content()).includes(decodeURIComponent(admin.password)), 'the write password is on the page');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.screenshot({ path: join(shots, 'database-verified.png') });
+  });
+
   test('no password or secret key is ever on the page', async () => {
     const html = await page.content();
     for (const secret of [env.E2E_PG_READER_PASSWORD, env.E2E_S3_SECRET_KEY]) assert.ok(!html.includes(secret), 'a secret is on the page');

@@ -84,7 +84,8 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
             <KeyBanner status={key.state.data} />
             {place === 'overview' && open ? (
               <DatabasePage
-                db={open}
+                db={databases.state.data?.find((d) => d.name === open.name) ?? open}
+                onChanged={databases.reload}
                 onBack={() => {
                   setOpen(null);
                   databases.reload();

@@ -24,7 +24,9 @@ func TestBrowser(t *testing.T) {
 	pg.Exec(t, "shop", `CREATE TABLE customers (id int PRIMARY KEY, name text);
 		CREATE TABLE orders (id int PRIMARY KEY, customer int REFERENCES customers, total numeric);
 		CREATE ROLE reader LOGIN PASSWORD 'e2e-reader-pw-4411';
-		GRANT SELECT ON customers, orders TO reader;`)
+		GRANT SELECT ON customers, orders TO reader;
+		INSERT INTO customers SELECT g, 'Kundin ' || g FROM generate_series(1, 120) g;
+		INSERT INTO orders SELECT g, 1 + g % 120, g * 1.5 FROM generate_series(1, 700) g;`)
 	testenv.Keychain(t) // the app creates its master key here on first start
 	admin, _ := url.Parse(pg.URL("shop"))
 	s3 := testenv.S3(t)
@@ -44,5 +46,14 @@ func TestBrowser(t *testing.T) {
 		"E2E_S3_ACCESS_KEY="+s3.AccessKey, "E2E_S3_SECRET_KEY="+s3.SecretKey)
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("browser tests failed: %v", err)
+	}
+	// The restore the browser ran put the same rows into a new database.
+	var customers, orders int
+	conn := pg.Conn(t, "shop_from_ui")
+	if err := conn.QueryRow(t.Context(), "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM orders)").Scan(&customers, &orders); err != nil {
+		t.Fatalf("the database restored through the UI: %v", err)
+	}
+	if customers != 120 || orders != 700 {
+		t.Fatalf("restored through the UI: %d customers, %d orders; want 120 and 700", customers, orders)
 	}
 }

@@ -41,13 +41,14 @@ const phaseWords: Record<string, string> = {
 };
 
 /** One database: back up now with live progress, its storages, its backups. */
-export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => void }) {
+export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBack: () => void; onChanged?: () => void }) {
   const backups = useCall(() => listBackups(db.name), `list the backups of ${db.name}`);
   const storages = useCall(listStorages, 'list your storages');
   const [progress, setProgress] = useState<BackupProgress | null>(null);
   const [finished, setFinished] = useState<BackupFinished | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [storageIds, setStorageIds] = useState<number[]>(db.storageIds ?? []);
+  useEffect(() => setStorageIds(db.storageIds ?? []), [(db.storageIds ?? []).join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
   const checked = useCall(() => lastCheck(db.name), `read when ${db.name} was last verified`);
   const [checking, setChecking] = useState<{ id: string; kind: string } | null>(null);
   const [check, setCheck] = useState<BackupCheck | null>(null);
@@ -141,7 +142,7 @@ export function DatabasePage({ db, onBack }: { db: DatabaseView; onBack: () => v
         </Alert>
       )}
       {check && <CheckNotice c={check} />}
-      <StoragesChooser db={db.name} ids={storageIds} onSaved={setStorageIds} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
+      <StoragesChooser db={db.name} ids={storageIds} onSaved={(ids) => { setStorageIds(ids); onChanged?.(); }} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
       <Paper withBorder radius="md" p="md">
         <Title order={2} size="h5" mb="sm">
           Backups
