@@ -154,6 +154,7 @@ func writeEverything(t *testing.T, s *Store, m *markers) {
 	must(err)
 	_, err = s.SetSetting(ctx, "ui.drill_server", m.new("setting"))
 	must(err)
+	must(s.AddHealthCheck(ctx, HealthCheck{DatabaseID: db, At: time.Now(), Latency: time.Millisecond, HealthDetails: HealthDetails{Error: m.new("healtherror")}}))
 }
 
 // TestNothingUserTypedInTheFiles is the store's central promise: every value a

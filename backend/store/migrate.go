@@ -24,6 +24,7 @@ type migration struct {
 // migrations, in order. Never edit a released one: append.
 var migrations = []migration{
 	{1, "initial schema", execSQL(schemaV1)},
+	{2, "health checks", execSQL(schemaV2)},
 }
 
 // SchemaVersion is the newest schema this build knows.

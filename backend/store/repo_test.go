@@ -476,3 +476,39 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+func TestHealthChecks(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	id, err := s.CreateDatabase(ctx, DatabaseConfig{Name: "shop", Host: "db.example", Port: 5432, DBName: "shop", User: "reader"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for i := 0; i < HealthKeep+3; i++ {
+		h := HealthCheck{DatabaseID: id, At: base.Add(time.Duration(i) * time.Minute), OK: i%2 == 0, Latency: time.Duration(i) * time.Millisecond}
+		if !h.OK {
+			h.Error = "connection refused"
+		}
+		if err := s.AddHealthCheck(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.HealthChecks(ctx, id, 0)
+	if err != nil || len(all) != HealthKeep {
+		t.Fatalf("kept %d checks (%v), want %d", len(all), err, HealthKeep)
+	}
+	newest := all[0]
+	if !newest.At.Equal(base.Add(time.Duration(HealthKeep+2)*time.Minute)) || !newest.OK || newest.Latency != time.Duration(HealthKeep+2)*time.Millisecond {
+		t.Fatalf("newest %+v", newest)
+	}
+	if all[1].OK || all[1].Error != "connection refused" {
+		t.Fatalf("second newest %+v", all[1])
+	}
+	if err := s.DeleteDatabase(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := s.HealthChecks(ctx, id, 0); len(left) != 0 {
+		t.Fatalf("%d checks outlived their database", len(left))
+	}
+}
