@@ -70,6 +70,7 @@ var descs = []string{
 	"LARGE OBJECT", "BLOB METADATA", "BLOB DATA", "PROCEDURAL LANGUAGE", "ACCESS METHOD",
 	"OPERATOR CLASS", "OPERATOR FAMILY", "ROW SECURITY", "PUBLICATION TABLE",
 	"PUBLICATION TABLES IN SCHEMA", "DATABASE PROPERTIES", "SCHEMA",
+	"INDEX ATTACH", "TABLE ATTACH", "CHECK CONSTRAINT", "SHELL TYPE",
 }
 
 var tocLineRe = regexp.MustCompile(`^(\d+); (\d+) (\d+) (.*)$`)
@@ -173,6 +174,10 @@ type RestoreResult struct {
 	// errors (up to 50), and IgnoredErrors how many errors it counted.
 	Warnings      []string
 	IgnoredErrors int
+	// Retried are the archive entries (`pg_restore --list` lines) that a
+	// parallel restore lost to a deadlock between its own jobs and that were
+	// then restored again one at a time (see retryDeadlocked).
+	Retried []string
 }
 
 var ignoredRe = regexp.MustCompile(`errors ignored on restore: (\d+)`)
@@ -190,13 +195,7 @@ func Restore(ctx context.Context, pgRestore string, conn Conn, archive io.Reader
 	if opts.Jobs > 1 && archiveFile == "" {
 		return nil, fmt.Errorf("restore: a parallel restore (%d jobs) needs the archive as a file", opts.Jobs)
 	}
-	args := []string{"--no-password", "--verbose", "--dbname=" + conn.Database}
-	if opts.NoOwner {
-		args = append(args, "--no-owner")
-	}
-	if opts.NoPrivileges {
-		args = append(args, "--no-privileges")
-	}
+	args := baseRestoreArgs(conn, opts)
 	if opts.Clean {
 		args = append(args, "--clean", "--if-exists")
 	}
@@ -221,6 +220,7 @@ func Restore(ctx context.Context, pgRestore string, conn Conn, archive io.Reader
 		args = append(args, archiveFile)
 	}
 	res := &RestoreResult{}
+	failed := &failedEntries{}
 	run, err := start(ctx, "pg_restore", pgRestore, args, conn, archive, func(line string) {
 		if item, ok := restoreItem(line); ok && opts.OnItem != nil {
 			opts.OnItem(item)
@@ -228,6 +228,7 @@ func Restore(ctx context.Context, pgRestore string, conn Conn, archive io.Reader
 		if isProblemLine(line) && len(res.Warnings) < 50 {
 			res.Warnings = append(res.Warnings, line)
 		}
+		failed.add(line)
 	})
 	if err != nil {
 		return nil, err
@@ -238,6 +239,11 @@ func Restore(ctx context.Context, pgRestore string, conn Conn, archive io.Reader
 		if m := ignoredRe.FindStringSubmatch(run.stderr.String()); m != nil {
 			res.IgnoredErrors, _ = strconv.Atoi(m[1])
 			if te, ok := err.(*ToolError); ok && te.Code != CodeCancelled && res.IgnoredErrors > 0 {
+				if opts.Jobs > 1 && failed.onlyDeadlocks() {
+					if retried, ok := retryDeadlocked(ctx, pgRestore, conn, archiveFile, failed.ids, opts); ok {
+						return &RestoreResult{Retried: retried}, nil
+					}
+				}
 				return res, nil // finished, with errors counted in the result
 			}
 		}
@@ -246,6 +252,107 @@ func Restore(ctx context.Context, pgRestore string, conn Conn, archive io.Reader
 		return res, err
 	}
 	return res, nil
+}
+
+// baseRestoreArgs are the arguments of every pg_restore run into conn. The
+// database goes in as a connection string (dbname='…'): libpq reads a bare
+// --dbname holding "=" or starting with postgres:// as one, so a database
+// named "a=b" would not be found. Host, user and the rest come from the
+// environment (Conn.environ).
+func baseRestoreArgs(conn Conn, opts RestoreOptions) []string {
+	args := []string{"--no-password", "--verbose", "--dbname=dbname=" + quoteConnValue(conn.Database)}
+	if opts.NoOwner {
+		args = append(args, "--no-owner")
+	}
+	if opts.NoPrivileges {
+		args = append(args, "--no-privileges")
+	}
+	return args
+}
+
+// failedEntries follows pg_restore's stderr: which archive entries failed,
+// and whether every error was a deadlock tied to an entry. A parallel
+// pg_restore can deadlock with itself: it keeps items that lock the same
+// tables apart only as far as it sees those tables in the items' direct
+// dependencies, but a foreign key added to a partitioned table also locks
+// every partition, and attaching a sub-partition's index locks its tables and
+// indexes too (seen with pg_restore 15, about once in 40 restores: FK
+// CONSTRAINT of a partitioned table against INDEX ATTACH of one of its
+// sub-partitions). PostgreSQL cancels one of the two statements; pg_restore
+// counts the error and goes on without that item.
+type failedEntries struct {
+	current int // the entry of the last "from TOC entry" line, 0 after its error
+	ids     []int
+	other   bool // an error that is not a deadlock of a known entry
+}
+
+var tocEntryRe = regexp.MustCompile(`^pg_restore: from TOC entry (\d+); `)
+
+func (f *failedEntries) add(line string) {
+	if m := tocEntryRe.FindStringSubmatch(line); m != nil {
+		f.current, _ = strconv.Atoi(m[1])
+		return
+	}
+	if !strings.HasPrefix(line, "pg_restore: error: ") {
+		return
+	}
+	if f.current == 0 || !strings.HasSuffix(line, "ERROR:  deadlock detected") {
+		f.other = true
+		return
+	}
+	f.ids = append(f.ids, f.current)
+	f.current = 0
+}
+
+func (f *failedEntries) onlyDeadlocks() bool { return len(f.ids) > 0 && !f.other }
+
+// retryDeadlocked restores the entries ids of archiveFile again, one at a
+// time (no other job to deadlock with), after a parallel restore lost them to
+// deadlocks: a deadlocked statement was rolled back, so running it again is
+// safe. It returns the entries' list lines, and whether all of them were
+// restored without error.
+func retryDeadlocked(ctx context.Context, pgRestore string, conn Conn, archiveFile string, ids []int, opts RestoreOptions) ([]string, bool) {
+	f, err := os.Open(archiveFile)
+	if err != nil {
+		return nil, false
+	}
+	toc, err := List(ctx, pgRestore, f)
+	f.Close()
+	if err != nil {
+		return nil, false
+	}
+	want := map[int]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var lines []string
+	for _, e := range toc.Entries {
+		if want[e.ID] {
+			lines = append(lines, e.line)
+		}
+	}
+	if len(lines) != len(want) {
+		return nil, false
+	}
+	dir, err := os.MkdirTemp("", "pgsafe-list-*")
+	if err != nil {
+		return nil, false
+	}
+	defer os.RemoveAll(dir)
+	list := filepath.Join(dir, "retry.list")
+	if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return nil, false
+	}
+	args := append(baseRestoreArgs(conn, opts), "--exit-on-error", "--use-list="+list, archiveFile)
+	run, err := start(ctx, "pg_restore", pgRestore, args, conn, nil, nil)
+	if err != nil {
+		return nil, false
+	}
+	io.Copy(io.Discard, run)
+	if run.wait() != nil {
+		return nil, false
+	}
+	return lines, true
 }
 
 // restoreItem reads pg_restore's --verbose progress lines: `creating TABLE

@@ -55,6 +55,9 @@ type RestoreResult struct {
 	IgnoredErrors int           `json:"ignoredErrors"`
 	ViaTempFile   bool          `json:"viaTempFile"` // a parallel restore decrypted to disk
 	Duration      time.Duration `json:"duration"`
+	// Retried are archive entries a parallel restore lost to a deadlock
+	// between its own jobs and restored again one at a time (pgtools.Restore).
+	Retried []string `json:"retried,omitempty"`
 }
 
 // TempPrefix starts the name of a parallel restore's temporary directory.
@@ -169,7 +172,7 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 	}
 	report(Progress{Phase: "done", ReadBytes: read.n})
 	return &RestoreResult{Database: target.Database, Warnings: rr.Warnings, IgnoredErrors: rr.IgnoredErrors,
-		ViaTempFile: viaFile, Duration: time.Since(started)}, nil
+		Retried: rr.Retried, ViaTempFile: viaFile, Duration: time.Since(started)}, nil
 }
 
 // checkIntegrity reads the whole stored backup: every chunk authenticates,
