@@ -704,3 +704,31 @@ function sentence(s: string): string {
   const capital = t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?]$/.test(capital) ? capital : `${capital}.`;
 }
+
+export interface HealthPolicy {
+  intervalSeconds: number;
+  failuresBeforeDown: number;
+}
+
+export interface HealthCheck {
+  at: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export function healthPolicy(db: string): Promise<HealthPolicy> {
+  return call('read the connection check', async () => (await Databases.HealthPolicy(db)) as unknown as HealthPolicy);
+}
+
+export function setHealthPolicy(db: string, p: HealthPolicy): Promise<void> {
+  return call('save the connection check', () => Databases.SetHealthPolicy(db, p as unknown as Parameters<typeof Databases.SetHealthPolicy>[1]));
+}
+
+export function checkHealth(db: string): Promise<HealthCheck> {
+  return call(`check the connection to ${db}`, async () => (await Databases.CheckHealth(db)) as unknown as HealthCheck, 60_000);
+}
+
+export function healthHistory(db: string, limit = 20): Promise<HealthCheck[]> {
+  return call('read the connection checks', async () => ((await Databases.HealthHistory(db, limit)) ?? []) as unknown as HealthCheck[]);
+}

@@ -30,6 +30,8 @@ vi.mock('./api', async (importOriginal) => {
     startRestore: vi.fn(),
     cancelRestore: vi.fn(),
     onRestoreEvents: vi.fn(),
+    healthPolicy: vi.fn(),
+    healthHistory: vi.fn(),
   };
 });
 
@@ -49,6 +51,8 @@ beforeEach(() => {
   m(api.lastCheck).mockResolvedValue({ kind: '', when: '0001-01-01T00:00:00Z', ok: false, backupId: '' });
   m(api.drillServer).mockResolvedValue({ set: false });
   m(api.drillPolicy).mockResolvedValue({ everyBackups: 0, everyDays: 0 });
+  m(api.healthPolicy).mockResolvedValue({ intervalSeconds: 0, failuresBeforeDown: 3 });
+  m(api.healthHistory).mockResolvedValue([]);
   m(api.onRestoreEvents).mockReturnValue(() => {});
   m(api.startBackup).mockResolvedValue();
   m(api.cancelBackup).mockResolvedValue();

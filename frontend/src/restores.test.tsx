@@ -24,6 +24,8 @@ vi.mock('./api', async (importOriginal) => {
     startRestore: vi.fn(),
     cancelRestore: vi.fn(),
     onRestoreEvents: vi.fn(),
+    healthPolicy: vi.fn(),
+    healthHistory: vi.fn(),
     importBackupFile: vi.fn(),
     chooseBackupFile: vi.fn(),
   };
@@ -51,6 +53,8 @@ beforeEach(() => {
   m(api.setDrillPolicy).mockResolvedValue();
   m(api.startRestore).mockResolvedValue();
   m(api.cancelRestore).mockResolvedValue();
+  m(api.healthPolicy).mockResolvedValue({ intervalSeconds: 0, failuresBeforeDown: 3 });
+  m(api.healthHistory).mockResolvedValue([]);
   m(api.onRestoreEvents).mockImplementation((p, f) => {
     emitProgress = p;
     emitFinished = f;

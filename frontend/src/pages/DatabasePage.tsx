@@ -29,6 +29,7 @@ import {
   type DatabaseView,
 } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { HealthPanel } from '../components/HealthPanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { useCall } from '../useCall';
 
@@ -157,6 +158,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
         />
       </Paper>
       <DrillPanel db={db.name} />
+      <HealthPanel db={db.name} />
       <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />
     </Stack>
   );
