@@ -107,6 +107,7 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	if err != nil {
 		return nil, err
 	}
+	e.notifyBackup(c.Name, &b, nil, rec.Error)
 	e.drillAfterBackup(ctx, b)
 	return &b, nil
 }
@@ -142,6 +143,8 @@ func (e *Engine) failBackup(ctx context.Context, rec *store.Backup, name string,
 	rec.Status, rec.FinishedAt, rec.Error = store.StatusFailed, time.Now().UTC(), err.Error()
 	if errors.Is(err, context.Canceled) || errors.Is(err, ErrCancelled) {
 		rec.Status = store.StatusCancelled
+	} else {
+		e.notifyBackup(name, rec, err, "")
 	}
 	if uerr := e.store.UpdateBackup(ctx, *rec); uerr != nil {
 		e.log.Error("record a failed backup", "backup", rec.ID, "err", uerr)

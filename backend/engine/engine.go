@@ -18,6 +18,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/notify"
 	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -38,7 +39,13 @@ type Options struct {
 	CreateKey bool
 	// StallAfter: see backup.Job.StallAfter (0: backup.DefaultStallAfter).
 	StallAfter time.Duration
-	Log        *slog.Logger
+	// DesktopNotifications sends failures to this computer's notification
+	// area even when no desktop notifier is configured (the app sets it).
+	DesktopNotifications bool
+	// NotifyBackoff: the waits between notification retries (nil: the
+	// notify package's default, 2 s, 10 s, 60 s; tests shorten it).
+	NotifyBackoff []time.Duration
+	Log           *slog.Logger
 }
 
 // Engine is an open PgSafe: key, settings and audit log.
@@ -64,6 +71,10 @@ type Engine struct {
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
+
+	dispatcher     *notify.Dispatcher
+	desktopDefault bool
+	noDesktopOnce  sync.Once
 }
 
 // Open opens the master key (see keys.Open), then the settings database.
@@ -101,6 +112,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		mk.Wipe()
 		return nil, err
 	}
+	e.startNotifications(ctx, opts)
 	return e, nil
 }
 
@@ -122,6 +134,7 @@ func (e *Engine) Wait() { e.bg.Wait() }
 func (e *Engine) Close() error {
 	e.bgCancel()
 	e.bg.Wait()
+	e.closeNotifications()
 	if e.auditLog != nil {
 		keys.Audit = e.prevKeysHook
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/notify"
 	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -223,6 +225,11 @@ func (m *HealthMonitor) check(ctx context.Context, dbID int64, name string, p He
 	if err := m.e.record(context.WithoutCancel(ctx), Event{Action: action, Outcome: outcome, Target: name, Message: ev.Error}); err != nil {
 		m.e.log.Error("audit a health change", "database", name, "err", err)
 	}
+	nev := notify.Event{Kind: notify.EventDatabaseUp, Database: name}
+	if !ev.Up {
+		nev.Kind, nev.Body = notify.EventDatabaseDown, fmt.Sprintf("%d connection checks in a row failed: %s", ev.Failures, ev.Error)
+	}
+	m.e.notify(nev)
 	if m.onChange != nil {
 		m.onChange(*ev)
 	}

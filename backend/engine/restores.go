@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/notify"
 	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 	"github.com/pgsafe/pgsafe/backend/restore"
@@ -153,6 +154,13 @@ func (e *Engine) finishRun(ctx context.Context, rec store.RestoreRecord, b store
 		msg = runErr.Error()
 	} else if res != nil && res.Problem != nil {
 		msg = res.Problem.Detail
+	}
+	if outcome == "failed" && rec.Kind != store.RunRestore && !errors.Is(runErr, context.Canceled) {
+		kind := notify.EventVerifyFailed
+		if rec.Kind == store.RunDrill {
+			kind = notify.EventDrillFailed
+		}
+		e.notify(notify.Event{Kind: kind, Database: b.DatabaseName, Body: msg, Fields: map[string]string{"backup": b.ID}})
 	}
 	if err := e.record(context.WithoutCancel(ctx), Event{Action: "backup." + rec.Kind, Outcome: outcome, Target: b.DatabaseName, Fields: fields, Message: msg}); err != nil {
 		return errors.Join(runErr, err)

@@ -17,9 +17,10 @@ const (
 	NotifierTeams    = "teams"
 	NotifierTelegram = "telegram"
 	NotifierWebhook  = "webhook"
+	NotifierDesktop  = "desktop" // this computer's notification area
 )
 
-var notifierKinds = []string{NotifierEmail, NotifierSlack, NotifierDiscord, NotifierTeams, NotifierTelegram, NotifierWebhook}
+var notifierKinds = []string{NotifierEmail, NotifierSlack, NotifierDiscord, NotifierTeams, NotifierTelegram, NotifierWebhook, NotifierDesktop}
 
 // NotifierConfig is a notification channel. Settings and Secrets are keyed by
 // names the notify package defines (e.g. "smtp_host" / "password",

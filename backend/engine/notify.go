@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/notify"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// Notifications: the engine raises events (backup failed or succeeded, a
+// verification or drill failed, a database down or up) and a notify.Dispatcher
+// delivers them in the background to every enabled notifier, retrying; a
+// delivery that finally fails is logged and audited, and never holds up a
+// backup. See docs/NOTIFY.md.
+
+// startNotifications builds the dispatcher from the stored notifiers.
+func (e *Engine) startNotifications(ctx context.Context, opts Options) {
+	e.desktopDefault = opts.DesktopNotifications
+	e.dispatcher = notify.NewDispatcher(e.loadNotifiers(ctx), notify.Options{
+		Backoff: opts.NotifyBackoff, Log: e.log,
+		OnResult: func(r notify.Result) {
+			if r.Err == nil || r.Kind == notify.EventTest {
+				return
+			}
+			if errors.Is(r.Err, notify.ErrNoDesktop) {
+				e.noDesktopOnce.Do(func() {
+					e.log.Warn("this system shows no desktop notifications; add an email or chat notifier to hear about failures")
+				})
+				return
+			}
+			if err := e.record(context.Background(), Event{Action: "notification.failed", Outcome: "failed", Target: r.Notifier,
+				Fields: map[string]string{"event": r.Kind, "attempts": strconv.Itoa(r.Attempts)}, Message: r.Err.Error()}); err != nil {
+				e.log.Error("audit a failed notification", "err", err)
+			}
+		},
+	})
+}
+
+// loadNotifiers builds the enabled notifiers (and the desktop one the app
+// wants by default); broken ones are logged and left out.
+func (e *Engine) loadNotifiers(ctx context.Context) []notify.Notifier {
+	list, err := e.store.Notifiers(ctx)
+	if err != nil {
+		e.log.Error("load notifiers", "err", err)
+		return nil
+	}
+	var cfgs []store.NotifierConfig
+	haveDesktop := false
+	for _, n := range list {
+		c, err := e.store.NotifierCredentials(ctx, n.ID)
+		if err != nil {
+			e.log.Error("load a notifier", "notifier", n.Name, "err", err)
+			continue
+		}
+		haveDesktop = haveDesktop || c.Kind == store.NotifierDesktop
+		cfgs = append(cfgs, c)
+	}
+	if e.desktopDefault && !haveDesktop {
+		cfgs = append(cfgs, store.NotifierConfig{Name: "desktop", Kind: store.NotifierDesktop, Enabled: true})
+	}
+	ns, err := notify.FromConfigs(cfgs)
+	if err != nil {
+		e.log.Error("some notifiers cannot send (fix them in Notifications)", "err", err)
+	}
+	return ns
+}
+
+func (e *Engine) reloadNotifiers(ctx context.Context) {
+	if e.dispatcher != nil {
+		e.dispatcher.Replace(e.loadNotifiers(ctx))
+	}
+}
+
+// notify hands ev to the dispatcher; it never blocks.
+func (e *Engine) notify(ev notify.Event) {
+	if e.dispatcher != nil {
+		e.dispatcher.Notify(ev)
+	}
+}
+
+func (e *Engine) closeNotifications() {
+	if e.dispatcher == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.dispatcher.Close(ctx); err != nil {
+		e.log.Warn("notifications still waiting at exit were not sent", "err", err)
+	}
+}
+
+// AddNotifier checks and stores a notifier (its secrets sealed) and starts
+// sending to it.
+func (e *Engine) AddNotifier(ctx context.Context, c store.NotifierConfig) (int64, error) {
+	if _, err := e.notifierByName(ctx, c.Name); err == nil {
+		return 0, fmt.Errorf("a notifier named %q exists already: choose another name", c.Name)
+	}
+	if _, err := notify.New(c); err != nil {
+		return 0, err
+	}
+	id, err := e.store.CreateNotifier(ctx, c)
+	if err != nil {
+		return 0, err
+	}
+	e.reloadNotifiers(ctx)
+	return id, e.record(ctx, Event{Action: "notifier.created", Target: c.Name, Fields: map[string]string{"id": strconv.FormatInt(id, 10), "kind": c.Kind}})
+}
+
+// Notifiers lists the stored notifiers, secrets withheld.
+func (e *Engine) Notifiers(ctx context.Context) ([]store.Notifier, error) {
+	return e.store.Notifiers(ctx)
+}
+
+func (e *Engine) notifierByName(ctx context.Context, name string) (store.Notifier, error) {
+	list, err := e.store.Notifiers(ctx)
+	if err != nil {
+		return store.Notifier{}, err
+	}
+	for _, n := range list {
+		if n.Name == name {
+			return n, nil
+		}
+	}
+	return store.Notifier{}, notFound("notifier", name)
+}
+
+// RemoveNotifier deletes the named notifier.
+func (e *Engine) RemoveNotifier(ctx context.Context, name string) error {
+	n, err := e.notifierByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := e.store.DeleteNotifier(ctx, n.ID); err != nil {
+		return err
+	}
+	e.reloadNotifiers(ctx)
+	return e.record(ctx, Event{Action: "notifier.deleted", Target: name})
+}
+
+// TestNotifier sends a test notification through the named notifier now,
+// once, and says what happened.
+func (e *Engine) TestNotifier(ctx context.Context, name string) error {
+	n, err := e.notifierByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	c, err := e.store.NotifierCredentials(ctx, n.ID)
+	if err != nil {
+		return err
+	}
+	return e.TestNotifierConfig(ctx, c)
+}
+
+// TestNotifierConfig sends a test notification through a notifier that is
+// not saved yet (the form's "Send test").
+func (e *Engine) TestNotifierConfig(ctx context.Context, c store.NotifierConfig) error {
+	n, err := notify.New(c)
+	if err != nil {
+		return err
+	}
+	return notify.Test(ctx, n)
+}
+
+// Events the engine raises.
+
+func (e *Engine) notifyBackup(name string, b *store.Backup, failed error, partial string) {
+	ev := notify.Event{Database: name}
+	switch {
+	case failed != nil:
+		ev.Kind, ev.Body = notify.EventBackupFailed, failed.Error()+"\nNothing of this backup was kept."
+	case partial != "":
+		ev.Kind, ev.Title, ev.Body = notify.EventBackupFailed, "Backup not on every storage: "+name, partial
+	default:
+		ev.Kind = notify.EventBackupSucceeded
+		ev.Fields = map[string]string{"size": strconv.FormatInt(b.StoredSize, 10) + " bytes", "backup": b.ID}
+	}
+	e.notify(ev)
+}
