@@ -31,21 +31,44 @@ func main() {
 		os.Exit(cli.Run(&cli.Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, args))
 	}
 	if len(args) > 0 && args[0] == "app" {
-		os.Args = append(os.Args[:1], args[1:]...)
+		args = args[1:]
 	}
-	if err := runApp(); err != nil {
+	hidden, args := startHidden(args, os.Getenv("PGSAFE_START_HIDDEN"))
+	os.Args = append(os.Args[:1], args...)
+	if err := runApp(hidden); err != nil {
 		slog.Error("PgSafe stopped with an error", "err", err)
 		os.Exit(1)
 	}
 }
 
-func runApp() error {
+// startHidden reads the "start hidden" request (start at login runs
+// `pgsafe app --hidden`; PGSAFE_START_HIDDEN=1 does the same). A hidden
+// launch's arguments end with --hidden: a dev build's Wails flags (-assetdir
+// …) stop parsing at it, and a second instance's arguments, which Wails hands
+// to the first, say the launch was a hidden one.
+func startHidden(args []string, env string) (bool, []string) {
+	hidden := env == "1" || env == "true"
+	rest := make([]string, 0, len(args)+1)
+	for _, a := range args {
+		if a == "--hidden" || a == "-hidden" {
+			hidden = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	if hidden {
+		rest = append(rest, "--hidden")
+	}
+	return hidden, rest
+}
+
+func runApp(hidden bool) error {
 	core := ui.NewCore(slog.Default())
-	app := NewApp(core)
 	system := ui.NewSystemService(core)
 	databases := ui.NewDatabaseService(core)
 	activity := ui.NewAuditService(core)
 	backups := ui.NewBackupService(core)
+	app := NewApp(core, backups, hidden)
 	storages := ui.NewStorageService(core)
 	restores := ui.NewRestoreService(core)
 	return wails.Run(&options.App{
@@ -54,14 +77,15 @@ func runApp() error {
 		Height:           740,
 		MinWidth:         900,
 		MinHeight:        600,
+		StartHidden:      hidden,
 		BackgroundColour: &options.RGBA{R: 248, G: 249, B: 250, A: 255},
 		AssetServer:      &assetserver.Options{Assets: assets},
 		OnStartup:        app.startup,
 		OnDomReady:       app.domReady,
-		OnBeforeClose:    app.beforeClose,
+		OnBeforeClose:    app.beforeClose, // hides the window while the tray icon is up
 		OnShutdown:       app.shutdown,
 		SingleInstanceLock: &options.SingleInstanceLock{
-			UniqueId:               "io.pgsafe.desktop",
+			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
 		Bind: []interface{}{app, system, databases, activity, backups, storages, restores},

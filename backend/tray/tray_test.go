@@ -1,0 +1,107 @@
+package tray
+
+import (
+	"bytes"
+	"image/png"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestStatusLine(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ok := &Backup{Database: "crm", Succeeded: true, At: now.Add(-90 * time.Minute)}
+	bad := &Backup{Database: "crm", At: now.Add(-3 * time.Minute)}
+	for _, c := range []struct {
+		st    Status
+		line  string
+		state State
+	}{
+		{Status{}, "No backups yet", Idle},
+		{Status{Notice: "Opening the key and settings…"}, "Opening the key and settings…", Idle},
+		{Status{Last: ok}, "Last backup succeeded: crm, 1 h ago", Idle},
+		{Status{Last: bad, Failing: []string{"crm"}}, "Last backup failed: crm, 3 min ago", Failed},
+		{Status{Last: ok, Failing: []string{"billing"}}, "The last backup of billing failed", Failed},
+		{Status{Last: ok, Failing: []string{"a", "b"}}, "The last backups of 2 databases failed", Failed},
+		{Status{Last: ok, Running: []string{"shop"}, Failing: []string{"a"}}, "Backing up shop…", Running},
+		{Status{Running: []string{"a", "b"}}, "Backing up 2 databases…", Running},
+		{Status{Problem: "Backups cannot run: the key is not open", Last: ok}, "Backups cannot run: the key is not open", Failed},
+	} {
+		if got := StatusLine(c.st, now); got != c.line {
+			t.Errorf("StatusLine(%+v) = %q, want %q", c.st, got, c.line)
+		}
+		if got := c.st.State(); got != c.state {
+			t.Errorf("State(%+v) = %v, want %v", c.st, got, c.state)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		10 * time.Second:    "just now",
+		5 * time.Minute:     "5 min ago",
+		59 * time.Minute:    "59 min ago",
+		3 * time.Hour:       "3 h ago",
+		30 * time.Hour:      "yesterday",
+		5 * 24 * time.Hour:  "5 days ago",
+		-10 * time.Second:   "just now", // a clock a little ahead
+		49 * 24 * time.Hour: "49 days ago",
+	} {
+		if got := Ago(now.Add(-d), now); got != want {
+			t.Errorf("Ago(now-%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestMenuStructure(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.Local)
+	tr := New(nil, Options{Now: func() time.Time { return now }})
+	m := tr.menu(Status{Databases: []string{"a", "b"}, Paused: Pause{Paused: true, Until: now.Add(time.Hour)}}, "line", "")
+	var labels []string
+	for _, e := range m {
+		labels = append(labels, e.label)
+	}
+	want := []string{"line", "", "Back up now", "Schedules paused until 13:00", "", "Open PgSafe", "Quit"}
+	if !reflect.DeepEqual(labels, want) {
+		t.Errorf("labels %q, want %q", labels, want)
+	}
+	// Relabelling keeps the structure; a new database or line changes it.
+	same := tr.menu(Status{Databases: []string{"a", "b"}, Running: []string{"a"}}, "other", "")
+	if signature(m) != signature(same) {
+		t.Errorf("structure changed with labels only:\n%s\n%s", signature(m), signature(same))
+	}
+	for _, other := range [][]entry{
+		tr.menu(Status{Databases: []string{"a", "b", "c"}}, "line", ""),
+		tr.menu(Status{Databases: []string{"a", "b"}}, "line", "tomorrow"),
+	} {
+		if signature(other) == signature(m) {
+			t.Errorf("structure unchanged: %s", signature(other))
+		}
+	}
+}
+
+func TestIcons(t *testing.T) {
+	seen := map[string]State{}
+	for _, s := range []State{Idle, Running, Failed} {
+		b, err := icons.ReadFile("icons/" + s.String() + ".png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%v icon: %v", s, err)
+		}
+		if img.Bounds().Dx() != 64 || img.Bounds().Dy() != 64 {
+			t.Errorf("%v icon is %v", s, img.Bounds())
+		}
+		if prev, dup := seen[string(b)]; dup {
+			t.Errorf("%v and %v icons are the same", s, prev)
+		}
+		seen[string(b)] = s
+		ico, err := icons.ReadFile("icons/" + s.String() + ".ico")
+		if err != nil || len(ico) < 6 || !bytes.Equal(ico[:4], []byte{0, 0, 1, 0}) || ico[4] != 3 {
+			t.Errorf("%v.ico is not an icon file with 3 images (%v)", s, err)
+		}
+	}
+}

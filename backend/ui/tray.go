@@ -1,0 +1,228 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/store"
+	"github.com/pgsafe/pgsafe/backend/tray/autostart"
+)
+
+// The window's life beside the tray: whether there is a tray icon, starting
+// at login, and (for the app, not bound) what the tray shows and the pause
+// of scheduled backups.
+
+// TrayStatus says whether PgSafe shows a tray icon. Without one, closing the
+// window quits PgSafe; Reason says why there is none.
+type TrayStatus struct {
+	Available bool   `json:"available"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// trayStatuses holds each core's TrayStatus (one core per app).
+var trayStatuses sync.Map // *Core → TrayStatus
+
+// SetTrayStatus records whether the app shows a tray icon and emits
+// "tray:status" (a TrayStatus). The app calls it once it knows.
+func (c *Core) SetTrayStatus(st TrayStatus) {
+	trayStatuses.Store(c, st)
+	c.emit("tray:status", st)
+}
+
+// TrayStatus says whether PgSafe shows a tray icon, and why not.
+func (s *SystemService) TrayStatus() TrayStatus {
+	if v, ok := trayStatuses.Load(s.core); ok {
+		return v.(TrayStatus)
+	}
+	return TrayStatus{Reason: "PgSafe is still looking for a system tray"}
+}
+
+// StartAtLogin says whether PgSafe starts (hidden, in the tray) when the
+// user logs in.
+func (s *SystemService) StartAtLogin() (bool, error) { return autostart.Enabled() }
+
+// SetStartAtLogin makes PgSafe start hidden at login, or not. On Linux this
+// writes or removes ~/.config/autostart/pgsafe.desktop.
+func (s *SystemService) SetStartAtLogin(on bool) error {
+	if !on {
+		return autostart.Disable()
+	}
+	cmd, err := autostart.Command()
+	if err != nil {
+		return fmt.Errorf("cannot tell where PgSafe is installed: %w", err)
+	}
+	return autostart.Enable(cmd)
+}
+
+// SettingSchedulePausedUntil is the app setting that pauses scheduled
+// backups: an RFC 3339 time (paused until then) or "forever" (until
+// resumed). Absent, or a time in the past: not paused. The scheduler reads it.
+const SettingSchedulePausedUntil = "schedule.paused_until"
+
+// PausedForever is SettingSchedulePausedUntil's value for "until resumed".
+const PausedForever = "forever"
+
+// PauseSchedules pauses scheduled backups for d, or until resumed (d == 0),
+// in the app settings, and audits it.
+func (c *Core) PauseSchedules(ctx context.Context, d time.Duration) error {
+	e, err := c.engine()
+	if err != nil {
+		return err
+	}
+	value, msg := PausedForever, "scheduled backups paused until resumed"
+	if d > 0 {
+		until := time.Now().Add(d).UTC().Truncate(time.Second)
+		value, msg = until.Format(time.RFC3339), "scheduled backups paused until "+until.Format(time.RFC3339)
+	}
+	if _, err := e.Store().SetSetting(ctx, SettingSchedulePausedUntil, value); err != nil {
+		return err
+	}
+	return e.RecordEvent(ctx, engine.Event{Action: "schedule.paused", Message: msg,
+		Fields: map[string]string{"until": value}})
+}
+
+// ResumeSchedules ends a pause of scheduled backups.
+func (c *Core) ResumeSchedules(ctx context.Context) error {
+	e, err := c.engine()
+	if err != nil {
+		return err
+	}
+	if err := e.Store().DeleteSetting(ctx, SettingSchedulePausedUntil); errors.Is(err, store.ErrNotFound) {
+		return nil // not paused
+	} else if err != nil {
+		return err
+	}
+	return e.RecordEvent(ctx, engine.Event{Action: "schedule.resumed", Message: "scheduled backups resumed"})
+}
+
+// SchedulePause reads the pause of scheduled backups: paused, and until when
+// (zero: until resumed).
+func (c *Core) SchedulePause(ctx context.Context) (paused bool, until time.Time, err error) {
+	e, err := c.engine()
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	v, err := e.Store().Setting(ctx, SettingSchedulePausedUntil)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, time.Time{}, nil
+	} else if err != nil {
+		return false, time.Time{}, err
+	}
+	return ParseSchedulePause(v, time.Now())
+}
+
+// ParseSchedulePause reads a SettingSchedulePausedUntil value at now.
+func ParseSchedulePause(v string, now time.Time) (paused bool, until time.Time, err error) {
+	if v == PausedForever {
+		return true, time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return false, time.Time{}, fmt.Errorf("setting %s is %q: want an RFC 3339 time or %q", SettingSchedulePausedUntil, v, PausedForever)
+	}
+	if !t.After(now) {
+		return false, time.Time{}, nil
+	}
+	return true, t, nil
+}
+
+// TrayOverview is what the tray icon shows: the state of every database's
+// backups at a glance.
+type TrayOverview struct {
+	Databases []string   // names, sorted
+	Running   []string   // being backed up now
+	Last      *TrayEntry // the most recently finished backup (nil: none)
+	Failing   []string   // databases whose latest backup failed
+	// Problem: backups cannot run at all, and why. Notice: nothing wrong
+	// yet, but not ready (still opening).
+	Problem, Notice string
+	Paused          bool
+	PausedUntil     time.Time // zero: until resumed
+}
+
+// TrayEntry is one finished backup.
+type TrayEntry struct {
+	Database  string
+	Succeeded bool
+	Finished  time.Time
+}
+
+// TrayOverview reads what the tray shows. Imported backups do not count:
+// they say nothing about this machine's backups.
+func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
+	e, err := c.engine()
+	if err != nil {
+		c.mu.Lock()
+		cause := c.err
+		c.mu.Unlock()
+		if errors.Is(cause, errStarting) {
+			return TrayOverview{Notice: "Opening PgSafe's key and settings…"}
+		}
+		return TrayOverview{Problem: "Backups cannot run: PgSafe's key and settings are not open"}
+	}
+	var o TrayOverview
+	for _, r := range e.RunningBackups() {
+		o.Running = append(o.Running, r.DatabaseName)
+	}
+	dbs, err := e.Databases(ctx)
+	if err != nil {
+		c.log.Warn("tray: reading databases", "err", err)
+		o.Problem = "PgSafe cannot read its settings: " + err.Error()
+		return o
+	}
+	for _, d := range dbs {
+		o.Databases = append(o.Databases, d.Name)
+		bs, err := e.Store().Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: 10})
+		if err != nil {
+			c.log.Warn("tray: reading backups", "database", d.Name, "err", err)
+			continue
+		}
+		for _, b := range bs { // newest first: the latest that ran to an end
+			if b.Origin == store.OriginImport || (b.Status != store.StatusSucceeded && b.Status != store.StatusFailed) {
+				continue
+			}
+			if b.Status == store.StatusFailed {
+				o.Failing = append(o.Failing, d.Name)
+			}
+			if o.Last == nil || b.FinishedAt.After(o.Last.Finished) {
+				o.Last = &TrayEntry{Database: d.Name, Succeeded: b.Status == store.StatusSucceeded, Finished: b.FinishedAt}
+			}
+			break
+		}
+	}
+	sort.Strings(o.Databases)
+	if paused, until, err := c.SchedulePause(ctx); err != nil {
+		c.log.Warn("tray: reading the schedule pause", "err", err)
+	} else {
+		o.Paused, o.PausedUntil = paused, until
+	}
+	return o
+}
+
+// SettingTrayHintShown records that the user was told, once, that closing
+// the window leaves PgSafe running in the tray.
+const SettingTrayHintShown = "ui.tray_hint_shown"
+
+// FirstTrayHint reports whether the "keeps running in the tray" hint is due
+// (never shown), and marks it shown. Without open settings it is due once
+// per run.
+func (c *Core) FirstTrayHint(ctx context.Context) bool {
+	e, err := c.engine()
+	if err != nil {
+		return trayHintOnce.CompareAndSwap(false, true)
+	}
+	changed, err := e.Store().SetSetting(ctx, SettingTrayHintShown, "1")
+	if err != nil {
+		c.log.Warn("tray: recording the hint", "err", err)
+		return trayHintOnce.CompareAndSwap(false, true)
+	}
+	return changed
+}
+
+var trayHintOnce atomic.Bool

@@ -1,0 +1,218 @@
+package ui
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// Start at login writes and removes the XDG autostart entry.
+func TestStartAtLogin(t *testing.T) {
+	cfg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", cfg)
+	t.Setenv("APPIMAGE", "")
+	s := NewSystemService(NewCore(nil))
+	entry := filepath.Join(cfg, "autostart", "pgsafe.desktop")
+
+	if on, err := s.StartAtLogin(); on || err != nil {
+		t.Fatalf("StartAtLogin before = %v, %v", on, err)
+	}
+	if err := s.SetStartAtLogin(true); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatalf("no autostart entry after SetStartAtLogin(true): %v", err)
+	}
+	exe, _ := os.Executable()
+	if !strings.Contains(string(b), "\nExec="+exe+" app --hidden\n") || !strings.HasPrefix(string(b), "[Desktop Entry]\n") {
+		t.Errorf("autostart entry does not run %s app --hidden:\n%s", exe, b)
+	}
+	if on, err := s.StartAtLogin(); !on || err != nil {
+		t.Fatalf("StartAtLogin after enabling = %v, %v", on, err)
+	}
+	if err := s.SetStartAtLogin(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(entry); !os.IsNotExist(err) {
+		t.Fatalf("autostart entry still there after SetStartAtLogin(false): %v", err)
+	}
+	if on, _ := s.StartAtLogin(); on {
+		t.Errorf("StartAtLogin after disabling = true")
+	}
+}
+
+func TestTrayStatus(t *testing.T) {
+	c := NewCore(nil)
+	var events []string
+	c.SetEmitter(func(ev string, data any) {
+		if st, ok := data.(TrayStatus); ok {
+			events = append(events, ev+":"+st.Reason)
+		}
+	})
+	s := NewSystemService(c)
+	if st := s.TrayStatus(); st.Available || st.Reason == "" {
+		t.Errorf("TrayStatus before the app knows = %+v, want unavailable with a reason", st)
+	}
+	c.SetTrayStatus(TrayStatus{Reason: "no tray here"})
+	if st := s.TrayStatus(); st.Available || st.Reason != "no tray here" {
+		t.Errorf("TrayStatus = %+v", st)
+	}
+	if len(events) != 1 || events[0] != "tray:status:no tray here" {
+		t.Errorf("events = %q, want one tray:status", events)
+	}
+	// Another core (another app) has its own.
+	if st := NewSystemService(NewCore(nil)).TrayStatus(); st.Reason == "no tray here" {
+		t.Errorf("a new core shares the tray status")
+	}
+}
+
+func TestParseSchedulePause(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		v      string
+		paused bool
+		until  time.Time
+		err    bool
+	}{
+		{"forever", true, time.Time{}, false},
+		{"2026-11-23T13:00:00Z", true, now.Add(time.Hour), false},
+		{"2026-11-23T11:00:00Z", false, time.Time{}, false},
+		{"tomorrow", false, time.Time{}, true},
+	} {
+		paused, until, err := ParseSchedulePause(c.v, now)
+		if paused != c.paused || !until.Equal(c.until) || (err != nil) != c.err {
+			t.Errorf("ParseSchedulePause(%q) = %v, %v, %v", c.v, paused, until, err)
+		}
+	}
+}
+
+// The pause, the tray's overview and the one-time hint, on a real engine
+// (settings database, keychain on a private bus).
+func TestTrayOnEngine(t *testing.T) {
+	testenv.Keychain(t)
+	t.Setenv(paths.EnvHome, t.TempDir())
+	ctx := context.Background()
+	c := NewCore(nil)
+	if o := c.TrayOverview(ctx); o.Notice == "" || o.Problem != "" {
+		t.Errorf("overview before the engine opens = %+v, want a notice", o)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Stop)
+	e, _ := c.engine()
+
+	// Pause for an hour, until resumed, resume.
+	if err := c.PauseSchedules(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.Store().Setting(ctx, SettingSchedulePausedUntil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until, err := time.Parse(time.RFC3339, v)
+	if err != nil || until.Sub(time.Now()) < 59*time.Minute || until.Sub(time.Now()) > time.Hour {
+		t.Errorf("%s = %q after pausing for an hour", SettingSchedulePausedUntil, v)
+	}
+	if paused, u, err := c.SchedulePause(ctx); !paused || !u.Equal(until) || err != nil {
+		t.Errorf("SchedulePause = %v, %v, %v", paused, u, err)
+	}
+	if err := c.PauseSchedules(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := e.Store().Setting(ctx, SettingSchedulePausedUntil); v != "forever" {
+		t.Errorf("%s = %q after pausing until resumed", SettingSchedulePausedUntil, v)
+	}
+	if o := c.TrayOverview(ctx); !o.Paused || !o.PausedUntil.IsZero() {
+		t.Errorf("overview while paused = %+v", o)
+	}
+	if err := c.ResumeSchedules(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Store().Setting(ctx, SettingSchedulePausedUntil); err == nil {
+		t.Errorf("%s still set after resuming", SettingSchedulePausedUntil)
+	}
+	if err := c.ResumeSchedules(ctx); err != nil {
+		t.Errorf("resuming when not paused: %v", err)
+	}
+	// Audited: two pauses and one resume (resuming with no pause is not an event).
+	recs, err := e.Audit().List(ctx, audit.Filter{ActionPrefix: "schedule."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action+" "+r.Fields["until"])
+	}
+	if got := strings.Join(actions, ", "); got != "schedule.resumed , schedule.paused forever, schedule.paused "+v {
+		t.Errorf("audit log: %s", got)
+	}
+
+	// Overview: no databases, then two with backup histories.
+	if o := c.TrayOverview(ctx); len(o.Databases) != 0 || o.Last != nil || o.Problem != "" || o.Paused {
+		t.Errorf("empty overview = %+v", o)
+	}
+	st := e.Store()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	add := func(db int64, status store.Status, origin string, finished time.Time) {
+		t.Helper()
+		_, id, err := store.NewBackupID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := store.Backup{ID: id, DatabaseID: db, Status: status, Origin: origin, StartedAt: finished.Add(-time.Minute),
+			FinishedAt: finished, KeyID: e.KeyID().String()}
+		if status == store.StatusRunning {
+			b.FinishedAt = time.Time{}
+		}
+		if err := st.CreateBackup(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newDB := func(name string) int64 {
+		id, err := st.CreateDatabase(ctx, store.DatabaseConfig{Name: name, Host: "127.0.0.1", Port: 5432, DBName: name, User: "u"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	crm, shop := newDB("crm"), newDB("billing")
+	add(crm, store.StatusSucceeded, store.OriginManual, now.Add(-3*time.Hour))
+	add(crm, store.StatusFailed, store.OriginScheduled, now.Add(-2*time.Hour))
+	add(crm, store.StatusSucceeded, store.OriginScheduled, now.Add(-time.Hour)) // crm is fine again
+	add(shop, store.StatusSucceeded, store.OriginManual, now.Add(-50*time.Minute))
+	add(shop, store.StatusFailed, store.OriginManual, now.Add(-40*time.Minute))
+	add(shop, store.StatusCancelled, store.OriginManual, now.Add(-30*time.Minute))  // neither good nor bad
+	add(shop, store.StatusSucceeded, store.OriginImport, now.Add(-20*time.Minute))  // says nothing about this machine
+	add(shop, store.StatusRunning, store.OriginScheduled, now.Add(-10*time.Minute)) // not finished
+	o := c.TrayOverview(ctx)
+	if strings.Join(o.Databases, ",") != "billing,crm" {
+		t.Errorf("databases = %q", o.Databases)
+	}
+	if strings.Join(o.Failing, ",") != "billing" {
+		t.Errorf("failing = %q, want billing (its latest real backup failed)", o.Failing)
+	}
+	if o.Last == nil || o.Last.Database != "billing" || o.Last.Succeeded || !o.Last.Finished.Equal(now.Add(-40*time.Minute)) {
+		t.Errorf("last = %+v, want billing's failure 40 min ago", o.Last)
+	}
+
+	// The hint is due once, and stays shown across runs (a setting).
+	if !c.FirstTrayHint(ctx) {
+		t.Errorf("first FirstTrayHint = false")
+	}
+	if c.FirstTrayHint(ctx) {
+		t.Errorf("second FirstTrayHint = true")
+	}
+	if v, _ := st.Setting(ctx, SettingTrayHintShown); v != "1" {
+		t.Errorf("%s = %q", SettingTrayHintShown, v)
+	}
+}
