@@ -41,8 +41,8 @@ type App struct {
 	// nextBackup is the tray's "next scheduled backup" line ("" leaves it
 	// out). TODO(scheduler): return the next scheduled run.
 	nextBackup func() string
-	// notify shows a desktop notification. nil until the notifiers provide
-	// one: the first-close hint then goes to the log and the tray tooltip.
+	// notify shows a desktop notification; when it fails (no notification
+	// service), the first-close hint goes to the log and the tray tooltip.
 	notify func(title, body string) error
 }
 
@@ -50,7 +50,8 @@ type App struct {
 // window (it lives in the tray until opened).
 func NewApp(core *ui.Core, backups *ui.BackupService, hidden bool) *App {
 	return &App{core: core, backups: backups, hidden: hidden, running: map[string]bool{},
-		nextBackup: func() string { return "" }}
+		nextBackup: func() string { return "" },
+		notify: func(title, body string) error { return ui.DesktopNotify(context.Background(), title, body) }}
 }
 
 // startup runs once the window exists. Keep it light: on Linux a second

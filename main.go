@@ -71,6 +71,7 @@ func runApp(hidden bool) error {
 	app := NewApp(core, backups, hidden)
 	storages := ui.NewStorageService(core)
 	restores := ui.NewRestoreService(core)
+	notifiers := ui.NewNotifierService(core)
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
@@ -88,7 +89,7 @@ func runApp(hidden bool) error {
 			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{app, system, databases, activity, backups, storages, restores},
+		Bind: []interface{}{app, system, databases, activity, backups, storages, restores, notifiers},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

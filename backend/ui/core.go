@@ -40,7 +40,7 @@ func (c *Core) SetEmitter(emit func(event string, data any)) { c.emit = emit }
 // run) and the settings. It keeps the error for the UI.
 // It emits "core:status" (a KeyStatus) when done.
 func (c *Core) Start(ctx context.Context) error {
-	eng, err := engine.Open(ctx, engine.Options{CreateKey: true, Log: c.log})
+	eng, err := engine.Open(ctx, engine.Options{CreateKey: true, DesktopNotifications: true, Log: c.log})
 	c.mu.Lock()
 	c.ctx, c.eng, c.err = ctx, eng, err
 	c.mu.Unlock()

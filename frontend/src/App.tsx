@@ -1,6 +1,6 @@
 import { Alert, AppShell, Badge, Group, Loader, NavLink, ScrollArea, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { IconBucket, IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
+import { IconBell, IconBucket, IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
 import { useEffect, useState, type ReactNode } from 'react';
 import { getAppInfo, getClientTools, getKeyStatus, listDatabases, onKeyStatus, type AppInfo, type DatabaseView, type KeyStatus } from './api';
 import { AddDatabaseWizard } from './components/AddDatabaseWizard';
@@ -8,14 +8,16 @@ import { ActivityPage } from './pages/ActivityPage';
 import { DatabasePage } from './pages/DatabasePage';
 import { OverviewPage } from './pages/OverviewPage';
 import { SettingsPage } from './pages/SettingsPage';
+import { NotificationsPage } from './pages/NotificationsPage';
 import { StoragesPage } from './pages/StoragesPage';
 import { useCall, type CallState } from './useCall';
 
-export type Place = 'overview' | 'storages' | 'activity' | 'settings';
+export type Place = 'overview' | 'storages' | 'notifications' | 'activity' | 'settings';
 
 const places: { id: Place; label: string; icon: ReactNode }[] = [
   { id: 'overview', label: 'Overview', icon: <IconLayoutDashboard size={18} stroke={1.6} /> },
   { id: 'storages', label: 'Storages', icon: <IconBucket size={18} stroke={1.6} /> },
+  { id: 'notifications', label: 'Notifications', icon: <IconBell size={18} stroke={1.6} /> },
   { id: 'activity', label: 'Activity', icon: <IconListCheck size={18} stroke={1.6} /> },
   { id: 'settings', label: 'Settings', icon: <IconSettings size={18} stroke={1.6} /> },
 ];
@@ -103,6 +105,8 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
               />
             ) : place === 'storages' ? (
               <StoragesPage />
+            ) : place === 'notifications' ? (
+              <NotificationsPage />
             ) : place === 'activity' ? (
               <ActivityPage />
             ) : (

@@ -9,6 +9,7 @@ import * as Activity from './wailsjs/go/ui/AuditService';
 import * as Backups from './wailsjs/go/ui/BackupService';
 import * as Storages from './wailsjs/go/ui/StorageService';
 import * as Restores from './wailsjs/go/ui/RestoreService';
+import * as Notifiers from './wailsjs/go/ui/NotifierService';
 import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
@@ -731,4 +732,54 @@ export function checkHealth(db: string): Promise<HealthCheck> {
 
 export function healthHistory(db: string, limit = 20): Promise<HealthCheck[]> {
   return call('read the connection checks', async () => ((await Databases.HealthHistory(db, limit)) ?? []) as unknown as HealthCheck[]);
+}
+
+export type NotifierKind = 'email' | 'slack' | 'discord' | 'teams' | 'telegram' | 'webhook' | 'desktop';
+
+export interface NotifierView {
+  id: number;
+  name: string;
+  kind: NotifierKind | string;
+  enabled: boolean;
+  events: string[];
+  settings: Record<string, string>;
+  secretsSet: string[];
+}
+
+export interface NotifierForm {
+  name: string;
+  kind: NotifierKind;
+  events: string[];
+  settings: Record<string, string>;
+  secrets: Record<string, string>;
+}
+
+export interface EventInfo {
+  kind: string;
+  label: string;
+  default: boolean;
+}
+
+export function listNotifiers(): Promise<NotifierView[]> {
+  return call('list the notifiers', async () => ((await Notifiers.List()) ?? []) as unknown as NotifierView[]);
+}
+
+export function notifierEvents(): Promise<EventInfo[]> {
+  return call('list the notification events', async () => ((await Notifiers.Events()) ?? []) as unknown as EventInfo[]);
+}
+
+export function addNotifier(f: NotifierForm): Promise<void> {
+  return call('save the notifier', () => Notifiers.Add(f as unknown as Parameters<typeof Notifiers.Add>[0]), 60_000);
+}
+
+export function testNotifierForm(f: NotifierForm): Promise<void> {
+  return call('send a test notification', () => Notifiers.TestForm(f as unknown as Parameters<typeof Notifiers.TestForm>[0]), 120_000);
+}
+
+export function testNotifier(name: string): Promise<void> {
+  return call(`send a test notification through ${name}`, () => Notifiers.Test(name), 120_000);
+}
+
+export function removeNotifier(name: string): Promise<void> {
+  return call(`remove the notifier ${name}`, () => Notifiers.Remove(name));
 }

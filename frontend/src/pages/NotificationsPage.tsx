@@ -1,0 +1,263 @@
+import { Alert, Badge, Button, Group, Modal, MultiSelect, Paper, PasswordInput, Select, Stack, Table, Text, Textarea, TextInput, Title } from '@mantine/core';
+import { IconPlus } from '@tabler/icons-react';
+import { useState } from 'react';
+import {
+  addNotifier,
+  listNotifiers,
+  notifierEvents,
+  removeNotifier,
+  testNotifier,
+  testNotifierForm,
+  toApiError,
+  type ApiError,
+  type NotifierForm,
+  type NotifierKind,
+} from '../api';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { useCall } from '../useCall';
+
+interface Field {
+  key: string;
+  label: string;
+  secret?: boolean;
+  placeholder?: string;
+  description?: string;
+  multiline?: boolean;
+  required?: boolean;
+}
+
+/** What each kind asks for (docs/NOTIFY.md). Secrets go to the Go side only. */
+const kinds: Record<NotifierKind, { label: string; fields: Field[] }> = {
+  email: {
+    label: 'Email',
+    fields: [
+      { key: 'host', label: 'SMTP server', placeholder: 'smtp.example.com', required: true },
+      { key: 'port', label: 'Port', placeholder: '587' },
+      { key: 'security', label: 'Security', placeholder: 'starttls, tls or none' },
+      { key: 'from', label: 'From', placeholder: 'PgSafe <pgsafe@example.com>', required: true },
+      { key: 'to', label: 'To', placeholder: 'ops@example.com, me@example.com', required: true },
+      { key: 'username', label: 'User name' },
+      { key: 'password', label: 'Password', secret: true },
+    ],
+  },
+  slack: { label: 'Slack', fields: [{ key: 'webhook_url', label: 'Incoming webhook URL', secret: true, required: true, placeholder: 'https://hooks.slack.com/services/…' }] },
+  discord: { label: 'Discord', fields: [{ key: 'webhook_url', label: 'Channel webhook URL', secret: true, required: true, placeholder: 'https://discord.com/api/webhooks/…' }] },
+  teams: { label: 'Microsoft Teams', fields: [{ key: 'webhook_url', label: 'Workflow webhook URL', secret: true, required: true }] },
+  telegram: {
+    label: 'Telegram',
+    fields: [
+      { key: 'bot_token', label: 'Bot token', secret: true, required: true },
+      { key: 'chat_id', label: 'Chat ID', placeholder: '-1001234567890 or @channel', required: true },
+    ],
+  },
+  webhook: {
+    label: 'Webhook',
+    fields: [
+      { key: 'url', label: 'URL', secret: true, required: true, description: 'Kept encrypted: webhook URLs often hold a token' },
+      { key: 'method', label: 'Method', placeholder: 'POST' },
+      { key: 'headers', label: 'Headers', secret: true, multiline: true, placeholder: 'Authorization: Bearer …', description: 'One "Name: value" per line; kept encrypted' },
+      { key: 'body', label: 'Body template', multiline: true, description: 'Go text/template over the event; empty: the event as JSON' },
+    ],
+  },
+  desktop: { label: 'Desktop', fields: [] },
+};
+
+/** Who hears about failures: email, chat, webhooks, the desktop. */
+export function NotificationsPage() {
+  const list = useCall(listNotifiers, 'list the notifiers');
+  const [adding, setAdding] = useState(false);
+  const [results, setResults] = useState<Record<string, { ok: boolean; text: string } | 'sending'>>({});
+  const [error, setError] = useState<ApiError | null>(null);
+  const test = async (name: string) => {
+    setResults((r) => ({ ...r, [name]: 'sending' }));
+    try {
+      await testNotifier(name);
+      setResults((r) => ({ ...r, [name]: { ok: true, text: 'Sent ✓ — check that it arrived' } }));
+    } catch (e) {
+      setResults((r) => ({ ...r, [name]: { ok: false, text: toApiError('send a test', e).message } }));
+    }
+  };
+  const remove = async (name: string) => {
+    setError(null);
+    try {
+      await removeNotifier(name);
+      list.reload();
+    } catch (e) {
+      setError(toApiError(`remove ${name}`, e));
+    }
+  };
+  const rows = list.state.data ?? [];
+  return (
+    <Stack gap="lg">
+      <Group justify="space-between">
+        <Title order={1} size="h3">
+          Notifications
+        </Title>
+        <Button leftSection={<IconPlus size={16} />} variant="light" onClick={() => setAdding(true)}>
+          Add notifier
+        </Button>
+      </Group>
+      <Text size="sm" c="dimmed">
+        Failed backups, failed verifications and drills, and databases going down or coming back are sent to every notifier below (successes only where you ask). The desktop
+        shows failures even without one.
+      </Text>
+      {list.state.error && <ErrorNotice error={list.state.error} onRetry={list.reload} />}
+      {error && <ErrorNotice error={error} />}
+      <Paper withBorder radius="md" p="md">
+        {rows.length === 0 ? (
+          <Text size="sm" c="dimmed">
+            No notifier yet. Add an email address or a chat channel so a failed backup at 3 a.m. reaches someone.
+          </Text>
+        ) : (
+          <Table verticalSpacing="sm" data-testid="notifiers-table">
+            <Table.Tbody>
+              {rows.map((n) => {
+                const r = results[n.name];
+                return (
+                  <Table.Tr key={n.id} data-testid="notifier-row" data-name={n.name}>
+                    <Table.Td>
+                      <Text fw={600} size="sm">
+                        {n.name}
+                      </Text>
+                      <Text size="xs" c="dimmed">
+                        {kinds[n.kind as NotifierKind]?.label ?? n.kind}
+                        {n.secretsSet.length > 0 ? ` · ${n.secretsSet.join(', ')} set ✓` : ''}
+                        {n.events.length > 0 ? ` · ${n.events.join(', ')}` : ' · failures and down/up'}
+                      </Text>
+                      {r && r !== 'sending' && (
+                        <Text size="sm" c={r.ok ? 'green' : 'red'} data-testid="notifier-test-result" className="selectable">
+                          {r.text}
+                        </Text>
+                      )}
+                    </Table.Td>
+                    <Table.Td w={220}>
+                      <Group gap="xs" justify="flex-end" wrap="nowrap">
+                        <Button size="xs" variant="default" loading={r === 'sending'} onClick={() => test(n.name)}>
+                          Send test
+                        </Button>
+                        <Button size="xs" variant="subtle" color="red" onClick={() => remove(n.name)}>
+                          Remove
+                        </Button>
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
+                );
+              })}
+            </Table.Tbody>
+          </Table>
+        )}
+      </Paper>
+      <AddNotifierDialog
+        opened={adding}
+        onClose={() => setAdding(false)}
+        onAdded={() => {
+          setAdding(false);
+          list.reload();
+        }}
+      />
+    </Stack>
+  );
+}
+
+function AddNotifierDialog({ opened, onClose, onAdded }: { opened: boolean; onClose: () => void; onAdded: () => void }) {
+  const events = useCall(notifierEvents, 'list the notification events');
+  const [kind, setKind] = useState<NotifierKind>('email');
+  const [name, setName] = useState('');
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [state, setState] = useState<'idle' | 'testing' | 'saving'>('idle');
+  const [tested, setTested] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const spec = kinds[kind];
+  const form = (): NotifierForm => {
+    const settings: Record<string, string> = {};
+    const secrets: Record<string, string> = {};
+    for (const f of spec.fields) if (values[f.key]) (f.secret ? secrets : settings)[f.key] = values[f.key];
+    return { name: name.trim(), kind, events: chosen, settings, secrets };
+  };
+  const ready = name.trim() !== '' && spec.fields.every((f) => !f.required || (values[f.key] ?? '').trim() !== '');
+  const run = async (what: 'testing' | 'saving') => {
+    setState(what);
+    setError(null);
+    try {
+      if (what === 'testing') {
+        await testNotifierForm(form());
+        setTested(true);
+      } else {
+        await addNotifier(form());
+        setValues({});
+        setName('');
+        setTested(false);
+        onAdded();
+      }
+    } catch (e) {
+      setError(toApiError(what === 'testing' ? 'send a test notification' : 'save the notifier', e));
+    } finally {
+      setState('idle');
+    }
+  };
+  return (
+    <Modal opened={opened} onClose={onClose} title="Add a notifier" size="lg">
+      <Stack gap="sm">
+        <Select
+          label="Kind"
+          data={Object.entries(kinds).map(([value, k]) => ({ value, label: k.label }))}
+          value={kind}
+          onChange={(v) => {
+            setKind((v as NotifierKind) ?? 'email');
+            setValues({});
+            setTested(false);
+          }}
+          allowDeselect={false}
+        />
+        <TextInput label="Name" placeholder="ops team" value={name} onChange={(e) => setName(e.currentTarget.value)} />
+        {spec.fields.map((f) => {
+          const common = {
+            key: `${kind}-${f.key}`,
+            label: f.label,
+            description: f.description,
+            placeholder: f.placeholder,
+            value: values[f.key] ?? '',
+            withAsterisk: f.required,
+            autoComplete: 'off',
+            onChange: (e: { currentTarget: { value: string } }) => {
+              const v = e.currentTarget.value;
+              setValues((old) => ({ ...old, [f.key]: v }));
+              setTested(false);
+            },
+          };
+          if (f.multiline) return <Textarea {...common} autosize minRows={2} />;
+          return f.secret ? <PasswordInput {...common} /> : <TextInput {...common} />;
+        })}
+        <MultiSelect
+          label="Events"
+          description="Empty: failures, verification and drill failures, database down/up"
+          data={(events.state.data ?? []).map((e) => ({ value: e.kind, label: e.label }))}
+          value={chosen}
+          onChange={setChosen}
+          placeholder="The defaults"
+        />
+        {error && <ErrorNotice error={error} />}
+        {tested && (
+          <Alert color="green" variant="light" data-testid="notifier-form-tested">
+            Test sent ✓ — check that it arrived, then save.
+          </Alert>
+        )}
+        <Group justify="flex-end">
+          <Button variant="default" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button variant="light" onClick={() => run('testing')} loading={state === 'testing'} disabled={!ready}>
+            Send test
+          </Button>
+          <Button onClick={() => run('saving')} loading={state === 'saving'} disabled={!ready}>
+            Save
+          </Button>
+        </Group>
+        <Badge variant="transparent" c="dimmed" tt="none" px={0}>
+          Secrets are kept encrypted and never shown again.
+        </Badge>
+      </Stack>
+    </Modal>
+  );
+}
