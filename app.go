@@ -51,7 +51,7 @@ type App struct {
 func NewApp(core *ui.Core, backups *ui.BackupService, hidden bool) *App {
 	return &App{core: core, backups: backups, hidden: hidden, running: map[string]bool{},
 		nextBackup: func() string { return "" },
-		notify: func(title, body string) error { return ui.DesktopNotify(context.Background(), title, body) }}
+		notify:     func(title, body string) error { return ui.DesktopNotify(context.Background(), title, body) }}
 }
 
 // startup runs once the window exists. Keep it light: on Linux a second
