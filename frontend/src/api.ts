@@ -783,3 +783,20 @@ export function testNotifier(name: string): Promise<void> {
 export function removeNotifier(name: string): Promise<void> {
   return call(`remove the notifier ${name}`, () => Notifiers.Remove(name));
 }
+
+export interface TrayStatus {
+  available: boolean;
+  reason?: string;
+}
+
+export function trayStatus(): Promise<TrayStatus> {
+  return call('read the tray status', async () => (await System.TrayStatus()) as unknown as TrayStatus);
+}
+
+export function startAtLogin(): Promise<boolean> {
+  return call('read the start-at-login setting', () => System.StartAtLogin());
+}
+
+export function setStartAtLogin(on: boolean): Promise<void> {
+  return call('change the start-at-login setting', () => System.SetStartAtLogin(on));
+}

@@ -15,6 +15,7 @@ import { IconDeviceDesktop, IconMoon, IconSun } from '@tabler/icons-react';
 import type { ReactNode } from 'react';
 import type { AppInfo, ClientTools, KeyStatus } from '../api';
 import { ClientToolsPanel } from '../components/ClientToolsPanel';
+import { DesktopPanel } from '../components/DesktopPanel';
 import { DrillServerPanel } from '../components/DrillServerPanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
@@ -57,6 +58,7 @@ export function SettingsPage({ info, tools, keyStatus }: Props) {
       <ClientToolsPanel tools={tools} />
       {keyStatus?.ready && <DrillServerPanel />}
       <DataPanel info={info} />
+      <DesktopPanel />
       <AppearancePanel />
       <AboutPanel info={info} />
     </Stack>
