@@ -82,7 +82,12 @@ frontend: frontend/dist/index.html
 build/bin/pgsafe: frontend/dist/index.html $(GO_SOURCES) go.mod go.sum
 	go build -tags desktop,production,$(GOTAGS) -ldflags "-w -s $(LDFLAGS)" -o $@ .
 
-build: setup build/bin/pgsafe
+# The headless build: the command line without the desktop app (no Wails,
+# GTK or cgo), for servers and containers (`pgsafe run`).
+build/bin/pgsafe-headless: $(GO_SOURCES) go.mod go.sum
+	CGO_ENABLED=0 go build -tags headless -trimpath -ldflags "-w -s $(LDFLAGS)" -o $@ .
+
+build: setup build/bin/pgsafe build/bin/pgsafe-headless
 
 # The dev build serves the frontend with working Go bindings to a browser (e2e tests).
 build/bin/pgsafe-dev: frontend/dist/index.html $(GO_SOURCES) go.mod go.sum
@@ -104,6 +109,7 @@ test: test-deps
 
 vet: frontend/dist/index.html
 	go vet -tags $(GOTAGS) ./...
+	CGO_ENABLED=0 go vet -tags headless .
 	@fmt=$$(gofmt -l $(GO_SOURCES)); if [[ -n "$$fmt" ]]; then echo "gofmt needed: $$fmt" >&2; exit 1; fi
 
 test-go: frontend/dist/index.html
@@ -121,17 +127,18 @@ test-frontend: frontend-deps bindings
 test-e2e: test-deps build/bin/pgsafe-dev
 	go test -tags e2e,$(GOTAGS) -count=1 -timeout 10m ./backend/internal/e2e
 
-smoke-cli: build/bin/pgsafe
-	bash scripts/smoke-cli.sh $<
+smoke-cli: build/bin/pgsafe build/bin/pgsafe-headless
+	bash scripts/smoke-cli.sh build/bin/pgsafe
+	bash scripts/smoke-cli.sh build/bin/pgsafe-headless
 
 screenshot: build/bin/pgsafe
 	bash scripts/screenshot.sh build/screenshot.png
 
 # Package benchmarks, then PgSafe vs pg_dump on a pgbench and a realistic
 # database (PGSAFE_BENCH_MB of raw dump each, default 500): docs/BENCHMARKS.md.
-bench: setup build/bin/pgsafe
+bench: setup build/bin/pgsafe build/bin/pgsafe-headless
 	go test -tags $(GOTAGS) -run '^$$' -bench . -benchmem -timeout 60m $$(go list ./... | grep -v /benchcmp)
-	PGSAFE_BIN=$(CURDIR)/build/bin/pgsafe go test -tags $(GOTAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./backend/internal/benchcmp
+	PGSAFE_BIN=$(CURDIR)/build/bin/pgsafe PGSAFE_HEADLESS_BIN=$(CURDIR)/build/bin/pgsafe-headless go test -tags $(GOTAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./backend/internal/benchcmp
 
 clean:
 	rm -rf build/bin frontend/dist frontend/src/wailsjs

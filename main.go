@@ -1,3 +1,5 @@
+//go:build !headless
+
 // Command pgsafe is the PgSafe desktop app and, given a subcommand, its
 // headless command line (`pgsafe version`, `pgsafe backup …`; see docs/CLI.md).
 package main

@@ -153,19 +153,29 @@ func compare(b *testing.B, bin string, pg *testenv.PG, install pgtools.Install, 
 			b.Fatalf("pgsafe %v: %v\n%s", args, err, out)
 		}
 	}
-	cmd := pgsafe("backup", db, "--json")
-	start = time.Now()
-	out, err := cmd.Output()
-	ours := run{wall: time.Since(start)}
-	if err != nil {
-		b.Fatalf("pgsafe backup: %v", err)
+	backup := func(bin string) run {
+		cmd := exec.Command(bin, "backup", db, "--json")
+		cmd.Env = append(os.Environ(), "PGSAFE_HOME="+home, keys.EnvKeyFile+"="+keyFile)
+		start := time.Now()
+		out, err := cmd.Output()
+		r := run{wall: time.Since(start)}
+		if err != nil {
+			b.Fatalf("%s backup: %v", bin, err)
+		}
+		r.rss = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+		var res struct {
+			StoredSize int64 `json:"stored_size"`
+		}
+		json.Unmarshal(out, &res)
+		r.size = res.StoredSize
+		return r
 	}
-	ours.rss = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
-	var res struct {
-		StoredSize int64 `json:"stored_size"`
+	ours := backup(bin)
+	var headless *run
+	if hb := os.Getenv("PGSAFE_HEADLESS_BIN"); hb != "" {
+		r := backup(hb)
+		headless = &r
 	}
-	json.Unmarshal(out, &res)
-	ours.size = res.StoredSize
 
 	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
 	fmt.Printf("%s: raw dump %.0f MiB\n", db, mib(raw.size))
@@ -173,6 +183,9 @@ func compare(b *testing.B, bin string, pg *testenv.PG, install pgtools.Install, 
 	fmt.Printf("  %-30s %8.2fs %11s %7.1f MiB\n", "pg_dump -Fc -Z0 > /dev/null", floor.wall.Seconds(), "-", mib(floor.rss))
 	fmt.Printf("  %-30s %8.2fs %7.1f MiB %7.1f MiB\n", "pg_dump -Fc (gzip)", gz.wall.Seconds(), mib(gz.size), mib(gz.rss))
 	fmt.Printf("  %-30s %8.2fs %7.1f MiB %7.1f MiB\n", "pgsafe backup (zstd + AES-GCM)", ours.wall.Seconds(), mib(ours.size), mib(ours.rss))
+	if headless != nil {
+		fmt.Printf("  %-30s %8.2fs %7.1f MiB %7.1f MiB\n", "pgsafe-headless backup", headless.wall.Seconds(), mib(headless.size), mib(headless.rss))
+	}
 	ok := func(c bool) string {
 		if c {
 			return "✓"
@@ -186,6 +199,10 @@ func compare(b *testing.B, bin string, pg *testenv.PG, install pgtools.Install, 
 	b.ReportMetric(wg, "speedup-vs-Fc")
 	b.ReportMetric(sz, "size/Fc")
 	b.ReportMetric(mib(ours.rss), "peak-RSS-MiB")
+	if headless != nil {
+		fmt.Printf("  headless build: wall vs floor %.2f×, RSS %.1f MiB (target ≤ 64 %s)\n", headless.wall.Seconds()/floor.wall.Seconds(), mib(headless.rss), ok(mib(headless.rss) <= 64))
+		b.ReportMetric(mib(headless.rss), "headless-peak-RSS-MiB")
+	}
 }
 
 // realisticSQL makes a table of about mb MiB of dump, as in an application's
