@@ -41,7 +41,7 @@ type App struct {
 	quitting atomic.Bool     // Quit was chosen: closing must not hide
 
 	// nextBackup is the tray's "next scheduled backup" line ("" leaves it
-	// out). TODO(scheduler): return the next scheduled run.
+	// out).
 	nextBackup func() string
 	// notify shows a desktop notification; when it fails (no notification
 	// service), the first-close hint goes to the log and the tray tooltip.
@@ -52,7 +52,7 @@ type App struct {
 // window (it lives in the tray until opened).
 func NewApp(core *ui.Core, backups *ui.BackupService, hidden bool) *App {
 	return &App{core: core, backups: backups, hidden: hidden, running: map[string]bool{},
-		nextBackup: func() string { return "" },
+		nextBackup: core.NextBackup,
 		notify:     func(title, body string) error { return ui.DesktopNotify(context.Background(), title, body) }}
 }
 

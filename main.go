@@ -74,6 +74,7 @@ func runApp(hidden bool) error {
 	storages := ui.NewStorageService(core)
 	restores := ui.NewRestoreService(core)
 	notifiers := ui.NewNotifierService(core)
+	schedules := ui.NewScheduleService(core)
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
@@ -91,7 +92,7 @@ func runApp(hidden bool) error {
 			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{app, system, databases, activity, backups, storages, restores, notifiers},
+		Bind: []interface{}{app, system, databases, activity, backups, storages, restores, notifiers, schedules},
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
@@ -21,6 +22,12 @@ type Core struct {
 	err  error
 	log  *slog.Logger
 	emit func(event string, data any)
+
+	// The scheduler and the health monitor run while the app runs (window
+	// open or not); Stop cancels them and waits.
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
+	schedErr error // why the scheduler is not running, if it is not
 }
 
 // NewCore returns a core with no engine yet.
@@ -46,15 +53,62 @@ func (c *Core) Start(ctx context.Context) error {
 	c.mu.Unlock()
 	if err != nil {
 		c.log.Error("PgSafe cannot open its key and settings", "err", err)
-	} else if rerr := eng.RecordEvent(ctx, engine.Event{Action: "app.started"}); rerr != nil {
-		c.log.Error("audit app start", "err", rerr)
+	} else {
+		if rerr := eng.RecordEvent(ctx, engine.Event{Action: "app.started"}); rerr != nil {
+			c.log.Error("audit app start", "err", rerr)
+		}
+		c.startBackground(eng)
 	}
 	c.emit("core:status", c.keyStatus())
 	return err
 }
 
-// Stop closes the engine.
+// startBackground runs the scheduler (scheduled backups, retention and
+// drills after them) and the connection checks until Stop.
+func (c *Core) startBackground(eng *engine.Engine) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.bgCancel = cancel
+	c.mu.Unlock()
+	c.bg.Add(2)
+	go func() {
+		defer c.bg.Done()
+		err := eng.RunScheduler(ctx, engine.SchedulerOptions{OnEvent: func(ev engine.ScheduleEvent) { c.emit("schedule:event", ev) }})
+		if err != nil {
+			c.log.Error("scheduled backups are not running", "err", err)
+			c.mu.Lock()
+			c.schedErr = err
+			c.mu.Unlock()
+			c.emit("schedule:event", engine.ScheduleEvent{Kind: "error", At: time.Now()})
+		}
+	}()
+	go func() {
+		defer c.bg.Done()
+		eng.NewHealthMonitor(func(ev engine.HealthEvent) { c.emit("health:changed", ev) }).Run(ctx, 10*time.Second)
+	}()
+}
+
+// SchedulerError says why scheduled backups are not running in this app
+// ("" when they are), for example because `pgsafe run` holds them.
+func (c *Core) SchedulerError() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.schedErr == nil {
+		return ""
+	}
+	return c.schedErr.Error()
+}
+
+// Stop lets a scheduled backup in flight finish (for a grace period), then
+// closes the engine.
 func (c *Core) Stop() {
+	c.mu.Lock()
+	cancel := c.bgCancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		c.bg.Wait()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.eng != nil {
@@ -96,4 +150,32 @@ func (c *Core) keyStatus() KeyStatus {
 		return KeyStatus{Error: msg, Starting: errors.Is(err, errStarting)}
 	}
 	return KeyStatus{Ready: true, KeyID: e.KeyID().String(), Source: string(e.KeySource().Kind)}
+}
+
+// NextBackup is the tray's and Overview's "next backup" line: the soonest
+// enabled schedule ("" when none, or while paused).
+func (c *Core) NextBackup() string {
+	e, err := c.engine()
+	if err != nil {
+		return ""
+	}
+	ctx := context.Background()
+	if _, paused, err := e.SchedulesPaused(ctx); err != nil || paused {
+		return ""
+	}
+	list, err := e.Schedules(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, sc := range list { // soonest first
+		if sc.Schedule.Enabled && !sc.Schedule.NextRunAt.IsZero() && sc.Problem == "" {
+			next := sc.Schedule.NextRunAt.Local()
+			when := next.Format("15:04")
+			if next.YearDay() != time.Now().YearDay() || next.Year() != time.Now().Year() {
+				when = next.Format("Mon 2 Jan 15:04")
+			}
+			return fmt.Sprintf("Next backup: %s at %s", sc.Database, when)
+		}
+	}
+	return ""
 }

@@ -10,6 +10,7 @@ import * as Backups from './wailsjs/go/ui/BackupService';
 import * as Storages from './wailsjs/go/ui/StorageService';
 import * as Restores from './wailsjs/go/ui/RestoreService';
 import * as Notifiers from './wailsjs/go/ui/NotifierService';
+import * as Schedules from './wailsjs/go/ui/ScheduleService';
 import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
@@ -799,4 +800,88 @@ export function startAtLogin(): Promise<boolean> {
 
 export function setStartAtLogin(on: boolean): Promise<void> {
   return call('change the start-at-login setting', () => System.SetStartAtLogin(on));
+}
+
+export type ScheduleKind = 'every' | 'daily' | 'weekly' | 'monthly' | 'cron';
+
+export interface ScheduleForm {
+  enabled: boolean;
+  kind: ScheduleKind;
+  everyMinutes: number;
+  at: string;
+  weekdays: number[];
+  dayOfMonth: number;
+  cron: string;
+  timeZone: string;
+}
+
+export interface ScheduleView {
+  set: boolean;
+  form: ScheduleForm;
+  description: string;
+  lastRun: string;
+  nextRun: string;
+  problem?: string;
+}
+
+export interface SchedulerStatus {
+  running: boolean;
+  problem?: string;
+  paused: boolean;
+  pausedUntil: string;
+  next?: string;
+}
+
+export interface RetentionPolicy {
+  keep_last: number;
+  keep_days: number;
+  hourly: number;
+  daily: number;
+  weekly: number;
+  monthly: number;
+  yearly: number;
+  max_size_bytes: number;
+}
+
+export interface RetentionView {
+  policy: RetentionPolicy;
+  description: string;
+}
+
+type GoArg<F extends (...a: never[]) => unknown, N extends number> = Parameters<F>[N];
+
+export function getSchedule(db: string): Promise<ScheduleView> {
+  return call('read the schedule', async () => (await Schedules.Get(db)) as unknown as ScheduleView);
+}
+
+export function describeSchedule(f: ScheduleForm): Promise<string> {
+  return call('read the schedule', () => Schedules.Describe(f as unknown as GoArg<typeof Schedules.Describe, 0>));
+}
+
+export function setSchedule(db: string, f: ScheduleForm): Promise<void> {
+  return call('save the schedule', () => Schedules.Set(db, f as unknown as GoArg<typeof Schedules.Set, 1>));
+}
+
+export function clearSchedule(db: string): Promise<void> {
+  return call('remove the schedule', () => Schedules.Clear(db));
+}
+
+export function schedulerStatus(): Promise<SchedulerStatus> {
+  return call('read the scheduler status', async () => (await Schedules.Status()) as unknown as SchedulerStatus);
+}
+
+export function pauseSchedules(minutes: number): Promise<void> {
+  return call('pause the schedules', () => Schedules.Pause(minutes));
+}
+
+export function resumeSchedules(): Promise<void> {
+  return call('resume the schedules', () => Schedules.Resume());
+}
+
+export function getRetention(db: string): Promise<RetentionView> {
+  return call('read the retention policy', async () => (await Schedules.Retention(db)) as unknown as RetentionView);
+}
+
+export function setRetention(db: string, p: RetentionPolicy): Promise<RetentionView> {
+  return call('save the retention policy', async () => (await Schedules.SetRetention(db, p as unknown as GoArg<typeof Schedules.SetRetention, 1>)) as unknown as RetentionView);
 }

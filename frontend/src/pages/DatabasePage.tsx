@@ -30,6 +30,8 @@ import {
 } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { HealthPanel } from '../components/HealthPanel';
+import { RetentionPanel } from '../components/RetentionPanel';
+import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { useCall } from '../useCall';
 
@@ -157,6 +159,8 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
           onRestore={restoreFrom}
         />
       </Paper>
+      <SchedulePanel db={db.name} />
+      <RetentionPanel db={db.name} />
       <DrillPanel db={db.name} />
       <HealthPanel db={db.name} />
       <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />

@@ -3,6 +3,7 @@ import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase
 import { useState, type ReactNode } from 'react';
 import { formatVersion, lastCheck, type AppInfo, type ClientTools, type DatabaseView } from '../api';
 import { ImportDialog } from '../components/ImportDialog';
+import { SchedulerLine } from '../components/SchedulerLine';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { LastCheckBadge } from './DatabasePage';
 import { useCall } from '../useCall';
@@ -45,6 +46,7 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
           )}
         </Group>
       </Group>
+      {keyReady && dbs.length > 0 && <SchedulerLine />}
       <ImportDialog
         opened={importing}
         onClose={() => setImporting(false)}

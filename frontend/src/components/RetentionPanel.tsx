@@ -1,0 +1,81 @@
+import { Button, Group, NumberInput, Paper, Text, Title } from '@mantine/core';
+import { useEffect, useState } from 'react';
+import { getRetention, setRetention, toApiError, type ApiError, type RetentionPolicy } from '../api';
+import { useCall } from '../useCall';
+import { ErrorNotice } from './ErrorNotice';
+
+const empty: RetentionPolicy = { keep_last: 0, keep_days: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, max_size_bytes: 0 };
+const GiB = 1024 ** 3;
+
+/** How long backups are kept: applied to each storage after every good backup; the newest good one is never deleted. */
+export function RetentionPanel({ db }: { db: string }) {
+  const view = useCall(() => getRetention(db), 'read the retention policy');
+  const [p, setP] = useState<RetentionPolicy>(empty);
+  const [description, setDescription] = useState('');
+  const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
+  const [error, setError] = useState<ApiError | null>(null);
+  useEffect(() => {
+    if (view.state.data) {
+      setP({ ...empty, ...view.state.data.policy });
+      setDescription(view.state.data.description);
+    }
+  }, [view.state.data]);
+  const num = (key: keyof RetentionPolicy, label: string) => (
+    <NumberInput
+      label={label}
+      min={0}
+      value={p[key]}
+      onChange={(v) => {
+        setP({ ...p, [key]: Number(v) || 0 });
+        setState('idle');
+      }}
+      w={110}
+    />
+  );
+  const save = async () => {
+    setState('saving');
+    setError(null);
+    try {
+      const v = await setRetention(db, p);
+      setDescription(v.description);
+      setState('saved');
+    } catch (e) {
+      setError(toApiError('save the retention policy', e));
+      setState('idle');
+    }
+  };
+  return (
+    <Paper withBorder radius="md" p="md">
+      <Title order={2} size="h5">
+        Keep backups
+      </Title>
+      <Text size="sm" c="dimmed" mb="sm" data-testid="retention-description">
+        {description || 'Everything is kept.'} Applied to each storage after every good backup; the newest good backup is never deleted. 0 turns a rule off.
+      </Text>
+      <Group align="end" gap="xs">
+        {num('keep_last', 'Newest')}
+        {num('keep_days', 'Days')}
+        {num('hourly', 'Hourly')}
+        {num('daily', 'Daily')}
+        {num('weekly', 'Weekly')}
+        {num('monthly', 'Monthly')}
+        {num('yearly', 'Yearly')}
+        <NumberInput
+          label="At most (GiB)"
+          min={0}
+          decimalScale={1}
+          value={p.max_size_bytes / GiB}
+          onChange={(v) => {
+            setP({ ...p, max_size_bytes: Math.round((Number(v) || 0) * GiB) });
+            setState('idle');
+          }}
+          w={120}
+        />
+        <Button variant="light" onClick={save} loading={state === 'saving'}>
+          {state === 'saved' ? 'Saved ✓' : 'Save retention'}
+        </Button>
+      </Group>
+      {error && <ErrorNotice error={error} />}
+    </Paper>
+  );
+}

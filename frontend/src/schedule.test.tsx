@@ -1,0 +1,58 @@
+import { screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import * as api from './api';
+import { RetentionPanel } from './components/RetentionPanel';
+import { SchedulePanel } from './components/SchedulePanel';
+import { renderWithTheme } from './test/render';
+
+vi.mock('./api', async (importOriginal) => {
+  const real = await importOriginal<typeof import('./api')>();
+  return { ...real, getSchedule: vi.fn(), describeSchedule: vi.fn(), setSchedule: vi.fn(), clearSchedule: vi.fn(), getRetention: vi.fn(), setRetention: vi.fn() };
+});
+
+const m = vi.mocked;
+
+beforeEach(() => {
+  m(api.getSchedule).mockResolvedValue({
+    set: true, description: 'daily at 02:00', lastRun: '0001-01-01T00:00:00Z', nextRun: '2026-11-24T02:00:00Z',
+    form: { enabled: true, kind: 'daily', everyMinutes: 0, at: '02:00', weekdays: [], dayOfMonth: 0, cron: '', timeZone: '' },
+  });
+  m(api.describeSchedule).mockImplementation(async (f) => {
+    if (f.kind === 'weekly' && f.weekdays.length === 0) throw new api.ApiError('Couldn’t read the schedule', 'A weekly schedule needs at least one day.', 'x');
+    return `${f.kind} — next: …`;
+  });
+  m(api.setSchedule).mockResolvedValue();
+  m(api.getRetention).mockResolvedValue({ policy: { keep_last: 7, keep_days: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, max_size_bytes: 0 }, description: 'keep the newest 7' });
+  m(api.setRetention).mockImplementation(async (_db, p) => ({ policy: p, description: `keep the newest ${p.keep_last}, 4 weekly` }));
+});
+
+describe('schedule', () => {
+  it('shows the schedule, explains a wrong one and saves a weekly one', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(<SchedulePanel db="shop" />);
+    expect(await screen.findByTestId('schedule-status')).toHaveTextContent('daily at 02:00');
+    await user.click(screen.getByText('Weekly'));
+    expect(await screen.findByTestId('schedule-preview')).toHaveTextContent('needs at least one day');
+    expect(screen.getByRole('button', { name: 'Save schedule' })).toBeDisabled();
+    await user.click(screen.getByText('Mon'));
+    await user.click(screen.getByText('Fri'));
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Save schedule' })).toBeEnabled());
+    await user.click(screen.getByRole('button', { name: 'Save schedule' }));
+    expect(api.setSchedule).toHaveBeenCalledWith('shop', expect.objectContaining({ kind: 'weekly', weekdays: [1, 5], at: '02:00', enabled: true }));
+  });
+});
+
+describe('retention', () => {
+  it('saves a policy and says what it keeps', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(<RetentionPanel db="shop" />);
+    await waitFor(() => expect(screen.getByTestId('retention-description')).toHaveTextContent('keep the newest 7'));
+    const weekly = screen.getByLabelText('Weekly');
+    await user.clear(weekly);
+    await user.type(weekly, '4');
+    await user.click(screen.getByRole('button', { name: 'Save retention' }));
+    expect(api.setRetention).toHaveBeenCalledWith('shop', expect.objectContaining({ keep_last: 7, weekly: 4 }));
+    await waitFor(() => expect(screen.getByTestId('retention-description')).toHaveTextContent('4 weekly'));
+  });
+});
