@@ -25,6 +25,7 @@ func init() {
 type backupJSON struct {
 	ID         string    `json:"id"`
 	Status     string    `json:"status"`
+	Origin     string    `json:"origin"` // manual, scheduled or import
 	Database   string    `json:"database"`
 	Started    time.Time `json:"started"`
 	Finished   time.Time `json:"finished"`
@@ -35,7 +36,7 @@ type backupJSON struct {
 }
 
 func toBackupJSON(b store.Backup) backupJSON {
-	j := backupJSON{ID: b.ID, Status: string(b.Status), Database: b.DatabaseName, Started: b.StartedAt, Finished: b.FinishedAt,
+	j := backupJSON{ID: b.ID, Status: string(b.Status), Origin: b.Origin, Database: b.DatabaseName, Started: b.StartedAt, Finished: b.FinishedAt,
 		RawSize: b.RawSize, StoredSize: b.StoredSize, Error: b.Error, Storages: []int64{}}
 	for _, c := range b.Copies {
 		if c.Status == store.CopyWritten {
