@@ -103,6 +103,7 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	if err := e.applyRetention(ctx, d.ID, c.Name, targets); err != nil {
 		e.log.Error("retention after a backup", "database", c.Name, "err", err)
 	}
+	e.checkSpace(ctx, c.Name, targets, m.StoredSize)
 	b, err := e.store.Backup(ctx, rec.ID)
 	if err != nil {
 		return nil, err

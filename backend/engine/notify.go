@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/notify"
+	"github.com/pgsafe/pgsafe/backend/storage"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -179,4 +181,30 @@ func (e *Engine) notifyBackup(name string, b *store.Backup, failed error, partia
 		ev.Fields = map[string]string{"size": strconv.FormatInt(b.StoredSize, 10) + " bytes", "backup": b.ID}
 	}
 	e.notify(ev)
+}
+
+// nearlyFull says whether a storage with free of total bytes left is about
+// to refuse backups: the next one (about as big as the last) would leave
+// less than another one's room, or less than 5 % of the disk is left.
+func nearlyFull(free, total, lastBackup int64) bool {
+	return free < 2*lastBackup || (total > 0 && free*20 < total)
+}
+
+// checkSpace warns, after a backup, about each storage that can tell its
+// free space and is nearly full.
+func (e *Engine) checkSpace(ctx context.Context, db string, targets []backup.Target, lastBackup int64) {
+	for _, t := range targets {
+		sp, ok := t.Storage.(storage.Spacer)
+		if !ok {
+			continue
+		}
+		free, total, err := sp.Space(ctx)
+		if err != nil || !nearlyFull(free, total, lastBackup) {
+			continue
+		}
+		e.log.Warn("storage nearly full", "storage", t.Name, "free", free, "total", total)
+		e.notify(notify.Event{Kind: notify.EventStorageNearlyFull, Database: db, Title: "Storage nearly full: " + t.Name,
+			Body: fmt.Sprintf("%s has %d MB left of %d MB; the last backup of %s took %d MB. Free some space or set a retention policy before backups start failing.",
+				t.Name, free>>20, total>>20, db, lastBackup>>20)})
+	}
 }

@@ -99,3 +99,21 @@ func TestBackupNotifications(t *testing.T) {
 		t.Fatal("a removed notifier still tests")
 	}
 }
+
+func TestNearlyFull(t *testing.T) {
+	const MB = 1 << 20
+	cases := []struct {
+		free, total, last int64
+		want              bool
+	}{
+		{free: 500 * MB, total: 1000 * MB, last: 100 * MB, want: false},
+		{free: 150 * MB, total: 1000 * MB, last: 100 * MB, want: true}, // the next backup leaves too little
+		{free: 40 * MB, total: 1000 * MB, last: 1 * MB, want: true},    // under 5 % of the disk
+		{free: 60 * MB, total: 1000 * MB, last: 1 * MB, want: false},
+	}
+	for _, c := range cases {
+		if got := nearlyFull(c.free, c.total, c.last); got != c.want {
+			t.Errorf("nearlyFull(%d MB free of %d MB, last %d MB) = %v", c.free/MB, c.total/MB, c.last/MB, got)
+		}
+	}
+}

@@ -51,3 +51,10 @@ type Usage interface {
 
 // IsNotFound reports whether err means the object does not exist.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) }
+
+// Spacer is a storage that can tell its free space (a local folder can; S3
+// cannot). Free is what this user may still write; Total the file system's
+// size.
+type Spacer interface {
+	Space(ctx context.Context) (free, total int64, err error)
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgsafe/pgsafe/backend/storage"
 	"github.com/pgsafe/pgsafe/backend/storage/storagetest"
 )
 
@@ -63,4 +64,16 @@ func TestFree(t *testing.T) {
 	if err != nil || free <= 0 {
 		t.Fatalf("Free = %d, %v", free, err)
 	}
+}
+
+func TestSpace(t *testing.T) {
+	l, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	free, total, err := l.Space(context.Background())
+	if err != nil || free <= 0 || total < free {
+		t.Fatalf("Space = %d free of %d (%v)", free, total, err)
+	}
+	var _ storage.Spacer = l
 }
