@@ -6,6 +6,7 @@
 //   E2E_S3_ENDPOINT, E2E_S3_BUCKET, E2E_S3_ACCESS_KEY, E2E_S3_SECRET_KEY
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { repo, startSession } from './harness.mjs';
@@ -150,6 +151,58 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     assert.ok(!(await page.content()).includes(decodeURIComponent(admin.password)), 'the write password is on the page');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await page.screenshot({ path: join(shots, 'database-verified.png') });
+  });
+
+  test('a schedule and a webhook notifier set up through the UI; Send test reaches the webhook', async () => {
+    await place('Overview');
+    await page.locator('[data-testid="database-card"][data-name="Shop"]').getByRole('button', { name: 'Backups' }).click();
+    const panel = page.getByTestId('schedule-panel');
+    await panel.getByText('Weekly', { exact: true }).click();
+    assert.match(await panel.getByTestId('schedule-preview').innerText(), /day/);
+    await panel.getByText('Mon', { exact: true }).click();
+    await panel.getByText('Thu', { exact: true }).click();
+    await panel.getByLabel('At (HH:MM)').fill('03:15');
+    await panel.getByRole('button', { name: 'Save schedule' }).click();
+    await panel.getByRole('button', { name: 'Saved ✓' }).waitFor();
+    assert.match(await panel.getByTestId('schedule-status').innerText({ timeout: 10_000 }), /03:15/);
+    await place('Overview');
+    assert.match(await page.getByTestId('scheduler-line').innerText({ timeout: 10_000 }), /Next backup: Shop/);
+
+    const received = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ path: req.url, headers: req.headers, body });
+        res.end('ok');
+      });
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${server.address().port}/hooks/pgsafe-secret-token-93`;
+    try {
+      await place('Notifications');
+      await page.getByRole('button', { name: 'Add notifier' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Kind').click();
+      await page.getByRole('option', { name: 'Webhook' }).click();
+      await dialog.getByLabel('Name').fill('ops hook');
+      await dialog.getByLabel('URL').fill(hookUrl);
+      await dialog.getByRole('button', { name: 'Send test' }).click();
+      await dialog.getByTestId('notifier-form-tested').waitFor({ timeout: 30_000 });
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      const row = page.locator('[data-testid="notifier-row"][data-name="ops hook"]');
+      await row.waitFor({ timeout: 30_000 });
+      assert.match(await row.innerText(), /url set ✓/);
+      await row.getByRole('button', { name: 'Send test' }).click();
+      assert.match(await row.getByTestId('notifier-test-result').innerText({ timeout: 30_000 }), /Sent ✓/);
+      assert.equal(received.length, 2);
+      assert.equal(received[0].path, '/hooks/pgsafe-secret-token-93');
+      assert.equal(JSON.parse(received[1].body).kind, 'test');
+      assert.ok(!(await page.content()).includes('pgsafe-secret-token-93'), 'the webhook URL (a secret) is on the page');
+      await page.screenshot({ path: join(shots, 'notifications.png') });
+    } finally {
+      server.close();
+    }
   });
 
   test('no password or secret key is ever on the page', async () => {

@@ -212,8 +212,8 @@ function AddNotifierDialog({ opened, onClose, onAdded }: { opened: boolean; onCl
         />
         <TextInput label="Name" placeholder="ops team" value={name} onChange={(e) => setName(e.currentTarget.value)} />
         {spec.fields.map((f) => {
+          const key = `${kind}-${f.key}`;
           const common = {
-            key: `${kind}-${f.key}`,
             label: f.label,
             description: f.description,
             placeholder: f.placeholder,
@@ -226,8 +226,8 @@ function AddNotifierDialog({ opened, onClose, onAdded }: { opened: boolean; onCl
               setTested(false);
             },
           };
-          if (f.multiline) return <Textarea {...common} autosize minRows={2} />;
-          return f.secret ? <PasswordInput {...common} /> : <TextInput {...common} />;
+          if (f.multiline) return <Textarea key={key} {...common} autosize minRows={2} />;
+          return f.secret ? <PasswordInput key={key} {...common} /> : <TextInput key={key} {...common} />;
         })}
         <MultiSelect
           label="Events"
