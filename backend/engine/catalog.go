@@ -99,18 +99,8 @@ func (e *Engine) ImportStoredBackup(ctx context.Context, storageName, backupID s
 		if sb.InHistory {
 			return e.store.Backup(ctx, m.BackupID)
 		}
-		raw, err := json.Marshal(m)
+		rec, name, err := e.recordImport(ctx, m, "")
 		if err != nil {
-			return store.Backup{}, err
-		}
-		name := m.Label
-		if name == "" {
-			name = m.DatabaseName
-		}
-		rec := store.Backup{ID: m.BackupID, Status: store.StatusSucceeded, Origin: store.OriginImport,
-			StartedAt: m.Started, FinishedAt: m.Finished, RawSize: m.RawSize, StoredSize: m.StoredSize, KeyID: m.KeyID,
-			BackupDetails: store.BackupDetails{DatabaseName: name, Manifest: raw}}
-		if err := e.store.CreateBackup(ctx, rec); err != nil {
 			return store.Backup{}, err
 		}
 		cp := store.BackupCopy{StorageID: st.ID, Status: store.CopyWritten, Size: m.StoredSize, UpdatedAt: m.Finished, Object: m.Object}
@@ -124,4 +114,22 @@ func (e *Engine) ImportStoredBackup(ctx context.Context, storageName, backupID s
 		return e.store.Backup(ctx, rec.ID)
 	}
 	return store.Backup{}, fmt.Errorf("%w: storage %s holds no readable backup %s (`pgsafe backups --storage %s` lists them)", ErrNotFound, storageName, backupID, storageName)
+}
+
+// recordImport adds a backup known by its manifest to the history, origin
+// "import" (file: where a lone file lies; "" for a storage's copy). It
+// returns the record and the name it goes by.
+func (e *Engine) recordImport(ctx context.Context, m *backup.Manifest, file string) (store.Backup, string, error) {
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return store.Backup{}, "", err
+	}
+	name := m.Label
+	if name == "" {
+		name = m.DatabaseName
+	}
+	rec := store.Backup{ID: m.BackupID, Status: store.StatusSucceeded, Origin: store.OriginImport,
+		StartedAt: m.Started, FinishedAt: m.Finished, RawSize: m.RawSize, StoredSize: m.StoredSize, KeyID: m.KeyID,
+		BackupDetails: store.BackupDetails{DatabaseName: name, Manifest: raw, File: file}}
+	return rec, name, e.store.CreateBackup(ctx, rec)
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -107,14 +106,11 @@ func (e *Engine) SetDrillPolicy(ctx context.Context, name string, p DrillPolicy)
 	if p.EveryBackups < 0 || p.EveryDays < 0 {
 		return errors.New("drill policy: counts must be 0 (off) or more")
 	}
-	d, err := e.store.DatabaseByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("db", name)
-	} else if err != nil {
+	id, err := e.dbID(ctx, name)
+	if err != nil {
 		return err
 	}
-	raw, _ := json.Marshal(p)
-	changed, err := e.store.SetSetting(ctx, drillPolicyKey(d.ID), string(raw))
+	changed, err := e.saveJSON(ctx, drillPolicyKey(id), p)
 	if err != nil || !changed {
 		return err
 	}
@@ -124,24 +120,16 @@ func (e *Engine) SetDrillPolicy(ctx context.Context, name string, p DrillPolicy)
 
 // DrillPolicy is the named database's automatic drills (zero: none).
 func (e *Engine) DrillPolicy(ctx context.Context, name string) (DrillPolicy, error) {
-	d, err := e.store.DatabaseByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return DrillPolicy{}, notFound("db", name)
-	} else if err != nil {
+	id, err := e.dbID(ctx, name)
+	if err != nil {
 		return DrillPolicy{}, err
 	}
-	return e.drillPolicy(ctx, d.ID)
+	return e.drillPolicy(ctx, id)
 }
 
 func (e *Engine) drillPolicy(ctx context.Context, dbID int64) (DrillPolicy, error) {
 	var p DrillPolicy
-	raw, err := e.store.Setting(ctx, drillPolicyKey(dbID))
-	if errors.Is(err, store.ErrNotFound) {
-		return p, nil
-	} else if err != nil {
-		return p, err
-	}
-	return p, json.Unmarshal([]byte(raw), &p)
+	return p, e.loadJSON(ctx, drillPolicyKey(dbID), &p)
 }
 
 // drillDue reports whether the database's policy asks for a drill now,

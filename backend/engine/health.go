@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -42,14 +41,11 @@ func (e *Engine) SetHealthPolicy(ctx context.Context, name string, p HealthPolic
 	if p.IntervalSeconds > 0 && p.IntervalSeconds < 10 {
 		return errors.New("health check: check at most every 10 seconds")
 	}
-	d, err := e.store.DatabaseByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("db", name)
-	} else if err != nil {
+	id, err := e.dbID(ctx, name)
+	if err != nil {
 		return err
 	}
-	raw, _ := json.Marshal(p)
-	changed, err := e.store.SetSetting(ctx, healthKey(d.ID), string(raw))
+	changed, err := e.saveJSON(ctx, healthKey(id), p)
 	if err != nil || !changed {
 		return err
 	}
@@ -59,24 +55,16 @@ func (e *Engine) SetHealthPolicy(ctx context.Context, name string, p HealthPolic
 
 // HealthPolicy is the named database's connectivity check (zero: off).
 func (e *Engine) HealthPolicy(ctx context.Context, name string) (HealthPolicy, error) {
-	d, err := e.store.DatabaseByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return HealthPolicy{}, notFound("db", name)
-	} else if err != nil {
+	id, err := e.dbID(ctx, name)
+	if err != nil {
 		return HealthPolicy{}, err
 	}
-	return e.healthPolicy(ctx, d.ID)
+	return e.healthPolicy(ctx, id)
 }
 
 func (e *Engine) healthPolicy(ctx context.Context, dbID int64) (HealthPolicy, error) {
 	var p HealthPolicy
-	raw, err := e.store.Setting(ctx, healthKey(dbID))
-	if errors.Is(err, store.ErrNotFound) {
-		return p, nil
-	} else if err != nil {
-		return p, err
-	}
-	return p, json.Unmarshal([]byte(raw), &p)
+	return p, e.loadJSON(ctx, healthKey(dbID), &p)
 }
 
 // CheckHealth tests the named database's connection now (through its SSH
@@ -108,13 +96,11 @@ func (e *Engine) CheckHealth(ctx context.Context, name string) (store.HealthChec
 
 // HealthHistory is the named database's checks, newest first.
 func (e *Engine) HealthHistory(ctx context.Context, name string, limit int) ([]store.HealthCheck, error) {
-	d, err := e.store.DatabaseByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, notFound("db", name)
-	} else if err != nil {
+	id, err := e.dbID(ctx, name)
+	if err != nil {
 		return nil, err
 	}
-	return e.store.HealthChecks(ctx, d.ID, limit)
+	return e.store.HealthChecks(ctx, id, limit)
 }
 
 // HealthEvent is a database going down or coming back.

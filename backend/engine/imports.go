@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -50,18 +49,8 @@ func (e *Engine) ImportFile(ctx context.Context, path string) (store.Backup, err
 		return store.Backup{}, fmt.Errorf("import %s: the manifest beside it belongs to backup %s, the file is backup %s", abs, m.BackupID, h.BackupID)
 	}
 	m.Object = filepath.Base(abs)
-	raw, err := json.Marshal(m)
+	rec, name, err := e.recordImport(ctx, m, abs)
 	if err != nil {
-		return store.Backup{}, err
-	}
-	name := m.Label
-	if name == "" {
-		name = m.DatabaseName
-	}
-	rec := store.Backup{ID: m.BackupID, Status: store.StatusSucceeded, Origin: store.OriginImport,
-		StartedAt: m.Started, FinishedAt: m.Finished, RawSize: m.RawSize, StoredSize: m.StoredSize, KeyID: m.KeyID,
-		BackupDetails: store.BackupDetails{DatabaseName: name, Manifest: raw, File: abs}}
-	if err := e.store.CreateBackup(ctx, rec); err != nil {
 		return store.Backup{}, err
 	}
 	if err := e.record(ctx, Event{Action: "backup.imported", Target: name, Fields: map[string]string{"backup_id": rec.ID, "from": "file"}}); err != nil {
