@@ -116,8 +116,9 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     await rowMenu();
     await page.getByRole('menuitem', { name: 'Verify' }).click();
     assert.match(await page.getByTestId('check-result').innerText({ timeout: 60_000 }), /Verification passed ✓/);
-    assert.match(await page.getByTestId('last-check').innerText(), /last verified: just now ✓/);
-    assert.match(await page.getByTestId('verified-badge').first().innerText(), /✓ verified/);
+    // The badges follow once the history is read again.
+    await page.getByTestId('last-check').filter({ hasText: /last verified: just now ✓/ }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('verified-badge').filter({ hasText: /✓ verified/ }).first().waitFor({ timeout: 10_000 });
 
     // A drill needs a drill server: set it in Settings (checked before it is kept).
     await place('Settings');
@@ -158,13 +159,17 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     await page.locator('[data-testid="database-card"][data-name="Shop"]').getByRole('button', { name: 'Backups' }).click();
     const panel = page.getByTestId('schedule-panel');
     await panel.getByText('Weekly', { exact: true }).click();
-    assert.match(await panel.getByTestId('schedule-preview').innerText(), /day/);
+    // A weekly schedule without days is explained, and cannot be saved.
+    await panel.getByTestId('schedule-preview').filter({ hasText: /day/i }).waitFor({ timeout: 10_000 });
     await panel.getByText('Mon', { exact: true }).click();
     await panel.getByText('Thu', { exact: true }).click();
     await panel.getByLabel('At (HH:MM)').fill('03:15');
+    await panel.getByTestId('schedule-preview').filter({ hasText: /03:15/ }).waitFor({ timeout: 10_000 });
     await panel.getByRole('button', { name: 'Save schedule' }).click();
     await panel.getByRole('button', { name: 'Saved ✓' }).waitFor();
     assert.match(await panel.getByTestId('schedule-status').innerText({ timeout: 10_000 }), /03:15/);
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'schedule.png') });
     await place('Overview');
     assert.match(await page.getByTestId('scheduler-line').innerText({ timeout: 10_000 }), /Next backup: Shop/);
 

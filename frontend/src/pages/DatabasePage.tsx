@@ -285,7 +285,7 @@ export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { row
         <Table.Thead>
           <Table.Tr>
             <Table.Th>Started</Table.Th>
-            <Table.Th>Status</Table.Th>
+            <Table.Th miw={120}>Status</Table.Th>
             <Table.Th>Size</Table.Th>
             <Table.Th>Took</Table.Th>
             <Table.Th>Storages</Table.Th>
