@@ -88,13 +88,17 @@ func runCmd(env *Env) *cobra.Command {
 				log.Warn("schedules are paused; `pgsafe schedule resume` ends the pause", "until", until)
 			}
 			log.Info("PgSafe scheduler running", "home", e.Home(), "pid", os.Getpid())
-			// The databases' connectivity checks (down/up notifications) run
-			// beside the schedules, as in the app.
+			// The databases' connectivity checks (down/up notifications) and
+			// the drills that are due run beside the schedules, as in the app.
 			var health sync.WaitGroup
-			health.Add(1)
+			health.Add(2)
 			go func() {
 				defer health.Done()
 				e.NewHealthMonitor(nil).Run(ctx, 15*time.Second)
+			}()
+			go func() {
+				defer health.Done()
+				e.RunDrillLoop(ctx, 15*time.Minute)
 			}()
 			err = e.RunScheduler(ctx, engine.SchedulerOptions{Grace: g})
 			stop()

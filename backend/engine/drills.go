@@ -227,3 +227,53 @@ func (e *Engine) LastCheck(ctx context.Context, name string) (LastCheck, error) 
 	}
 	return lc, nil
 }
+
+// RunDueDrills drills the newest good backup of every database whose drill
+// policy asks for one now (its last drill is N days old, say), one after
+// another. The app and `pgsafe run` call it periodically, so drills keep
+// their schedule even when no backup triggers them. It returns how many ran.
+func (e *Engine) RunDueDrills(ctx context.Context, now time.Time) int {
+	dbs, err := e.store.Databases(ctx)
+	if err != nil {
+		e.log.Error("due drills: list databases", "err", err)
+		return 0
+	}
+	if ds, err := e.DrillServer(ctx); err != nil || !ds.Set {
+		return 0
+	}
+	ran := 0
+	for _, d := range dbs {
+		if ctx.Err() != nil {
+			break
+		}
+		due, err := e.drillDue(ctx, d.ID, now)
+		if err != nil || !due {
+			continue
+		}
+		bs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Status: store.StatusSucceeded, Limit: 1})
+		if err != nil || len(bs) == 0 {
+			continue
+		}
+		ran++
+		if res, err := e.DrillBackup(ctx, bs[0]); err != nil {
+			e.log.Error("restore drill could not run", "database", d.Name, "backup", bs[0].ID, "err", err)
+		} else if !res.OK {
+			e.log.Error("restore drill failed", "database", d.Name, "backup", bs[0].ID, "problem", res.Problem.Detail)
+		}
+	}
+	return ran
+}
+
+// RunDrillLoop calls RunDueDrills every interval until ctx ends.
+func (e *Engine) RunDrillLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			e.RunDueDrills(ctx, now)
+		}
+	}
+}

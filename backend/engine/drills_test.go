@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
@@ -166,4 +167,45 @@ func flipByte(t *testing.T, path string, at int64) {
 	f.ReadAt(b, at)
 	b[0] ^= 0x40
 	f.WriteAt(b, at)
+}
+
+// TestDueDrills: a drill every 7 days runs on its own when due, not again
+// until 7 days later, and not at all without a drill server.
+func TestDueDrills(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	srv := testenv.Postgres(t)
+	srv.CreateDB(t, "shop")
+	srv.Exec(t, "shop", `CREATE TABLE orders (id int); INSERT INTO orders SELECT generate_series(1, 50);`)
+	folder := t.TempDir()
+	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: srv.URL("shop"), StorageNames: []string{"nas"}, CountRows: true}, AddOptions{AllowWriteAccess: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.BackupNow(ctx, "shop", store.OriginManual, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetDrillPolicy(ctx, "shop", DrillPolicy{EveryDays: 7}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if n := e.RunDueDrills(ctx, now); n != 0 {
+		t.Fatalf("%d drills without a drill server", n)
+	}
+	if err := e.SetDrillServer(ctx, srv.URL("postgres")); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		at   time.Time
+		want int
+	}{{now, 1}, {now.Add(24 * time.Hour), 0}, {now.Add(8 * 24 * time.Hour), 1}} {
+		if n := e.RunDueDrills(ctx, step.at); n != step.want {
+			t.Fatalf("at %s: %d drills, want %d", step.at, n, step.want)
+		}
+	}
+	if lc, err := e.LastCheck(ctx, "shop"); err != nil || lc.Kind != store.RunDrill || !lc.OK {
+		t.Fatalf("last check %+v, %v", lc, err)
+	}
 }

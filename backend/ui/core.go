@@ -64,13 +64,14 @@ func (c *Core) Start(ctx context.Context) error {
 }
 
 // startBackground runs the scheduler (scheduled backups, retention and
-// drills after them) and the connection checks until Stop.
+// drills after them), the connection checks and the drills that fall due
+// on their own until Stop.
 func (c *Core) startBackground(eng *engine.Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	c.bgCancel = cancel
 	c.mu.Unlock()
-	c.bg.Add(2)
+	c.bg.Add(3)
 	go func() {
 		defer c.bg.Done()
 		err := eng.RunScheduler(ctx, engine.SchedulerOptions{OnEvent: func(ev engine.ScheduleEvent) { c.emit("schedule:event", ev) }})
@@ -85,6 +86,10 @@ func (c *Core) startBackground(eng *engine.Engine) {
 	go func() {
 		defer c.bg.Done()
 		eng.NewHealthMonitor(func(ev engine.HealthEvent) { c.emit("health:changed", ev) }).Run(ctx, 10*time.Second)
+	}()
+	go func() {
+		defer c.bg.Done()
+		eng.RunDrillLoop(ctx, 15*time.Minute)
 	}()
 }
 
