@@ -63,7 +63,9 @@ func (s *BackupService) Start(db string) error {
 	if _, err := e.Backups(context.Background(), db, 1); err != nil { // the database exists
 		return err
 	}
+	ctx, done := s.core.work()
 	go func() {
+		defer done()
 		var mu sync.Mutex
 		var id string
 		backupID := func() string { // the engine draws the ID; learn it from the running list
@@ -76,7 +78,7 @@ func (s *BackupService) Start(db string) error {
 			}
 			return id
 		}
-		b, err := e.BackupNow(context.Background(), db, store.OriginManual, func(p backup.Progress) {
+		b, err := e.BackupNow(ctx, db, store.OriginManual, func(p backup.Progress) {
 			s.core.emit("backup:progress", progressView(db, backupID(), p))
 		})
 		mu.Lock()

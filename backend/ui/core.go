@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
@@ -25,6 +26,8 @@ type Core struct {
 
 	// The scheduler and the health monitor run while the app runs (window
 	// open or not); Stop cancels them and waits.
+	stopping atomic.Bool
+	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 	schedErr error // why the scheduler is not running, if it is not
@@ -40,8 +43,15 @@ func NewCore(log *slog.Logger) *Core {
 
 var errStarting = errors.New("PgSafe is still opening its key and settings")
 
-// SetEmitter sets how events reach the frontend (Wails' EventsEmit).
-func (c *Core) SetEmitter(emit func(event string, data any)) { c.emit = emit }
+// SetEmitter sets how events reach the frontend (Wails' EventsEmit). Once
+// Stop has begun, events are dropped: the window is going away.
+func (c *Core) SetEmitter(emit func(event string, data any)) {
+	c.emit = func(event string, data any) {
+		if !c.stopping.Load() {
+			emit(event, data)
+		}
+	}
+}
 
 // Start opens the engine: the master key (created in the keychain on first
 // run) and the settings. It keeps the error for the UI.
@@ -69,7 +79,7 @@ func (c *Core) Start(ctx context.Context) error {
 func (c *Core) startBackground(eng *engine.Engine) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
-	c.bgCancel = cancel
+	c.bgCtx, c.bgCancel = ctx, cancel
 	c.mu.Unlock()
 	c.bg.Add(3)
 	go func() {
@@ -93,6 +103,25 @@ func (c *Core) startBackground(eng *engine.Engine) {
 	}()
 }
 
+// work starts a piece of long work the user asked for (a backup, a
+// restore): its ctx ends when the app quits, and quitting waits for it to
+// wind down (a cancelled backup keeps nothing, a cancelled restore drops the
+// database it was creating). Call done when it is over.
+func (c *Core) work() (ctx context.Context, done func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	parent := c.bgCtx
+	if parent == nil {
+		parent = context.Background()
+	}
+	c.bg.Add(1)
+	ctx, cancel := context.WithCancel(parent)
+	return ctx, func() {
+		cancel()
+		c.bg.Done()
+	}
+}
+
 // SchedulerError says why scheduled backups are not running in this app
 // ("" when they are), for example because `pgsafe run` holds them.
 func (c *Core) SchedulerError() string {
@@ -107,6 +136,7 @@ func (c *Core) SchedulerError() string {
 // Stop lets a scheduled backup in flight finish (for a grace period), then
 // closes the engine.
 func (c *Core) Stop() {
+	c.stopping.Store(true)
 	c.mu.Lock()
 	cancel := c.bgCancel
 	c.mu.Unlock()

@@ -168,7 +168,8 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 		s.mu.Unlock()
 		return errors.New("a restore is already running: wait for it or cancel it")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, done := s.core.work()
+	ctx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
 	s.mu.Unlock()
 
@@ -178,6 +179,7 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 			s.cancel = nil
 			s.mu.Unlock()
 			cancel()
+			done()
 		}()
 		var last time.Time
 		var lastPhase string
