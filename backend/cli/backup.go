@@ -53,12 +53,7 @@ func backupCmd(env *Env) *cobra.Command {
 		Use:   "backup NAME",
 		Short: "Back up a database now (progress on stderr)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			line := newProgressLine(env.Stderr)
 			b, err := e.BackupNow(env.Ctx, args[0], store.OriginManual, line.show)
 			line.done()
@@ -74,7 +69,7 @@ func backupCmd(env *Env) *cobra.Command {
 			fmt.Fprintf(env.Stdout, "backup %s of %s: %s stored (%s before compression), %s\n", b.ID, args[0],
 				human(b.StoredSize), human(b.RawSize), b.FinishedAt.Sub(b.StartedAt).Round(time.Millisecond))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	keyFileFlag(cmd, &keyFile)
@@ -183,12 +178,7 @@ func verifyCmd(env *Env) *cobra.Command {
 			"are counted and compared with the backup's snapshot, and the scratch database is dropped.\n" +
 			"Exit 5 when the backup is bad.",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			b, err := findBackup(env, e, args[0], db, storageName)
 			if err != nil {
 				return err
@@ -208,7 +198,7 @@ func verifyCmd(env *Env) *cobra.Command {
 				return exitError{code: exitVerifyFailed, err: fmt.Errorf("backup %s failed its %s: %s", b.ID, res.Kind, res.Problem.Detail)}
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&db, "db", "", "the database (for latest)")
 	cmd.Flags().StringVar(&storageName, "storage", "", "take the backup from this storage (e.g. on a new machine; it is added to the history)")

@@ -121,18 +121,13 @@ func dbRemoveCmd(env *Env) *cobra.Command {
 		Use:   "remove NAME",
 		Short: "Remove a database from PgSafe (its backups stay where they are)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			if err := e.RemoveDatabase(env.Ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "removed %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 	keyFileFlag(cmd, &keyFile)
 	return cmd

@@ -18,3 +18,16 @@ func keyFileFlag(cmd *cobra.Command, p *string) {
 func openEngine(env *Env, keyFile string) (*engine.Engine, error) {
 	return engine.Open(env.Ctx, engine.Options{KeyFile: keyFile, Log: env.Log})
 }
+
+// withEngine is a command's RunE that opens the engine (with the
+// command's --key-file), runs fn with it and closes it.
+func withEngine(env *Env, keyFile *string, fn func(e *engine.Engine, args []string) error) func(*cobra.Command, []string) error {
+	return func(_ *cobra.Command, args []string) error {
+		e, err := openEngine(env, *keyFile)
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		return fn(e, args)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/retention"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -81,12 +82,7 @@ func retentionShowCmd(env *Env) *cobra.Command {
 		Use:   "show NAME",
 		Short: "Show a database's retention policy",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			p, err := e.Retention(env.Ctx, args[0])
 			if err != nil {
 				return err
@@ -96,7 +92,7 @@ func retentionShowCmd(env *Env) *cobra.Command {
 			}
 			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], retention.Describe(p))
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	keyFileFlag(cmd, &keyFile)
@@ -115,18 +111,13 @@ func dbStoragesCmd(env *Env) *cobra.Command {
 		Use:   "storages NAME STORAGE...",
 		Short: "Set the storages a database's backups go to (all of them at once)",
 		Args:  cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			if err := e.SetDatabaseStorages(env.Ctx, args[0], args[1:]); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "%s: backups go to %s\n", args[0], strings.Join(args[1:], ", "))
 			return nil
-		},
+		}),
 	}
 	keyFileFlag(cmd, &keyFile)
 	return cmd

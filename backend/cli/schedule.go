@@ -203,12 +203,7 @@ func scheduleShowCmd(env *Env) *cobra.Command {
 		Use:   "show NAME",
 		Short: "Show a database's schedule: kind, spec, last and next run",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			info, err := e.Schedule(env.Ctx, args[0])
 			if err != nil {
 				return err
@@ -221,7 +216,7 @@ func scheduleShowCmd(env *Env) *cobra.Command {
 				return writeJSON(env.Stdout, toScheduleJSON(info, until, paused))
 			}
 			return printSchedule(env.Stdout, info, until, paused)
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	keyFileFlag(cmd, &keyFile)
@@ -280,18 +275,13 @@ func scheduleClearCmd(env *Env) *cobra.Command {
 		Use:   "clear NAME",
 		Short: "Remove a database's schedule (its backups and settings stay)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			if err := e.ClearSchedule(env.Ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "%s: no schedule; back it up with `pgsafe backup %s`\n", args[0], args[0])
 			return nil
-		},
+		}),
 	}
 	keyFileFlag(cmd, &keyFile)
 	return cmd
@@ -337,18 +327,13 @@ func scheduleResumeCmd(env *Env) *cobra.Command {
 		Use:   "resume",
 		Short: "End a pause: slots missed during it run once",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			if err := e.ResumeSchedules(env.Ctx); err != nil {
 				return err
 			}
 			fmt.Fprintln(env.Stdout, "schedules resumed")
 			return nil
-		},
+		}),
 	}
 	keyFileFlag(cmd, &keyFile)
 	return cmd

@@ -208,18 +208,13 @@ func storageTestCmd(env *Env) *cobra.Command {
 		Use:   "test NAME",
 		Short: "Write, read back and delete a small object",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			if err := e.TestStorage(env.Ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "storage %s works ✓\n", args[0])
 			return nil
-		},
+		}),
 	}
 	keyFileFlag(cmd, &keyFile)
 	return cmd
@@ -231,18 +226,13 @@ func storageRemoveCmd(env *Env) *cobra.Command {
 		Use:   "remove NAME",
 		Short: "Forget a storage (the backups in it stay there)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := openEngine(env, keyFile)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			if err := e.RemoveStorage(context.WithoutCancel(env.Ctx), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "removed storage %s; its backups stay where they are\n", args[0])
 			return nil
-		},
+		}),
 	}
 	keyFileFlag(cmd, &keyFile)
 	return cmd
