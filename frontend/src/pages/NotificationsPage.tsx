@@ -15,6 +15,7 @@ import {
 } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useCall } from '../useCall';
+import { useRowTests } from '../useRowTests';
 
 interface Field {
   key: string;
@@ -66,17 +67,8 @@ const kinds: Record<NotifierKind, { label: string; fields: Field[] }> = {
 export function NotificationsPage() {
   const list = useCall(listNotifiers, 'list the notifiers');
   const [adding, setAdding] = useState(false);
-  const [results, setResults] = useState<Record<string, { ok: boolean; text: string } | 'sending'>>({});
+  const { results, test } = useRowTests(testNotifier, 'Sent ✓ — check that it arrived', 'send a test through');
   const [error, setError] = useState<ApiError | null>(null);
-  const test = async (name: string) => {
-    setResults((r) => ({ ...r, [name]: 'sending' }));
-    try {
-      await testNotifier(name);
-      setResults((r) => ({ ...r, [name]: { ok: true, text: 'Sent ✓ — check that it arrived' } }));
-    } catch (e) {
-      setResults((r) => ({ ...r, [name]: { ok: false, text: toApiError('send a test', e).message } }));
-    }
-  };
   const remove = async (name: string) => {
     setError(null);
     try {
@@ -124,7 +116,7 @@ export function NotificationsPage() {
                         {n.secretsSet.length > 0 ? ` · ${n.secretsSet.join(', ')} set ✓` : ''}
                         {n.events.length > 0 ? ` · ${n.events.join(', ')}` : ' · failures and down/up'}
                       </Text>
-                      {r && r !== 'sending' && (
+                      {r && r !== 'running' && (
                         <Text size="sm" c={r.ok ? 'green' : 'red'} data-testid="notifier-test-result" className="selectable">
                           {r.text}
                         </Text>
@@ -132,7 +124,7 @@ export function NotificationsPage() {
                     </Table.Td>
                     <Table.Td w={220}>
                       <Group gap="xs" justify="flex-end" wrap="nowrap">
-                        <Button size="xs" variant="default" loading={r === 'sending'} onClick={() => test(n.name)}>
+                        <Button size="xs" variant="default" loading={r === 'running'} onClick={() => test(n.name)}>
                           Send test
                         </Button>
                         <Button size="xs" variant="subtle" color="red" onClick={() => remove(n.name)}>

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { addStorage, listStorages, removeStorage, storageHostKey, testStorage, toApiError, type ApiError, type StorageForm, type StorageKind } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useCall } from '../useCall';
+import { useRowTests } from '../useRowTests';
 
 const kindLabel: Record<string, string> = { local: 'Folder', s3: 'S3', sftp: 'SFTP' };
 
@@ -11,19 +12,8 @@ const kindLabel: Record<string, string> = { local: 'Folder', s3: 'S3', sftp: 'SF
 export function StoragesPage() {
   const storages = useCall(listStorages, 'list your storages');
   const [adding, setAdding] = useState(false);
-  const [results, setResults] = useState<Record<string, { ok: boolean; text: string } | 'testing'>>({});
+  const { results, test } = useRowTests(testStorage, 'Works: wrote, read back and deleted a test file', 'test storage');
   const [removing, setRemoving] = useState<string | null>(null);
-
-  const test = async (name: string) => {
-    setResults((r) => ({ ...r, [name]: 'testing' }));
-    try {
-      await testStorage(name);
-      setResults((r) => ({ ...r, [name]: { ok: true, text: 'Works: wrote, read back and deleted a test file' } }));
-    } catch (e) {
-      const err = toApiError(`test storage ${name}`, e);
-      setResults((r) => ({ ...r, [name]: { ok: false, text: err.message } }));
-    }
-  };
   const rows = storages.state.data ?? [];
   return (
     <Stack gap="lg">
@@ -70,7 +60,7 @@ export function StoragesPage() {
                       <Text size="sm" className="selectable">
                         {s.where}
                       </Text>
-                      {r && r !== 'testing' && (
+                      {r && r !== 'running' && (
                         <Text size="xs" c={r.ok ? 'green' : 'red'} data-testid="storage-test-result" className="selectable">
                           {r.ok ? '✓ ' : '✗ '}
                           {r.text}
@@ -79,7 +69,7 @@ export function StoragesPage() {
                     </Table.Td>
                     <Table.Td>
                       <Group gap="xs" justify="flex-end" wrap="nowrap">
-                        <Button size="xs" variant="default" loading={r === 'testing'} onClick={() => test(s.name)}>
+                        <Button size="xs" variant="default" loading={r === 'running'} onClick={() => test(s.name)}>
                           Test
                         </Button>
                         <Button size="xs" variant="subtle" color="red" onClick={() => setRemoving(s.name)}>
