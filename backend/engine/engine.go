@@ -72,8 +72,11 @@ type Engine struct {
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 
-	dispatcher     *notify.Dispatcher
+	notifyMu       sync.Mutex
+	dispatcher     *notify.Dispatcher // built on the first event
+	notifyClosed   bool
 	desktopDefault bool
+	notifyBackoff  []time.Duration
 	noDesktopOnce  sync.Once
 }
 
@@ -112,7 +115,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		mk.Wipe()
 		return nil, err
 	}
-	e.startNotifications(ctx, opts)
+	e.startNotifications(opts)
 	return e, nil
 }
 

@@ -19,27 +19,40 @@ import (
 // delivery that finally fails is logged and audited, and never holds up a
 // backup. See docs/NOTIFY.md.
 
-// startNotifications builds the dispatcher from the stored notifiers.
-func (e *Engine) startNotifications(ctx context.Context, opts Options) {
+// startNotifications keeps the notification options; the dispatcher and
+// its notifiers are built on the first event (most engine runs, such as a
+// listing on the command line, never raise one).
+func (e *Engine) startNotifications(opts Options) {
 	e.desktopDefault = opts.DesktopNotifications
-	e.dispatcher = notify.NewDispatcher(e.loadNotifiers(ctx), notify.Options{
-		Backoff: opts.NotifyBackoff, Log: e.log,
-		OnResult: func(r notify.Result) {
-			if r.Err == nil || r.Kind == notify.EventTest {
-				return
-			}
-			if errors.Is(r.Err, notify.ErrNoDesktop) {
-				e.noDesktopOnce.Do(func() {
-					e.log.Warn("this system shows no desktop notifications; add an email or chat notifier to hear about failures")
-				})
-				return
-			}
-			if err := e.record(context.Background(), Event{Action: "notification.failed", Outcome: "failed", Target: r.Notifier,
-				Fields: map[string]string{"event": r.Kind, "attempts": strconv.Itoa(r.Attempts)}, Message: r.Err.Error()}); err != nil {
-				e.log.Error("audit a failed notification", "err", err)
-			}
-		},
-	})
+	e.notifyBackoff = opts.NotifyBackoff
+}
+
+// dispatch is the dispatcher, built on first use; nil once closed.
+func (e *Engine) dispatch() *notify.Dispatcher {
+	e.notifyMu.Lock()
+	defer e.notifyMu.Unlock()
+	if e.dispatcher == nil && !e.notifyClosed {
+		e.dispatcher = notify.NewDispatcher(e.loadNotifiers(context.Background()), notify.Options{
+			Backoff: e.notifyBackoff, Log: e.log, OnResult: e.notificationResult})
+	}
+	return e.dispatcher
+}
+
+// notificationResult audits a delivery that finally failed.
+func (e *Engine) notificationResult(r notify.Result) {
+	if r.Err == nil || r.Kind == notify.EventTest {
+		return
+	}
+	if errors.Is(r.Err, notify.ErrNoDesktop) {
+		e.noDesktopOnce.Do(func() {
+			e.log.Warn("this system shows no desktop notifications; add an email or chat notifier to hear about failures")
+		})
+		return
+	}
+	if err := e.record(context.Background(), Event{Action: "notification.failed", Outcome: "failed", Target: r.Notifier,
+		Fields: map[string]string{"event": r.Kind, "attempts": strconv.Itoa(r.Attempts)}, Message: r.Err.Error()}); err != nil {
+		e.log.Error("audit a failed notification", "err", err)
+	}
 }
 
 // loadNotifiers builds the enabled notifiers (and the desktop one the app
@@ -71,26 +84,35 @@ func (e *Engine) loadNotifiers(ctx context.Context) []notify.Notifier {
 	return ns
 }
 
+// reloadNotifiers takes changed notifier settings into a running dispatcher
+// (one not built yet reads them when it is).
 func (e *Engine) reloadNotifiers(ctx context.Context) {
-	if e.dispatcher != nil {
-		e.dispatcher.Replace(e.loadNotifiers(ctx))
+	e.notifyMu.Lock()
+	d := e.dispatcher
+	e.notifyMu.Unlock()
+	if d != nil {
+		d.Replace(e.loadNotifiers(ctx))
 	}
 }
 
 // notify hands ev to the dispatcher; it never blocks.
 func (e *Engine) notify(ev notify.Event) {
-	if e.dispatcher != nil {
-		e.dispatcher.Notify(ev)
+	if d := e.dispatch(); d != nil {
+		d.Notify(ev)
 	}
 }
 
 func (e *Engine) closeNotifications() {
-	if e.dispatcher == nil {
+	e.notifyMu.Lock()
+	d := e.dispatcher
+	e.notifyClosed = true
+	e.notifyMu.Unlock()
+	if d == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.dispatcher.Close(ctx); err != nil {
+	if err := d.Close(ctx); err != nil {
 		e.log.Warn("notifications still waiting at exit were not sent", "err", err)
 	}
 }
