@@ -11,12 +11,13 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/godbus/dbus/v5/prop"
+
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 )
 
 // These tests run the tray against a private D-Bus session bus (a
@@ -29,61 +30,9 @@ const (
 	menuIface = "com.canonical.dbusmenu"
 )
 
-// startBus starts dbus-daemon with a private config (no service activation)
-// and points DBUS_SESSION_BUS_ADDRESS at it for the rest of the test.
-func startBus(t *testing.T) string {
-	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Fatalf("dbus-daemon is missing (Debian package dbus; scripts/setup-deps.sh installs it): %v", err)
-	}
-	dir := t.TempDir()
-	config := fmt.Sprintf(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path=%s</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`, filepath.Join(dir, "bus"))
-	if err := os.WriteFile(filepath.Join(dir, "bus.conf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(daemon, "--config-file="+filepath.Join(dir, "bus.conf"), "--nofork", "--nopidfile", "--nosyslog", "--print-address=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	lines := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		lines <- strings.TrimSpace(line)
-	}()
-	var addr string
-	select {
-	case addr = <-lines:
-	case <-time.After(10 * time.Second):
-	}
-	if addr == "" {
-		t.Fatalf("dbus-daemon printed no address: %s", stderr.String())
-	}
-	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-	return addr
-}
+// startBus starts a private session bus (testenv.SessionBus: no service
+// activation) and points DBUS_SESSION_BUS_ADDRESS at it for the rest of the test.
+func startBus(t *testing.T) string { return testenv.SessionBus(t) }
 
 func dial(t *testing.T, addr string) *dbus.Conn {
 	t.Helper()
