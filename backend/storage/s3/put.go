@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/pgsafe/pgsafe/backend/storage"
 )
 
 // S3's multipart limits, and how parts grow.
@@ -41,7 +43,7 @@ func (s *S3) Put(ctx context.Context, name string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	src := &source{ctx: ctx, r: r}
+	src := &source{storage.NewSource(ctx, r)}
 	buf := getBuf(partSize(1))
 	n, full, err := src.fill(buf)
 	if err == nil && !full {
@@ -60,7 +62,7 @@ func (s *S3) Put(ctx context.Context, name string, r io.Reader) error {
 		return nil
 	case ctx.Err() != nil:
 		return fmt.Errorf("cannot upload %s to %s: %w (nothing was stored)", name, s, ctx.Err())
-	case src.err != nil && errors.Is(err, src.err):
+	case src.Err != nil && errors.Is(err, src.Err):
 		return fmt.Errorf("cannot upload %s to %s: reading the data to store failed (nothing was stored): %w", name, s, err)
 	}
 	return s.explain(err, "upload "+name+" to")
@@ -97,7 +99,7 @@ func (s *S3) multipart(ctx context.Context, key string, src *source, first []byt
 func (s *S3) sendParts(ctx context.Context, key string, id *string, src *source, first []byte) ([]types.CompletedPart, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	src.ctx = ctx // an upload error stops the reading too
+	src.SetContext(ctx) // an upload error stops the reading too
 
 	type part struct {
 		n int32
@@ -210,24 +212,8 @@ func contentMD5(b []byte) *string {
 	return aws.String(base64.StdEncoding.EncodeToString(sum[:]))
 }
 
-// source reads the stream to store, stopping when ctx is done; err keeps
-// the stream's own failure.
-type source struct {
-	ctx context.Context
-	r   io.Reader
-	err error
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
-}
+// source is the stream to store (storage.Source), read part by part.
+type source struct{ *storage.Source }
 
 // fill reads into buf until it is full or the stream ends.
 func (s *source) fill(buf []byte) (n int, full bool, err error) {
@@ -235,8 +221,8 @@ func (s *source) fill(buf []byte) (n int, full bool, err error) {
 	switch {
 	case err == nil:
 		return n, true, nil
-	case s.err != nil:
-		return n, false, s.err
+	case s.Err != nil:
+		return n, false, s.Err
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		return n, false, nil
 	}

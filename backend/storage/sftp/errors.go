@@ -44,12 +44,12 @@ func (s *SFTP) explain(err error, what string, c *conn) error {
 
 // explainPut explains why storing name (in the folder dir) failed; it runs
 // before the temporary file is removed, so a full disk still shows.
-func (s *SFTP) explainPut(ctx context.Context, err error, src *source, name, dir string, c *conn) error {
+func (s *SFTP) explainPut(ctx context.Context, err error, src *storage.Source, name, dir string, c *conn) error {
 	var st *pkgsftp.StatusError
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
-	case src.err != nil && errors.Is(err, src.err):
+	case src.Err != nil && errors.Is(err, src.Err):
 		return err // the stream failed, not the server
 	case c.lost(err):
 		return fmt.Errorf("the connection to the SFTP server %s was lost while storing %s (%w): nothing was stored; check the network, and that the server is running", s.cfg.Config, name, err)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	pkgsftp "github.com/pkg/sftp"
+
+	"github.com/pgsafe/pgsafe/backend/storage"
 )
 
 // cancelGrace: a cancelled operation normally ends at once (no more data is
@@ -53,7 +55,7 @@ func (s *SFTP) Put(ctx context.Context, name string, r io.Reader) error {
 	end := c.watch(ctx)
 	defer end()
 	f.Chmod(0o600) // like a local temporary file; some servers refuse: no matter
-	src := &source{ctx: ctx, r: r}
+	src := storage.NewSource(ctx, r)
 	// Not io.Copy: File.ReadFrom only writes concurrently when it knows the
 	// stream's length; ReadFromWithConcurrency keeps up to 64 writes in flight.
 	_, err = f.ReadFromWithConcurrency(src, 0)
@@ -77,25 +79,6 @@ func (s *SFTP) Put(ctx context.Context, name string, r io.Reader) error {
 		return err
 	}
 	return nil
-}
-
-// source stops a copy when ctx is cancelled, and remembers the stream's own
-// error (which is not the server's fault).
-type source struct {
-	ctx context.Context
-	r   io.Reader
-	err error
-}
-
-func (s *source) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF {
-		s.err = err
-	}
-	return n, err
 }
 
 // mkdirs creates the folders of rel (relative to the root) that are missing,
