@@ -374,16 +374,7 @@ export function cancelRestore(): Promise<void> {
 
 /** Subscribes to restore progress and completion events; returns the unsubscribe function. */
 export function onRestoreEvents(progress: (p: RestoreProgress) => void, finished: (f: RestoreFinished) => void): () => void {
-  try {
-    const a = EventsOn('restore:progress', progress);
-    const b = EventsOn('restore:finished', finished);
-    return () => {
-      a();
-      b();
-    };
-  } catch {
-    return () => {};
-  }
+  return onProgressEvents('restore', progress, finished);
 }
 
 export function importBackupFile(path: string): Promise<ImportedBackup> {
@@ -431,11 +422,11 @@ export function listBackups(db: string, limit = 50): Promise<BackupRow[]> {
   return call(`list the backups of ${db}`, async () => ((await Backups.List(db, limit)) ?? []) as unknown as BackupRow[]);
 }
 
-/** Subscribes to backup progress and completion events; returns the unsubscribe function. */
-export function onBackupEvents(progress: (p: BackupProgress) => void, finished: (f: BackupFinished) => void): () => void {
+/** Subscribes to "<kind>:progress" and "<kind>:finished" events; returns the unsubscribe function (a no-op outside the app). */
+function onProgressEvents<P, F>(kind: string, progress: (p: P) => void, finished: (f: F) => void): () => void {
   try {
-    const a = EventsOn('backup:progress', progress);
-    const b = EventsOn('backup:finished', finished);
+    const a = EventsOn(`${kind}:progress`, progress);
+    const b = EventsOn(`${kind}:finished`, finished);
     return () => {
       a();
       b();
@@ -443,6 +434,11 @@ export function onBackupEvents(progress: (p: BackupProgress) => void, finished: 
   } catch {
     return () => {};
   }
+}
+
+/** Subscribes to backup progress and completion events; returns the unsubscribe function. */
+export function onBackupEvents(progress: (p: BackupProgress) => void, finished: (f: BackupFinished) => void): () => void {
+  return onProgressEvents('backup', progress, finished);
 }
 
 export type StorageKind = 'local' | 's3' | 'sftp';
