@@ -1,7 +1,8 @@
 import { Button, Group, NumberInput, Paper, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { getRetention, setRetention, toApiError, type ApiError, type RetentionPolicy } from '../api';
+import { getRetention, setRetention, type RetentionPolicy } from '../api';
 import { useCall } from '../useCall';
+import { useSaver } from '../useSaver';
 import { ErrorNotice } from './ErrorNotice';
 
 const empty: RetentionPolicy = { keep_last: 0, keep_days: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, max_size_bytes: 0 };
@@ -12,8 +13,7 @@ export function RetentionPanel({ db }: { db: string }) {
   const view = useCall(() => getRetention(db), 'read the retention policy');
   const [p, setP] = useState<RetentionPolicy>(empty);
   const [description, setDescription] = useState('');
-  const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
-  const [error, setError] = useState<ApiError | null>(null);
+  const { state, error, save: run, edited } = useSaver('save the retention policy');
   useEffect(() => {
     if (view.state.data) {
       setP({ ...empty, ...view.state.data.policy });
@@ -27,23 +27,16 @@ export function RetentionPanel({ db }: { db: string }) {
       value={p[key]}
       onChange={(v) => {
         setP({ ...p, [key]: Number(v) || 0 });
-        setState('idle');
+        edited();
       }}
       w={110}
     />
   );
-  const save = async () => {
-    setState('saving');
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       const v = await setRetention(db, p);
       setDescription(v.description);
-      setState('saved');
-    } catch (e) {
-      setError(toApiError('save the retention policy', e));
-      setState('idle');
-    }
-  };
+    });
   return (
     <Paper withBorder radius="md" p="md">
       <Title order={2} size="h5">
@@ -67,7 +60,7 @@ export function RetentionPanel({ db }: { db: string }) {
           value={p.max_size_bytes / GiB}
           onChange={(v) => {
             setP({ ...p, max_size_bytes: Math.round((Number(v) || 0) * GiB) });
-            setState('idle');
+            edited();
           }}
           w={120}
         />

@@ -34,6 +34,7 @@ import { RetentionPanel } from '../components/RetentionPanel';
 import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { useCall } from '../useCall';
+import { useSaver } from '../useSaver';
 
 const phaseWords: Record<string, string> = {
   connecting: 'Connecting and taking a consistent snapshot…',
@@ -223,21 +224,13 @@ function FinishedNotice({ f }: { f: BackupFinished }) {
 function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[]; onSaved: (ids: number[]) => void; all: { id: number; name: string }[] }) {
   const current = all.filter((s) => ids.includes(s.id)).map((s) => s.name);
   const [value, setValue] = useState<string[]>(current);
-  const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
-  const [error, setError] = useState<ApiError | null>(null);
+  const { state, error, save: run, edited } = useSaver('choose the storages');
   useEffect(() => setValue(current), [current.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
-  const save = async () => {
-    setState('saving');
-    setError(null);
-    try {
+  const save = () =>
+    run(async () => {
       await setDatabaseStorages(db, value);
       onSaved(all.filter((s) => value.includes(s.name)).map((s) => s.id));
-      setState('saved');
-    } catch (e) {
-      setError(toApiError('choose the storages', e));
-      setState('idle');
-    }
-  };
+    });
   return (
     <Paper withBorder radius="md" p="md">
       <Group align="end" wrap="nowrap">
@@ -248,7 +241,7 @@ function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[];
           value={value}
           onChange={(v) => {
             setValue(v);
-            setState('idle');
+            edited();
           }}
           placeholder={all.length ? 'Choose storages' : 'Add a storage first (Storages)'}
           style={{ flex: 1 }}
@@ -419,25 +412,14 @@ function DrillPanel({ db }: { db: string }) {
   const policy = useCall(() => drillPolicy(db), 'read the drill schedule');
   const [everyBackups, setEveryBackups] = useState(0);
   const [everyDays, setEveryDays] = useState(0);
-  const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
-  const [error, setError] = useState<ApiError | null>(null);
+  const { state, error, save: run, edited } = useSaver('save the drill schedule');
   useEffect(() => {
     if (policy.state.data) {
       setEveryBackups(policy.state.data.everyBackups);
       setEveryDays(policy.state.data.everyDays);
     }
   }, [policy.state.data]);
-  const save = async () => {
-    setState('saving');
-    setError(null);
-    try {
-      await setDrillPolicy(db, { everyBackups, everyDays });
-      setState('saved');
-    } catch (e) {
-      setError(toApiError('save the drill schedule', e));
-      setState('idle');
-    }
-  };
+  const save = () => run(() => setDrillPolicy(db, { everyBackups, everyDays }));
   return (
     <Paper withBorder radius="md" p="md">
       <Title order={2} size="h5">
@@ -452,8 +434,8 @@ function DrillPanel({ db }: { db: string }) {
         </Alert>
       )}
       <Group align="end" wrap="nowrap">
-        <NumberInput label="After every Nth backup" min={0} max={1000} value={everyBackups} onChange={(v) => { setEveryBackups(Number(v) || 0); setState('idle'); }} />
-        <NumberInput label="Or when the last drill is N days old" min={0} max={365} value={everyDays} onChange={(v) => { setEveryDays(Number(v) || 0); setState('idle'); }} />
+        <NumberInput label="After every Nth backup" min={0} max={1000} value={everyBackups} onChange={(v) => { setEveryBackups(Number(v) || 0); edited(); }} />
+        <NumberInput label="Or when the last drill is N days old" min={0} max={365} value={everyDays} onChange={(v) => { setEveryDays(Number(v) || 0); edited(); }} />
         <Button variant="light" onClick={save} loading={state === 'saving'}>
           {state === 'saved' ? 'Saved ✓' : 'Save drills'}
         </Button>
