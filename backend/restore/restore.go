@@ -106,22 +106,31 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 	default:
 		return nil, fmt.Errorf("restore: unknown mode %q", opts.Mode)
 	}
-	if opts.Mode == ModeReplace {
-		// Replacing drops objects as it goes: a backup found damaged halfway
-		// would leave the database neither old nor new. So the whole file is
-		// read and authenticated once before anything is dropped.
-		report(Progress{Phase: "verifying"})
-		if err := checkIntegrity(ctx, src, m, kr); err != nil {
-			return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
-		}
-	}
 	viaFile := opts.Jobs > 1 || len(opts.ExcludeExtensions) > 0
 	var tmp string
-	if viaFile {
-		if tmp, err = makeTempDir(opts.TempDir, m.RawSize); err != nil {
+	// Replacing drops objects as it goes: a backup found damaged halfway would
+	// leave the database neither old nor new. So the whole file is read and
+	// authenticated before anything is dropped, and the restore then reads
+	// what was checked, never the storage a second time (a storage could serve
+	// a good copy to the check and a cut or altered one to the restore).
+	checkFirst := opts.Mode == ModeReplace && !viaFile
+	if viaFile || checkFirst {
+		size, purpose := m.RawSize, "a parallel restore decrypts the %s archive to %s first, which has only %s free: free some space, set another temporary directory, or restore with one job (streamed, nothing on disk)"
+		if checkFirst {
+			size, purpose = m.StoredSize, "replacing a database first checks a local copy of the %s encrypted backup in %s, which has only %s free: free some space or set another temporary directory"
+		}
+		if tmp, err = makeTempDir(opts.TempDir, size, purpose); err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
+	}
+	if checkFirst {
+		report(Progress{Phase: "verifying"})
+		local, err := checkedCopy(ctx, src, m, kr, filepath.Join(tmp, "backup.pgsafe"))
+		if err != nil {
+			return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
+		}
+		src = local
 	}
 	if opts.Mode == ModeNew {
 		if err := srv.create(ctx, target.Database); err != nil {
@@ -154,11 +163,21 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		OnItem: func(item string) { report(Progress{Phase: "restoring", ReadBytes: read.n, Item: item}) }}
 	var rr *pgtools.RestoreResult
 	if viaFile {
+		// Decrypting to the file reads and authenticates the whole backup
+		// before pg_restore starts: in replace mode nothing is dropped before
+		// that, and pg_restore reads only what was checked.
 		read.phase = "decrypting"
+		if opts.Mode == ModeReplace {
+			read.phase = "verifying"
+		}
 		file := filepath.Join(tmp, "archive.dump")
 		if err := decryptTo(file, read, a); err != nil {
+			if opts.Mode == ModeReplace {
+				return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
+			}
 			return nil, err
 		}
+		read.phase = "restoring"
 		rr, err = pgtools.Restore(ctx, pgRestore, c, nil, file, ropts)
 	} else {
 		err = feed(a, func(r io.Reader) error {
@@ -175,36 +194,81 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		Retried: rr.Retried, ViaTempFile: viaFile, Duration: time.Since(started)}, nil
 }
 
-// checkIntegrity reads the whole stored backup: every chunk authenticates,
-// and size and SHA-256 match the manifest.
-func checkIntegrity(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring) error {
-	a, err := openArchive(ctx, src, m, kr)
+// checkedCopy reads the stored backup once, writing its encrypted bytes to
+// file (0600, in a private directory) while every chunk is authenticated and
+// size and SHA-256 are compared with the manifest. It returns a Source that
+// serves that local copy: what was checked is what gets restored.
+func checkedCopy(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring, file string) (Source, error) {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("local copy of the backup: %w", err)
+	}
+	defer f.Close()
+	a, err := openArchive(ctx, teeSource{src: src, w: f}, m, kr)
+	if err != nil {
+		return nil, err
 	}
 	defer a.Close()
 	if _, err := io.Copy(io.Discard, a); err != nil {
-		return err
+		return nil, err
 	}
-	return a.check()
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("local copy of the backup: %w", err)
+	}
+	return fileSource{name: m.Object, path: file}, nil
 }
 
-// makeTempDir makes a private directory for a decrypted archive of size
-// bytes, after checking there is room for it.
-func makeTempDir(parent string, size int64) (string, error) {
+// teeSource copies every byte read from src's object to w.
+type teeSource struct {
+	src Source
+	w   io.Writer
+}
+
+func (t teeSource) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	body, err := t.src.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.TeeReader(body, writerFunc(func(p []byte) (int, error) {
+		if _, err := t.w.Write(p); err != nil {
+			return 0, fmt.Errorf("local copy of the backup: %w", err)
+		}
+		return len(p), nil
+	})), body}, nil
+}
+
+// fileSource serves one object from a local file.
+type fileSource struct{ name, path string }
+
+func (f fileSource) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	if name != f.name {
+		return nil, fmt.Errorf("%s is not the checked copy of %s", name, f.name)
+	}
+	return os.Open(f.path)
+}
+
+// makeTempDir makes a private directory for size bytes, after checking
+// there is room for them; full is the message when there is not (a format
+// taking the size, the parent and the free space).
+func makeTempDir(parent string, size int64, full string) (string, error) {
 	if parent == "" {
 		parent = os.TempDir()
 	}
 	if err := os.MkdirAll(parent, 0o700); err != nil {
-		return "", fmt.Errorf("temporary directory for a parallel restore: %w", err)
+		return "", fmt.Errorf("temporary directory for the restore: %w", err)
 	}
 	if free, ok := freeSpace(parent); ok && free < size+size/20+64<<20 {
-		return "", fmt.Errorf("a parallel restore decrypts the %s archive to %s first, which has only %s free: free some space, set another temporary directory, or restore with one job (streamed, nothing on disk)",
-			human(size), parent, human(free))
+		return "", fmt.Errorf(full, human(size), parent, human(free))
 	}
 	dir, err := os.MkdirTemp(parent, TempPrefix+"*")
 	if err != nil {
-		return "", fmt.Errorf("temporary directory for a parallel restore: %w", err)
+		return "", fmt.Errorf("temporary directory for the restore: %w", err)
 	}
 	return dir, os.Chmod(dir, 0o700)
 }

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,6 +290,52 @@ func TestRestore(t *testing.T) {
 		}
 	})
 
+	// A storage that serves a good copy to the check and a cut one to the
+	// restore must not leave the database half-replaced: the restore reads
+	// the storage once and restores what it checked.
+	t.Run("replace reads the storage once", func(t *testing.T) {
+		cut := f.damaged(t, func(b []byte) []byte { return b[:len(b)/2] })
+		for _, jobs := range []int{1, 2} {
+			f.pg.Exec(t, "shop_copy", `DELETE FROM "Sales Dept"."Orders" WHERE id > 10`)
+			src := &switchSource{first: f.store, then: cut}
+			tmp := t.TempDir()
+			res, err := Restore(ctx, src, f.m, kr, f.client.PgRestore, to("shop_copy"), Options{Mode: ModeReplace, Jobs: jobs, NoOwner: true, TempDir: tmp})
+			if err != nil || res.IgnoredErrors != 0 {
+				t.Fatalf("replace with %d jobs = %+v, %v", jobs, res, err)
+			}
+			if src.opened != 1 {
+				t.Fatalf("replace with %d jobs opened the backup %d times", jobs, src.opened)
+			}
+			if n := f.count(t, "shop_copy", `"Sales Dept"."Orders"`); n != 5000 {
+				t.Fatalf("replace with %d jobs left %d orders", jobs, n)
+			}
+			if n := f.count(t, "shop_copy", "noise"); n != 80000 {
+				t.Fatalf("replace with %d jobs left %d rows of noise", jobs, n)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		}
+	})
+
+	t.Run("replace whose one read is cut changes nothing", func(t *testing.T) {
+		cut := f.damaged(t, func(b []byte) []byte { return b[:len(b)-100] })
+		for _, jobs := range []int{1, 2} {
+			tmp := t.TempDir()
+			_, err := Restore(ctx, cut, f.m, kr, f.client.PgRestore, to("shop_copy"), Options{Mode: ModeReplace, Jobs: jobs, TempDir: tmp})
+			var p *Problem
+			if !errors.As(err, &p) || p.Code != ProblemTruncated || !strings.Contains(err.Error(), "nothing was changed") {
+				t.Fatalf("replace from a cut backup with %d jobs: %v", jobs, err)
+			}
+			if n := f.count(t, "shop_copy", `"Sales Dept"."Orders"`); n != 5000 {
+				t.Fatalf("the database was changed: %d orders", n)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		}
+	})
+
 	t.Run("stale temporary directories", func(t *testing.T) {
 		parent := t.TempDir()
 		os.MkdirAll(filepath.Join(parent, TempPrefix+"123", "x"), 0o700)
@@ -300,4 +347,18 @@ func TestRestore(t *testing.T) {
 			t.Fatal("RemoveStale removed another directory")
 		}
 	})
+}
+
+// switchSource serves first on the first Open and then on every later one.
+type switchSource struct {
+	first, then Source
+	opened      int
+}
+
+func (s *switchSource) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	s.opened++
+	if s.opened == 1 {
+		return s.first.Open(ctx, name)
+	}
+	return s.then.Open(ctx, name)
 }
