@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -13,8 +12,7 @@ import (
 // Conn says which database a client program (pg_dump, pg_restore, psql)
 // connects to, and as whom. It reaches the program through libpq's environment
 // variables, never its command line (which other users can see), and the
-// password through a temporary passfile that only this user can read and that
-// is removed when the program ends. Every session is read-only unless
+// password through a passfile that never touches a disk (see passSecret). Every session is read-only unless
 // AllowWrite is set (restores).
 type Conn struct {
 	Host     string // host name, IP address, or Unix socket directory
@@ -96,34 +94,6 @@ func (c Conn) environ(passfile string) []string {
 	}
 	set("PGPASSFILE", passfile)
 	return env
-}
-
-// writePassfile writes the password to a new private file in a new private
-// directory and returns its path and a function that removes both. The entry
-// matches any host, port, database and user: the file serves one program run.
-func writePassfile(password string) (path string, remove func(), err error) {
-	if password == "" {
-		return "", func() {}, nil
-	}
-	if strings.ContainsAny(password, "\r\n") {
-		return "", nil, fmt.Errorf("the password contains a line break, which PostgreSQL's client programs cannot take: change it on the server and in PgSafe")
-	}
-	dir, err := os.MkdirTemp("", "pgsafe-pass-*")
-	if err != nil {
-		return "", nil, fmt.Errorf("create a temporary passfile: %w", err)
-	}
-	remove = func() { os.RemoveAll(dir) }
-	if err := os.Chmod(dir, 0o700); err != nil {
-		remove()
-		return "", nil, fmt.Errorf("create a temporary passfile: %w", err)
-	}
-	path = filepath.Join(dir, "pgpass")
-	line := "*:*:*:*:" + escapePassfile(password) + "\n"
-	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
-		remove()
-		return "", nil, fmt.Errorf("write the temporary passfile: %w", err)
-	}
-	return path, remove, nil
 }
 
 // escapePassfile escapes a passfile field: backslash and colon get a backslash.

@@ -35,7 +35,7 @@ const stderrKeep = 16 << 10
 // returns io.EOF only if pg_dump exited successfully; if it failed, the Read
 // returns a *ToolError saying why, so a stream cut short never looks complete.
 // Close stops pg_dump if it is still running (cancelling the context does too)
-// and removes the temporary passfile.
+// and drops its passfile.
 func Dump(ctx context.Context, pgDump string, conn Conn, opts DumpOptions) (io.ReadCloser, error) {
 	args := []string{"--format=custom", "--compress=0", "--no-password", "--verbose"}
 	if opts.Snapshot != "" {
@@ -83,12 +83,13 @@ type toolRun struct {
 // start runs exe with args, connection environment from conn, stdin (may be
 // nil), and each stderr line passed to onLine.
 func start(ctx context.Context, tool, exe string, args []string, conn Conn, stdin io.Reader, onLine func(string)) (*toolRun, error) {
-	passfile, removePass, err := writePassfile(conn.Password)
+	secret, err := newPassSecret(conn.Password)
 	if err != nil {
 		return nil, err
 	}
+	removePass := secret.close
 	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Env = conn.environ(passfile)
+	cmd.Env = conn.environ(secret.attach(cmd))
 	cmd.Stdin = stdin
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return terminate(cmd) }
@@ -107,6 +108,7 @@ func start(ctx context.Context, tool, exe string, args []string, conn Conn, stdi
 		removePass()
 		return nil, fmt.Errorf("start %s (%s): %w", tool, exe, err)
 	}
+	secret.started()
 	r := &toolRun{ctx: ctx, tool: tool, cmd: cmd, stdout: stdout, cleanup: removePass,
 		stderrDone: make(chan struct{}), stderr: &tailBuffer{max: stderrKeep}}
 	go func() {

@@ -144,13 +144,13 @@ func TestDump(t *testing.T) {
 
 	t.Run("sessions are read-only", func(t *testing.T) {
 		c := f.superuser("shop")
-		passfile, remove, err := writePassfile(c.Password)
+		secret, err := newPassSecret(c.Password)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer remove()
+		defer secret.close()
 		cmd := exec.Command(f.client.Psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", "CREATE TABLE written (id int)")
-		cmd.Env = c.environ(passfile)
+		cmd.Env = c.environ(secret.attach(cmd))
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "read-only transaction") {
 			t.Fatalf("a superuser write through PgSafe's environment was not refused: %v\n%s", err, out)
@@ -169,7 +169,7 @@ func TestDump(t *testing.T) {
 		}
 		c.AllowWrite = true
 		cmd = exec.Command(f.client.Psql, "-X", "-v", "ON_ERROR_STOP=1", "-c", "SELECT 1")
-		cmd.Env = c.environ(passfile)
+		cmd.Env = c.environ(secret.attach(cmd))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("psql with the same passfile: %v\n%s", err, out)
 		}
@@ -313,7 +313,7 @@ func TestConnRedacts(t *testing.T) {
 	if got := escapePassfile(`a:b\c`); got != `a\:b\\c` {
 		t.Fatalf("escapePassfile = %q", got)
 	}
-	if _, _, err := writePassfile("two\nlines"); err == nil {
+	if _, err := newPassSecret("two\nlines"); err == nil {
 		t.Fatal("a password with a line break was accepted")
 	}
 }

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package pgtools
+
+// newPassSecret writes the password into a private passfile named after this
+// process (no memfd here); RemoveStalePassfiles sweeps it if this process
+// dies before removing it. nil without a password.
+func newPassSecret(password string) (*passSecret, error) {
+	if password == "" {
+		return nil, nil
+	}
+	line, err := passfileLine(password)
+	if err != nil {
+		return nil, err
+	}
+	return writePassDir(line)
+}
