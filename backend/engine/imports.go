@@ -19,8 +19,16 @@ import (
 // history, so it can be verified and restored like any other. Its manifest
 // is read from beside it (NAME.manifest.pgsafe) when there; otherwise the
 // file is read end to end and described from its own contents, without row
-// counts (restore.Inspect). A backup already in the history is returned
-// as it is. The file stays where it is and is read from there.
+// counts (restore.Inspect). The file stays where it is and is read from
+// there.
+//
+// The backup returned is always read from the file named, never from a
+// storage: verifying or restoring FILE.pgsafe checks that file. A backup
+// already in the history keeps its record (what was recorded at backup time
+// is what the file is checked against), with the file as its only copy; so
+// a good copy of a backup that retention pruned from storage still restores,
+// and a damaged copy of a backup whose storage copy is fine is reported as
+// damaged.
 func (e *Engine) ImportFile(ctx context.Context, path string) (store.Backup, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -36,7 +44,9 @@ func (e *Engine) ImportFile(ctx context.Context, path string) (store.Backup, err
 		return store.Backup{}, fmt.Errorf("import %s: %w", abs, err)
 	}
 	if b, err := e.store.Backup(ctx, h.BackupID.String()); err == nil {
-		return b, nil
+		return fromFile(b, abs), nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.Backup{}, err
 	}
 	if h.KeyID != e.key.ID() {
 		return store.Backup{}, fmt.Errorf("import %s: %w", abs, &keys.WrongKeyError{Need: h.KeyID, Have: []keys.KeyID{e.key.ID()}})
@@ -56,7 +66,14 @@ func (e *Engine) ImportFile(ctx context.Context, path string) (store.Backup, err
 	if err := e.record(ctx, Event{Action: "backup.imported", Target: name, Fields: map[string]string{"backup_id": rec.ID, "from": "file"}}); err != nil {
 		return store.Backup{}, err
 	}
-	return e.store.Backup(ctx, rec.ID)
+	b, err := e.store.Backup(ctx, rec.ID)
+	return fromFile(b, abs), err
+}
+
+// fromFile is b read from the file at path instead of its storages.
+func fromFile(b store.Backup, path string) store.Backup {
+	b.File, b.Copies = path, nil
+	return b
 }
 
 // fileManifest reads the manifest beside the backup file at path, or

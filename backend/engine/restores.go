@@ -46,9 +46,18 @@ func (e *Engine) FindBackup(ctx context.Context, ref, dbName string) (store.Back
 	return bs[0], nil
 }
 
-// source opens a storage that holds a copy of b.
-// The caller closes it.
-func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, int64, func(), error) {
+// source opens where b is read from: the file it was imported from (see
+// ImportFile), else a storage that holds a copy of it. It sets m.Object to
+// the name of the backup there. The caller closes it.
+func (e *Engine) source(ctx context.Context, b store.Backup, m *backup.Manifest) (restore.Source, int64, func(), error) {
+	if b.File != "" {
+		s, err := local.New(filepath.Dir(b.File))
+		if err != nil {
+			return nil, 0, nil, fmt.Errorf("backup %s cannot be read from %s: %w", b.ID, b.File, err)
+		}
+		m.Object = filepath.Base(b.File)
+		return s, 0, func() {}, nil
+	}
 	var lastErr error
 	for _, c := range b.Copies {
 		if c.Status != store.CopyWritten {
@@ -64,14 +73,10 @@ func (e *Engine) source(ctx context.Context, b store.Backup) (restore.Source, in
 			lastErr = fmt.Errorf("storage %s: %w", cfg.Name, err)
 			continue
 		}
-		return s, c.StorageID, closeS, nil
-	}
-	if b.File != "" {
-		s, err := local.New(filepath.Dir(b.File))
-		if err == nil {
-			return s, 0, func() {}, nil
+		if c.Object != "" {
+			m.Object = c.Object
 		}
-		lastErr = fmt.Errorf("the imported file %s: %w", b.File, err)
+		return s, c.StorageID, closeS, nil
 	}
 	if lastErr == nil {
 		lastErr = errors.New("no storage holds a copy of it")
@@ -98,7 +103,7 @@ func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL stri
 	if err != nil {
 		return nil, err
 	}
-	src, storageID, closeSrc, err := e.source(ctx, b)
+	src, storageID, closeSrc, err := e.source(ctx, b, m)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +228,7 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 		return nil, err
 	}
 	defer closeTarget()
-	src, storageID, closeSrc, err := e.source(ctx, b)
+	src, storageID, closeSrc, err := e.source(ctx, b, m)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,25 @@ func (s *RestoreService) backup(id string) (*engine.Engine, store.Backup, error)
 	return e, b, err
 }
 
+// source is the backup req names: read from req.File when set.
+func (s *RestoreService) source(req RestoreRequest) (*engine.Engine, store.Backup, error) {
+	if strings.TrimSpace(req.File) == "" {
+		return s.backup(req.BackupID)
+	}
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, store.Backup{}, err
+	}
+	b, err := e.ImportFile(context.Background(), strings.TrimSpace(req.File))
+	if err != nil {
+		return nil, store.Backup{}, err
+	}
+	if req.BackupID != "" && b.ID != req.BackupID {
+		return nil, store.Backup{}, fmt.Errorf("%s now holds backup %s, not %s: the file was replaced since it was read", req.File, b.ID, req.BackupID)
+	}
+	return e, b, nil
+}
+
 // Verify checks backup id end to end without a database (every chunk, size,
 // SHA-256, the archive's table of contents against the manifest).
 func (s *RestoreService) Verify(id string) (CheckView, error) {
@@ -97,7 +116,11 @@ func (s *RestoreService) Drill(id string) (CheckView, error) {
 // the existing Database there, "url" goes to the server and database URL
 // names. User and Password (write access) are used for this restore only.
 type RestoreRequest struct {
-	BackupID          string   `json:"backupId"`
+	BackupID string `json:"backupId"`
+	// File, when set, is the .pgsafe file the backup is read from (Restore
+	// from a file): that file is what is checked and restored, not a
+	// storage's copy of the same backup.
+	File              string   `json:"file,omitempty"`
 	Target            string   `json:"target"` // "same", "replace" or "url"
 	User              string   `json:"user"`
 	Password          string   `json:"password"`
@@ -155,7 +178,7 @@ func (r RestoreRequest) target() (engine.RestoreTarget, bool, error) {
 // version, database exists or not, room for a parallel restore) run first;
 // a failure ends in "restore:finished" with the reason.
 func (s *RestoreService) Start(req RestoreRequest) error {
-	e, b, err := s.backup(req.BackupID)
+	e, b, err := s.source(req)
 	if err != nil {
 		return err
 	}

@@ -285,6 +285,8 @@ export type RestoreTargetKind = 'same' | 'replace' | 'url';
 
 export interface RestoreRequest {
   backupId: string;
+  /** Restore from a file: the .pgsafe file read, instead of a storage's copy. */
+  file?: string;
   target: RestoreTargetKind;
   user: string;
   password: string;

@@ -24,6 +24,8 @@ export interface RestoreSource {
   storedSize: number;
   /** The backed-up database's server (user@host:port), when PgSafe knows it; imported backups have none. */
   server?: string;
+  /** Restore from a file: the .pgsafe file that is read (not a storage's copy of the same backup). */
+  file?: string;
 }
 
 const phaseWords: Record<string, string> = {
@@ -92,6 +94,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
 
   const request = (): RestoreRequest => ({
     backupId: source.backupId,
+    file: source.file,
     target,
     user,
     password,

@@ -52,7 +52,7 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
         onClose={() => setImporting(false)}
         onRestore={(b) => {
           setImporting(false);
-          setRestoring({ backupId: b.id, label: b.database || 'the backup', started: b.started, storedSize: b.storedSize });
+          setRestoring({ backupId: b.id, label: b.database || 'the backup', started: b.started, storedSize: b.storedSize, file: b.file });
         }}
       />
       <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />

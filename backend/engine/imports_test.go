@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// TestNamedFileIsWhatIsRead (issue 12, item 1): verifying or restoring
+// FILE.pgsafe reads that file, even when its backup is in the history: a cut
+// copy of a backup whose storage copy is fine fails, and a good copy of a
+// backup that retention pruned from its storage verifies and restores.
+func TestNamedFileIsWhatIsRead(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	srv := testenv.Postgres(t)
+	srv.CreateDB(t, "shop")
+	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY, total numeric);
+		INSERT INTO orders SELECT g, g * 2 FROM generate_series(1, 700) g;
+		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-31'; GRANT SELECT ON orders TO reader;`)
+	folder := t.TempDir()
+	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
+		t.Fatal(err)
+	}
+	readerURL := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "reader:reader-pw-31", 1)
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: readerURL, StorageNames: []string{"nas"}, CountRows: true}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.BackupNow(ctx, "shop", store.OriginManual, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := filepath.Join(folder, filepath.FromSlash(first.Copies[0].Object))
+	good := filepath.Join(t.TempDir(), "good.pgsafe")
+	copyFile(t, stored, good)
+
+	t.Run("a cut copy fails though the storage's is fine", func(t *testing.T) {
+		cut := filepath.Join(t.TempDir(), "cut.pgsafe")
+		copyFile(t, stored, cut)
+		fi, err := os.Stat(cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(cut, fi.Size()-1); err != nil {
+			t.Fatal(err)
+		}
+		b, err := e.ImportFile(ctx, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.ID != first.ID || b.File != cut {
+			t.Fatalf("ImportFile = backup %s read from %q; want %s from %s", b.ID, b.File, first.ID, cut)
+		}
+		res, err := e.VerifyBackup(ctx, b, "")
+		if err == nil && res.OK {
+			t.Fatal("verify of a file cut by one byte said OK")
+		}
+		if _, err := e.RestoreBackup(ctx, b, RestoreTarget{URL: srv.URL("shop_from_cut")}, RestoreOptions{NoOwner: true}); err == nil {
+			t.Fatal("a restore from a file cut by one byte succeeded")
+		}
+		// The history's own copy is untouched and still good.
+		if res, err := e.VerifyBackup(ctx, *first, ""); err != nil || !res.OK {
+			t.Fatalf("verify of the stored copy = %+v, %v", res, err)
+		}
+	})
+
+	t.Run("a good copy of a pruned backup restores", func(t *testing.T) {
+		if err := e.SetRetention(ctx, "shop", store.RetentionPolicy{KeepLast: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.BackupNow(ctx, "shop", store.OriginManual, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(stored); !os.IsNotExist(err) {
+			t.Fatalf("retention kept the first backup's object: %v", err)
+		}
+		was, err := e.store.Backup(ctx, first.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.VerifyBackup(ctx, was, ""); err == nil {
+			t.Fatal("the pruned backup verified from the history with no copy left")
+		}
+		b, err := e.ImportFile(ctx, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := e.VerifyBackup(ctx, b, ""); err != nil || !res.OK {
+			t.Fatalf("verify a good copy of a pruned backup = %+v, %v", res, err)
+		}
+		if _, err := e.RestoreBackup(ctx, b, RestoreTarget{URL: srv.URL("shop_from_good")}, RestoreOptions{NoOwner: true}); err != nil {
+			t.Fatal(err)
+		}
+		if n := countOrders(t, srv, "shop_from_good"); n != 700 {
+			t.Fatalf("restored %d orders, want 700", n)
+		}
+	})
+}
