@@ -66,22 +66,24 @@ func (f *fixture) verify(t *testing.T) Report {
 func TestIntact(t *testing.T) {
 	f := newFixture(t, 5)
 	rep, err := f.log.Verify(context.Background())
-	if err != nil || !rep.Intact || rep.Entries != 5 || rep.GoodTo != 5 {
+	// Entry 1 is the genesis entry, the five entries follow it.
+	if err != nil || !rep.Intact || rep.Entries != 6 || rep.GoodTo != 6 {
 		t.Fatalf("Verify = %+v, %v", rep, err)
 	}
 	// The verification is itself an entry, and the log stays intact.
 	recs, err := f.log.List(context.Background(), Filter{})
-	if err != nil || len(recs) != 6 || recs[0].Action != "audit.verified" || recs[0].Message != "intact: 5 entries" {
+	if err != nil || len(recs) != 7 || recs[0].Action != "audit.verified" || recs[0].Message != "intact: 6 entries" ||
+		recs[6].Action != ActionGenesis || recs[6].Seq != 1 {
 		t.Fatalf("List = %+v, %v", recs, err)
 	}
 	if recs[5].Target != "target-marker-1" || recs[5].Fields["field"] != "host" || recs[5].Actor == "" {
 		t.Fatalf("oldest entry %+v", recs[5])
 	}
-	if rep := f.verify(t); !rep.Intact || rep.Entries != 6 {
+	if rep := f.verify(t); !rep.Intact || rep.Entries != 7 {
 		t.Fatalf("after verification: %+v", rep)
 	}
 	recs, _ = f.log.List(context.Background(), Filter{ActionPrefix: "test.", Limit: 2, Offset: 1})
-	if len(recs) != 2 || recs[0].Seq != 4 || recs[1].Seq != 3 {
+	if len(recs) != 2 || recs[0].Seq != 5 || recs[1].Seq != 4 {
 		t.Fatalf("filtered list %+v", recs)
 	}
 }
@@ -119,11 +121,11 @@ func TestTamperingIsLocated(t *testing.T) {
 		{"checkpoint forged", func(t *testing.T, f *fixture) {
 			p := filepath.Join(f.dir, CheckpointFile)
 			data, _ := os.ReadFile(p)
-			os.WriteFile(p, bytes.Replace(data, []byte(`"seq":5`), []byte(`"seq":4`), 1), 0o600)
-		}, 5, BreakCheckpoint},
+			os.WriteFile(p, bytes.Replace(data, []byte(`"seq":6`), []byte(`"seq":5`), 1), 0o600)
+		}, 6, BreakCheckpoint},
 		{"checkpoint removed", func(t *testing.T, f *fixture) {
 			os.Remove(filepath.Join(f.dir, CheckpointFile))
-		}, 5, BreakCheckpoint},
+		}, 6, BreakCheckpoint},
 		{"MAC replaced without the key", func(t *testing.T, f *fixture) {
 			// Without the key no valid MAC can be made.
 			f.exec(t, "UPDATE audit_log SET mac = zeroblob(32) WHERE seq = 1")
@@ -145,10 +147,10 @@ func TestTamperingIsLocated(t *testing.T) {
 
 func TestSealedDetailsMovedBetweenRows(t *testing.T) {
 	f := newFixture(t, 3)
-	// Swap details and recompute nothing: the MAC catches it first, but the
-	// details of row 2 also no longer open at row 2.
-	f.exec(t, "UPDATE audit_log SET details = (SELECT details FROM audit_log WHERE seq = 1) WHERE seq = 2")
-	if rep := f.verify(t); rep.Intact || rep.BrokenAt != 2 {
+	// Copy details and recompute nothing: the MAC catches it first, but the
+	// details of row 2 also no longer open at row 3.
+	f.exec(t, "UPDATE audit_log SET details = (SELECT details FROM audit_log WHERE seq = 2) WHERE seq = 3")
+	if rep := f.verify(t); rep.Intact || rep.BrokenAt != 3 {
 		t.Fatalf("%+v", rep)
 	}
 	recs, _ := f.log.List(context.Background(), Filter{})
@@ -184,7 +186,7 @@ func TestConcurrentAppends(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if rep := f.verify(t); !rep.Intact || rep.Entries != 100 {
+	if rep := f.verify(t); !rep.Intact || rep.Entries != 101 {
 		t.Fatalf("after concurrent appends: %+v", rep)
 	}
 }
@@ -208,7 +210,7 @@ func TestExport(t *testing.T) {
 	if err := WriteJSON(&j, recs); err != nil || !strings.Contains(j.String(), `"target": "target-marker-2"`) {
 		t.Fatalf("JSON: %s %v", j.String(), err)
 	}
-	if err := WriteCSV(&c, recs); err != nil || strings.Count(c.String(), "\n") != 3 || !strings.Contains(c.String(), "field=host") {
+	if err := WriteCSV(&c, recs); err != nil || strings.Count(c.String(), "\n") != 4 || !strings.Contains(c.String(), "field=host") {
 		t.Fatalf("CSV: %s %v", c.String(), err)
 	}
 }

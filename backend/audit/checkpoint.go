@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,16 +16,22 @@ import (
 	"github.com/pgsafe/pgsafe/backend/keys"
 )
 
-// Checkpoint is the newest entry's sequence number and MAC.
+// Checkpoint is the newest entry's sequence number and MAC, and the ID of the
+// settings database whose log it belongs to (store.StoreID; "" in a
+// checkpoint written before logs had a genesis entry).
 type Checkpoint struct {
-	Seq int64
-	MAC []byte
+	Seq     int64
+	MAC     []byte
+	StoreID string
 }
 
-// CheckpointStore keeps the checkpoint outside the database.
+// CheckpointStore keeps the checkpoint outside the database. Lock serializes
+// appends across processes: between Lock and unlock, no other process (and
+// no other CheckpointStore on the same file) appends.
 type CheckpointStore interface {
 	Load() (Checkpoint, bool, error) // false: none saved yet
 	Save(Checkpoint) error
+	Lock(ctx context.Context) (unlock func(), err error)
 }
 
 // LabelCheckpoint derives the key that authenticates the checkpoint file.
@@ -32,7 +39,8 @@ const LabelCheckpoint = "pgsafe/v1/audit-checkpoint"
 
 // FileCheckpoint keeps the checkpoint in a small JSON file beside the
 // settings database, authenticated with its own HMAC key (so it cannot be
-// forged or taken from another installation), written atomically.
+// forged or taken from another installation), written atomically. Its lock
+// is an exclusive lock on a file beside it (path + ".lock").
 type FileCheckpoint struct {
 	path string
 	key  []byte
@@ -50,16 +58,29 @@ func NewFileCheckpoint(path string, mk *keys.MasterKey) (*FileCheckpoint, error)
 // CheckpointFile is the checkpoint's file name in the settings directory.
 const CheckpointFile = "audit.checkpoint"
 
+// Checkpoint file versions: 1 has no store ID (written before genesis
+// entries), 2 has one.
+const (
+	checkpointV1 = 1
+	checkpointV2 = 2
+)
+
 type checkpointJSON struct {
 	Version int    `json:"version"`
+	Store   string `json:"store,omitempty"` // the store ID (version 2)
 	Seq     int64  `json:"seq"`
 	MAC     string `json:"mac"`  // the entry's MAC, hex
 	Auth    string `json:"auth"` // HMAC of the above under the checkpoint key, hex
 }
 
-func (f *FileCheckpoint) auth(seq int64, mac []byte) []byte {
+func (f *FileCheckpoint) auth(version int, storeID string, seq int64, mac []byte) []byte {
 	h := hmac.New(sha256.New, f.key)
-	h.Write([]byte("pgsafe/v1/audit-checkpoint\x00" + strconv.FormatInt(seq, 10) + "\x00"))
+	if version == checkpointV1 {
+		h.Write([]byte("pgsafe/v1/audit-checkpoint\x00" + strconv.FormatInt(seq, 10) + "\x00"))
+	} else {
+		h.Write([]byte("pgsafe/v1/audit-checkpoint\x00v2\x00" + strconv.Itoa(len(storeID)) + "\x00" + storeID + "\x00" +
+			strconv.FormatInt(seq, 10) + "\x00"))
+	}
 	h.Write(mac)
 	return h.Sum(nil)
 }
@@ -78,20 +99,28 @@ func (f *FileCheckpoint) Load() (Checkpoint, bool, error) {
 		return Checkpoint{}, false, err
 	}
 	var c checkpointJSON
-	if err := json.Unmarshal(data, &c); err != nil || c.Version != 1 {
+	if err := json.Unmarshal(data, &c); err != nil || (c.Version != checkpointV1 && c.Version != checkpointV2) ||
+		(c.Version == checkpointV1) != (c.Store == "") {
 		return Checkpoint{}, true, fmt.Errorf("%w: %s is damaged", ErrCheckpointInvalid, f.path)
 	}
 	mac, err1 := hex.DecodeString(c.MAC)
 	auth, err2 := hex.DecodeString(c.Auth)
-	if err1 != nil || err2 != nil || !hmac.Equal(auth, f.auth(c.Seq, mac)) {
+	if err1 != nil || err2 != nil || !hmac.Equal(auth, f.auth(c.Version, c.Store, c.Seq, mac)) {
 		return Checkpoint{}, true, fmt.Errorf("%w: %s was modified or comes from another key", ErrCheckpointInvalid, f.path)
 	}
-	return Checkpoint{Seq: c.Seq, MAC: mac}, true, nil
+	return Checkpoint{Seq: c.Seq, MAC: mac, StoreID: c.Store}, true, nil
 }
 
-// Save writes the checkpoint atomically (temporary file, fsync, rename).
+// Save writes the checkpoint atomically (temporary file, fsync, rename). A
+// checkpoint with a store ID is written as version 2, one without (only
+// tests write those, to stand for an older PgSafe) as version 1.
 func (f *FileCheckpoint) Save(c Checkpoint) error {
-	data, err := json.Marshal(checkpointJSON{Version: 1, Seq: c.Seq, MAC: hex.EncodeToString(c.MAC), Auth: hex.EncodeToString(f.auth(c.Seq, c.MAC))})
+	v := checkpointV2
+	if c.StoreID == "" {
+		v = checkpointV1
+	}
+	data, err := json.Marshal(checkpointJSON{Version: v, Store: c.StoreID, Seq: c.Seq, MAC: hex.EncodeToString(c.MAC),
+		Auth: hex.EncodeToString(f.auth(v, c.StoreID, c.Seq, c.MAC))})
 	if err != nil {
 		return err
 	}
@@ -113,5 +142,29 @@ func (f *FileCheckpoint) Save(c Checkpoint) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write the audit checkpoint: %w", err)
 	}
+	// Make the rename durable: after a power loss an older checkpoint would
+	// be reported as rolled back. Best effort (not possible on Windows).
+	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	return nil
+}
+
+// Lock takes the exclusive lock on path + ".lock", waiting for another
+// process's append to end. The lock file holds nothing; it is never removed
+// (removing it would let two processes lock two different files).
+func (f *FileCheckpoint) Lock(ctx context.Context) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lf, err := os.OpenFile(f.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock the audit checkpoint: %w", err)
+	}
+	if err := lockFile(lf); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("lock the audit checkpoint %s.lock: %w", f.path, err)
+	}
+	return func() { lf.Close() }, nil // closing releases the lock
 }
