@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -26,10 +29,16 @@ func decryptCmd(env *Env) *cobra.Command {
 		Short: "Turn a PgSafe backup file into the plain pg_dump archive",
 		Long: "Decrypts and decompresses a backup file (docs/FORMAT.md) with this machine's key, a key file,\n" +
 			"or a recovery kit, so that pg_restore can read it. Every chunk is authenticated: a wrong key,\n" +
-			"a damaged or truncated file is reported, and then no output file is left behind.\n" +
+			"a damaged or truncated file is reported, and then no output file is left behind. Neither after\n" +
+			"Ctrl+C or SIGTERM (on Linux the output has no name until it is complete, so even kill -9\n" +
+			"leaves none; elsewhere a killed decrypt can leave a plaintext .NAME.pgsafe-part-* beside it).\n" +
 			"--out - writes to standard output.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Ctrl+C or SIGTERM stops the copy, and the partial output is
+			// removed (on Linux it never had a name: even kill -9 leaves none).
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			if in == "" || out == "" {
 				return errors.New("give --in BACKUP.pgsafe and --out FILE (or --out - for standard output)")
 			}
@@ -48,33 +57,35 @@ func decryptCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer src.Close()
+			// A stop also ends a read that waits (a pipe, a slow disk).
+			defer context.AfterFunc(ctx, func() { src.Close() })()
 			// Read the header first: a file that is not a backup fails before
-			// any key is opened.
-			h, err := format.ParseHeader(src)
+			// any key is opened. It is kept rather than read again, so --in
+			// may be a pipe.
+			var head bytes.Buffer
+			h, err := format.ParseHeader(io.TeeReader(src, &head))
 			if err != nil {
 				return fmt.Errorf("%s: %w", in, err)
-			}
-			if _, err := src.Seek(0, io.SeekStart); err != nil {
-				return err
 			}
 			mk, _, err := keys.Open(env.Ctx, keys.Options{Home: home, KeyFile: keyFile, Passphrase: newPassphraseSource(env, stdinPass).ask()})
 			if err != nil {
 				return err
 			}
 			defer mk.Wipe()
-			r, _, err := format.NewReader(src, keys.Keys{mk})
+			r, _, err := format.NewReader(io.MultiReader(&head, src), keys.Keys{mk})
 			if err != nil {
-				return fmt.Errorf("%s: %w", in, err)
+				return fmt.Errorf("%s: %w", in, stopped(ctx, err))
 			}
+			r = ctxReader{ctx: ctx, r: r}
 			if out == "-" {
 				if _, err := io.Copy(env.Stdout, r); err != nil {
-					return fmt.Errorf("%s: %w (the output so far is incomplete: discard it)", in, err)
+					return fmt.Errorf("%s: %w (the output so far is incomplete: discard it)", in, stopped(ctx, err))
 				}
 				return nil
 			}
 			n, err := writeAtomically(out, force, r)
 			if err != nil {
-				return fmt.Errorf("%s: %w (no output was written)", in, err)
+				return fmt.Errorf("%s: %w (no output was written)", in, stopped(ctx, err))
 			}
 			fmt.Fprintf(env.Stderr, "backup %s decrypted: %d bytes in %s\n", h.BackupID, n, out)
 			return nil
@@ -89,30 +100,47 @@ func decryptCmd(env *Env) *cobra.Command {
 	return cmd
 }
 
-// writeAtomically writes r to a temporary file beside path, then renames it:
-// on any error nothing is left at path (and an existing file is untouched).
-func writeAtomically(path string, force bool, r io.Reader) (int64, error) {
+// writeAtomically writes r to a new file beside path (unnamed where the OS
+// allows, see partFile) and names it path at the end: on any error, a
+// cancelled context included, nothing is left at path (an existing file is
+// untouched) and no partial file is left beside it.
+func writeAtomically(path string, force bool, r io.Reader) (_ int64, err error) {
 	if _, err := os.Lstat(path); err == nil && !force {
 		return 0, fmt.Errorf("%s already exists: choose another name, or --force to replace it", path)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".part-*")
+	f, err := createPart(path)
 	if err != nil {
 		return 0, err
 	}
-	tmp := f.Name()
+	defer f.abort()
 	n, err := io.Copy(f, r)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
 	if err != nil {
-		os.Remove(tmp)
+		return 0, err
+	}
+	if err := f.commit(force); err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// stopped reports err as the stop it is when ctx is done (closing the input
+// on a stop makes the read fail with a confusing "file already closed").
+func stopped(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped: %w", context.Cause(ctx))
+	}
+	return err
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, fmt.Errorf("stopped: %w", context.Cause(c.ctx))
+	}
+	return c.r.Read(p)
 }

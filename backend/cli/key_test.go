@@ -122,7 +122,7 @@ func TestKeyLifecycleAndDecrypt(t *testing.T) {
 		t.Errorf("damaged file: %s", errOut)
 	}
 	assertNoFile(t, noOut)
-	if left, _ := filepath.Glob(filepath.Join(dir, ".none.dump.part-*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, ".none.dump.pgsafe-part-*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 
