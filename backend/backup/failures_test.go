@@ -138,8 +138,9 @@ func TestRunTimeout(t *testing.T) {
 	}
 }
 
-// The server restarting mid-dump, and pg_dump being killed, each end as a
-// failed backup with a reason, leaving nothing in any storage.
+// The server restarting mid-dump, pg_dump's session ended by
+// pg_terminate_backend, and pg_dump being killed each end as a failed backup
+// with its own reason, leaving nothing in any storage.
 func TestRunInterrupted(t *testing.T) {
 	f := newFixture(t)
 	f.pg.Exec(t, "shop", `CREATE TABLE big AS SELECT g, md5(g::text) AS h, repeat(md5(g::text), 8) AS pad
@@ -149,7 +150,8 @@ func TestRunInterrupted(t *testing.T) {
 		interrupt func(t *testing.T)
 		want      string
 	}{
-		{"server restart", func(t *testing.T) { f.pg.Restart(t) }, "the server restarted or shut down"},
+		{"server restart", func(t *testing.T) { f.pg.Restart(t) }, "the server restarted during the run"},
+		{"session terminated", func(t *testing.T) { terminatePgDump(t, f) }, "the server ended pg_dump's session while it stayed up"},
 		{"pg_dump killed", func(t *testing.T) { killChild(t, "pg_dump") }, "pg_dump: was killed (signal: killed)"},
 	}
 	for _, tc := range cases {
@@ -178,6 +180,18 @@ func TestRunInterrupted(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// terminatePgDump ends pg_dump's session as an administrator would.
+func terminatePgDump(t *testing.T, f *fixture) {
+	t.Helper()
+	conn := f.pg.Conn(t, "shop")
+	var n int
+	err := conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = 'shop' AND usename = 'backup' AND query LIKE 'COPY %'`).Scan(&n)
+	if err != nil || n == 0 {
+		t.Errorf("terminate pg_dump's session: %d ended, %v", n, err)
 	}
 }
 

@@ -172,7 +172,7 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 	log.Info("backup started", "backup", m.BackupID, "database", job.DatabaseID, "pg_dump", m.PgDumpVersion, "server", snap.ServerMajor)
 	fan, err := stream(ctx, job, client, snap.ID, id, m, prog)
 	if err != nil {
-		return nil, err
+		return nil, explainLost(ctx, job.Conn, snap, err)
 	}
 	snap.close(ctx)
 

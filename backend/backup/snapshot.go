@@ -28,6 +28,11 @@ type snapshot struct {
 	ServerVersion string // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
 	ServerMajor   int
 	Database      string
+	// PID is the snapshot session's backend; Postmaster the server's start
+	// time. After a failure they tell a restart from a session ended by
+	// someone (see explainLost).
+	PID        uint32
+	Postmaster time.Time
 	// DataSize is the size of the tables on disk (heap and TOAST, no
 	// indexes): close to what the dump will hold, so progress can show an ETA.
 	DataSize int64
@@ -51,7 +56,8 @@ func openSnapshot(ctx context.Context, c pgtools.Conn) (*snapshot, error) {
 	}
 	var num int
 	err = s.tx.QueryRow(ctx, `SELECT pg_export_snapshot(), current_setting('server_version'),
-		current_setting('server_version_num')::int, current_database()`).Scan(&s.ID, &s.ServerVersion, &num, &s.Database)
+		current_setting('server_version_num')::int, current_database(), pg_backend_pid(), pg_postmaster_start_time()`).
+		Scan(&s.ID, &s.ServerVersion, &num, &s.Database, &s.PID, &s.Postmaster)
 	if err != nil {
 		s.close(ctx)
 		return nil, fmt.Errorf("export a snapshot on %s: %w", c, err)

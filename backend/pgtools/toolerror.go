@@ -27,6 +27,8 @@ const (
 	CodeCancelled       Code = "cancelled"        // PgSafe stopped it
 	CodeKilled          Code = "killed"           // a signal PgSafe did not send (OOM killer, kill -9)
 	CodeServerGone      Code = "server_gone"      // the server restarted or shut down mid-run
+	CodeTerminated      Code = "terminated"       // the server ended the session (pg_terminate_backend) while it stayed up
+	CodeConnLost        Code = "connection_lost"  // the connection was lost mid-run without a word from the server
 	CodeOther           Code = "other"
 )
 
@@ -83,7 +85,9 @@ func newToolError(tool string, err error, stderr string) *ToolError {
 	switch {
 	case has("terminating connection due to administrator command", "the database system is shutting down",
 		"terminating connection due to unexpected postmaster exit", "the database system is starting up"):
-		e.Code, e.Message = CodeServerGone, "the server restarted or shut down during the run and closed the connection: retry once it is back"
+		// Also what a session ended by pg_terminate_backend reads: the
+		// backup pipeline tells the two apart by asking the server afterwards.
+		e.Code, e.Message = CodeServerGone, "the server ended the session during the run (it restarted or shut down, or an administrator ended the session): retry once it is back"
 	case has("server version mismatch", "aborting because of server version mismatch"):
 		e.Code, e.Message = CodeVersionMismatch, "this "+tool+" is older than the server; PgSafe needs a "+tool+" at least as new as the server"
 	case has("password authentication failed", "no password supplied"):
@@ -96,6 +100,13 @@ func newToolError(tool string, err error, stderr string) *ToolError {
 		e.Code, e.Message = CodeNoDatabase, "the database does not exist on this server: check its name"
 	case has("could not translate host name", "Name or service not known", "nodename nor servname"):
 		e.Code, e.Message = CodeDNS, "the server's host name does not resolve: check the host, and this machine's network or VPN"
+	case has("server closed the connection unexpectedly", "SSL SYSCALL error: EOF detected", "could not receive data from server") &&
+		!has("connection to server at", "connection to server on socket", "could not connect to server"):
+		// The connection was made, then lost mid-run: the server restarted,
+		// crashed or ended the session, or the network dropped. A restart
+		// often closes the socket before its FATAL message is read, so this
+		// is not "cannot be reached" (the run did reach it).
+		e.Code, e.Message = CodeConnLost, "the connection to the server was lost during the run (the server restarted, crashed or ended the session, or the network dropped): retry once the server is back"
 	case has("Connection refused", "timeout expired", "Connection timed out", "No route to host", "Network is unreachable", "could not connect to server", "server closed the connection unexpectedly"):
 		e.Code, e.Message = CodeUnreachable, "the server cannot be reached: check that it is running, the host and port, and any firewall or VPN"
 	case has("SSL", "certificate"):
