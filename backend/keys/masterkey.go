@@ -90,6 +90,11 @@ const (
 	LabelBackupKey = "pgsafe/v1/backup-key\x00" // context: backup ID
 	LabelRecord    = "pgsafe/v1/sealed-record"
 	LabelAudit     = "pgsafe/v1/audit-mac"
+	// LabelStoreRowMAC keys the settings store's per-row MACs over plaintext
+	// columns, version and sealed record (docs/STORE.md, "Integrity").
+	LabelStoreRowMAC = "pgsafe/v1/store-row-mac"
+	// LabelStoreAnchor keys the settings store's anchor file beside the database.
+	LabelStoreAnchor = "pgsafe/v1/store-anchor"
 )
 
 func (k *MasterKey) String() string                { return "MasterKey(" + k.ID().String() + ", redacted)" }

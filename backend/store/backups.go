@@ -156,7 +156,7 @@ func (s *Store) CreateBackup(ctx context.Context, b Backup) error {
 		if err != nil {
 			return s.wrap("record backup", err)
 		}
-		return nil
+		return s.stampRows(ctx, tx, "backups", "id = ?", b.ID)
 	})
 }
 
@@ -171,12 +171,12 @@ func (s *Store) UpdateBackup(ctx context.Context, b Backup) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE backups SET status = ?, finished_at = ?, raw_size = ?, stored_size = ?, sealed = ? WHERE id = ?`,
-			string(b.Status), nullTime(b.FinishedAt), b.RawSize, b.StoredSize, blob, b.ID)
+		n, err := s.updateRows(ctx, tx, "backups", "id = ?", []any{b.ID}, `status = ?, finished_at = ?, raw_size = ?, stored_size = ?, sealed = ?`,
+			string(b.Status), nullTime(b.FinishedAt), b.RawSize, b.StoredSize, blob)
 		if err != nil {
-			return s.wrap("update backup", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return notFoundf("no backup %s", b.ID)
 		}
 		return nil
@@ -206,19 +206,28 @@ func (s *Store) SetBackupCopy(ctx context.Context, backupID string, c BackupCopy
 		if err != nil {
 			return s.wrap("record backup copy", err)
 		}
-		return nil
+		return s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID)
 	})
 }
 
 // DeleteBackup removes backup id's record and its copies' records (not the
-// stored files).
+// stored files). A record that was modified outside PgSafe may be deleted:
+// that is the way out of a *DamagedRowError.
 func (s *Store) DeleteBackup(ctx context.Context, id string) error {
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM backups WHERE id = ?", id)
-		if err != nil {
-			return s.wrap("remove backup", err)
+		// What the foreign keys' ON DELETE would do, unbinding or binding
+		// again each row (integrity.go).
+		if _, err := s.deleteRows(ctx, tx, "backup_copies", "backup_id = ?", id); err != nil {
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.updateRows(ctx, tx, "restores", "backup_id = ?", []any{id}, "backup_id = NULL"); err != nil {
+			return err
+		}
+		n, err := s.deleteRows(ctx, tx, "backups", "id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
 			return notFoundf("no backup %s", id)
 		}
 		return nil
@@ -272,7 +281,7 @@ func (s *Store) Backups(ctx context.Context, f BackupFilter) ([]Backup, error) {
 }
 
 func (s *Store) backups(ctx context.Context, q querier, where string, args ...any) ([]Backup, error) {
-	rs, err := q.QueryContext(ctx, `SELECT id, database_id, status, origin, started_at, finished_at, raw_size, stored_size, key_id, sealed FROM backups `+where, args...)
+	rs, err := q.QueryContext(ctx, `SELECT id, database_id, status, origin, started_at, finished_at, raw_size, stored_size, key_id, sealed`+bindingCols("backups")+` FROM backups `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read backups", err)
 	}
@@ -286,11 +295,15 @@ func (s *Store) backups(ctx context.Context, q querier, where string, args ...an
 			status         string
 			started        int64
 			blob           []byte
+			bd             binding
 		)
-		if err := rs.Scan(&b.ID, &dbID, &status, &b.Origin, &started, &finished, &raw, &stored, &b.KeyID, &blob); err != nil {
+		if err := rs.Scan(append([]any{&b.ID, &dbID, &status, &b.Origin, &started, &finished, &raw, &stored, &b.KeyID, &blob}, bd.dest()...)...); err != nil {
 			return nil, s.wrap("read backups", err)
 		}
 		if err := s.openRow("backups", b.ID, blob, &b.BackupDetails, false); err != nil {
+			return nil, err
+		}
+		if err := s.checkBinding("backups", &bd); err != nil {
 			return nil, err
 		}
 		b.DatabaseID, b.Status, b.StartedAt, b.FinishedAt = dbID.Int64, Status(status), fromMillis(started), timeOf(finished)
@@ -310,7 +323,7 @@ func (s *Store) backups(ctx context.Context, q querier, where string, args ...an
 }
 
 func (s *Store) backupCopies(ctx context.Context, q querier, backupID string) ([]BackupCopy, error) {
-	rs, err := q.QueryContext(ctx, `SELECT storage_id, status, size, updated_at, sealed FROM backup_copies WHERE backup_id = ? ORDER BY storage_id`, backupID)
+	rs, err := q.QueryContext(ctx, `SELECT storage_id, status, size, updated_at, sealed`+bindingCols("backup_copies")+` FROM backup_copies WHERE backup_id = ? ORDER BY storage_id`, backupID)
 	if err != nil {
 		return nil, s.wrap("read backup copies", err)
 	}
@@ -324,11 +337,15 @@ func (s *Store) backupCopies(ctx context.Context, q querier, backupID string) ([
 			upd    int64
 			blob   []byte
 			d      copyDetails
+			bd     binding
 		)
-		if err := rs.Scan(&c.StorageID, &status, &size, &upd, &blob); err != nil {
+		if err := rs.Scan(append([]any{&c.StorageID, &status, &size, &upd, &blob}, bd.dest()...)...); err != nil {
 			return nil, s.wrap("read backup copies", err)
 		}
 		if err := s.openRow("backup_copies", copyRow(backupID, c.StorageID), blob, &d, false); err != nil {
+			return nil, err
+		}
+		if err := s.checkBinding("backup_copies", &bd); err != nil {
 			return nil, err
 		}
 		c.Status, c.Size, c.UpdatedAt, c.Object, c.Error = CopyStatus(status), size.Int64, fromMillis(upd), d.Object, d.Error

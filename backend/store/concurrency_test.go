@@ -126,6 +126,12 @@ func TestConcurrentWriters(t *testing.T) {
 				readErr <- err
 				return
 			}
+			// The anchor check runs while other processes write: never a
+			// false alarm.
+			if err := s.CheckIntegrity(ctx); err != nil {
+				readErr <- err
+				return
+			}
 		}
 	}()
 	wg.Wait()
@@ -169,5 +175,8 @@ func TestConcurrentWriters(t *testing.T) {
 	settings, _ := s.Settings(ctx)
 	if settings["last.proc1"] != strconv.Itoa(n-1) || settings["last.g3"] != strconv.Itoa(n-1) {
 		t.Fatalf("settings = %v", settings)
+	}
+	if err := s.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

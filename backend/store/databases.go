@@ -13,7 +13,8 @@ import (
 var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 
 // DatabaseConfig is a PostgreSQL connection as the user entered it. All of it
-// is sealed; StorageIDs (where its backups go) are plaintext foreign keys.
+// is sealed, StorageIDs (where its backups go) included; database_storages is
+// an index of them, checked against the sealed list on every read.
 type DatabaseConfig struct {
 	Name     string `json:"name"`
 	Host     string `json:"host"`
@@ -136,15 +137,14 @@ func validPort(field string, p int) error {
 // CreateDatabase stores a new connection and returns its id.
 func (s *Store) CreateDatabase(ctx context.Context, c DatabaseConfig) (int64, error) {
 	c.SSH = cloneTunnel(c.SSH)
+	c.StorageIDs = sortedIDs(c.StorageIDs)
 	var id int64
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		ids := c.StorageIDs
-		c.StorageIDs = nil // kept in database_storages, not in the sealed record
 		if id, err = databases.create(ctx, s, tx, &c); err != nil {
 			return err
 		}
-		return s.setDatabaseStorages(ctx, tx, id, ids)
+		return s.setDatabaseStorages(ctx, tx, id, c.StorageIDs)
 	})
 	return id, err
 }
@@ -154,23 +154,17 @@ func (s *Store) CreateDatabase(ctx context.Context, c DatabaseConfig) (int64, er
 // value to replace one, RemoveSecret() to delete it.
 func (s *Store) UpdateDatabase(ctx context.Context, id int64, c DatabaseConfig) (Changes, error) {
 	c.SSH = cloneTunnel(c.SSH)
+	c.StorageIDs = sortedIDs(c.StorageIDs)
 	var changes Changes
 	err := s.WriteTx(ctx, func(tx *sql.Tx) error {
-		ids := c.StorageIDs
-		c.StorageIDs = nil
 		var err error
 		if changes, err = databases.update(ctx, s, tx, id, &c); err != nil {
 			return err
 		}
-		old, err := s.databaseStorages(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if slices.Equal(sortedIDs(old), sortedIDs(ids)) {
+		if !slices.Contains(changes, "storage_ids") {
 			return nil
 		}
-		changes = append(changes, "storage_ids")
-		return s.setDatabaseStorages(ctx, tx, id, ids)
+		return s.setDatabaseStorages(ctx, tx, id, c.StorageIDs)
 	})
 	return changes, err
 }
@@ -178,7 +172,21 @@ func (s *Store) UpdateDatabase(ctx context.Context, id int64, c DatabaseConfig) 
 // DeleteDatabase removes connection id with its schedule and retention
 // policy. Its backup and restore history stays, no longer linked to it.
 func (s *Store) DeleteDatabase(ctx context.Context, id int64) error {
-	return s.WriteTx(ctx, func(tx *sql.Tx) error { return databases.delete(ctx, s, tx, id) })
+	return s.WriteTx(ctx, func(tx *sql.Tx) error {
+		// What the foreign keys' ON DELETE would do, done here so that every
+		// bound row is unbound or bound again (integrity.go).
+		for _, t := range []string{"schedules", "retention_policies", "health_checks"} {
+			if _, err := s.deleteRows(ctx, tx, t, "database_id = ?", id); err != nil {
+				return err
+			}
+		}
+		for _, t := range []string{"backups", "restores"} {
+			if _, err := s.updateRows(ctx, tx, t, "database_id = ?", []any{id}, "database_id = NULL"); err != nil {
+				return err
+			}
+		}
+		return databases.delete(ctx, s, tx, id)
+	})
 }
 
 // Database returns connection id, secrets withheld.
@@ -240,20 +248,33 @@ func (s *Store) DatabaseCredentials(ctx context.Context, id int64) (DatabaseConf
 			return err
 		}
 		c = r.Config
-		c.StorageIDs, err = s.databaseStorages(ctx, tx, id)
-		return err
+		return s.checkStorageIndex(ctx, tx, id, c.StorageIDs)
 	})
 	return c, err
 }
 
 func (s *Store) database(ctx context.Context, q querier, r row[DatabaseConfig]) (Database, error) {
 	d := Database{ID: r.ID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DatabaseConfig: r.Config}
-	var err error
-	d.StorageIDs, err = s.databaseStorages(ctx, q, r.ID)
-	return d, err
+	return d, s.checkStorageIndex(ctx, q, r.ID, d.StorageIDs)
 }
 
-func (s *Store) databaseStorages(ctx context.Context, q querier, id int64) ([]int64, error) {
+// checkStorageIndex compares database_storages with the storage IDs sealed in
+// database id's record: a link row added or removed outside PgSafe (which
+// would send backups elsewhere or stop an off-site copy) is reported, and the
+// database not used.
+func (s *Store) checkStorageIndex(ctx context.Context, q querier, id int64, sealed []int64) error {
+	idx, err := s.indexedStorages(ctx, q, id)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(idx, sortedIDs(sealed)) {
+		return &DamagedRowError{Path: s.path, Table: "database_storages", Row: "of database " + rowID(id)}
+	}
+	return nil
+}
+
+// indexedStorages reads database id's storages from database_storages.
+func (s *Store) indexedStorages(ctx context.Context, q querier, id int64) ([]int64, error) {
 	rs, err := q.QueryContext(ctx, "SELECT storage_id FROM database_storages WHERE database_id = ? ORDER BY storage_id", id)
 	if err != nil {
 		return nil, s.wrap("read a database's storages", err)
@@ -290,6 +311,9 @@ func (s *Store) setDatabaseStorages(ctx context.Context, tx *sql.Tx, id int64, i
 }
 
 func sortedIDs(ids []int64) []int64 {
+	if len(ids) == 0 {
+		return nil
+	}
 	out := slices.Clone(ids)
 	slices.Sort(out)
 	return out

@@ -60,17 +60,18 @@ func (s *Store) AddHealthCheck(ctx context.Context, h HealthCheck) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE health_checks SET sealed = ? WHERE id = ?", blob, id); err != nil {
 			return s.wrap("record a health check", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM health_checks WHERE database_id = ? AND id NOT IN
-			(SELECT id FROM health_checks WHERE database_id = ? ORDER BY at DESC, id DESC LIMIT ?)`, h.DatabaseID, h.DatabaseID, HealthKeep); err != nil {
-			return s.wrap("prune health checks", err)
+		if err := s.stampRows(ctx, tx, "health_checks", "id = ?", id); err != nil {
+			return err
 		}
-		return nil
+		_, err = s.deleteRows(ctx, tx, "health_checks", `database_id = ? AND id NOT IN
+			(SELECT id FROM health_checks WHERE database_id = ? ORDER BY at DESC, id DESC LIMIT ?)`, h.DatabaseID, h.DatabaseID, HealthKeep)
+		return err
 	})
 }
 
 // HealthChecks lists a database's checks, newest first (limit 0: all kept).
 func (s *Store) HealthChecks(ctx context.Context, databaseID int64, limit int) ([]HealthCheck, error) {
-	q := `SELECT id, database_id, at, ok, latency_ms, sealed FROM health_checks WHERE database_id = ? ORDER BY at DESC, id DESC`
+	q := `SELECT id, database_id, at, ok, latency_ms, sealed` + bindingCols("health_checks") + ` FROM health_checks WHERE database_id = ? ORDER BY at DESC, id DESC`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
@@ -86,12 +87,16 @@ func (s *Store) HealthChecks(ctx context.Context, databaseID int64, limit int) (
 			at, lat   int64
 			ok        int64
 			sealedRow []byte
+			b         binding
 		)
-		if err := rs.Scan(&h.ID, &h.DatabaseID, &at, &ok, &lat, &sealedRow); err != nil {
+		if err := rs.Scan(append([]any{&h.ID, &h.DatabaseID, &at, &ok, &lat, &sealedRow}, b.dest()...)...); err != nil {
 			return nil, s.wrap("read health checks", err)
 		}
 		h.At, h.OK, h.Latency = time.UnixMilli(at).UTC(), ok != 0, time.Duration(lat)*time.Millisecond
 		if err := s.openRow("health_checks", rowID(h.ID), sealedRow, &h.HealthDetails, false); err != nil {
+			return nil, err
+		}
+		if err := s.checkBinding("health_checks", &b); err != nil {
 			return nil, err
 		}
 		out = append(out, h)

@@ -25,6 +25,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", execSQL(schemaV1)},
 	{2, "health checks", execSQL(schemaV2)},
+	{3, "row MACs and sealed storage lists", bindRows},
 }
 
 // SchemaVersion is the newest schema this build knows.
@@ -43,7 +44,7 @@ func execSQL(stmts string) func(context.Context, *Store, *sql.Tx) error {
 func (s *Store) migrate(ctx context.Context) error {
 	for _, m := range migrations {
 		applied := false
-		err := s.WriteTx(ctx, func(tx *sql.Tx) error {
+		err := s.writeTx(ctx, m.version > 1, func(tx *sql.Tx) error {
 			var v int
 			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 				return err

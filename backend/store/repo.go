@@ -66,6 +66,9 @@ func (e *entity[C]) create(ctx context.Context, s *Store, tx *sql.Tx, c *C) (int
 	if _, err := tx.ExecContext(ctx, "UPDATE "+e.table+" SET sealed = ? WHERE id = ?", blob, id); err != nil {
 		return 0, s.wrap("add "+e.noun, err)
 	}
+	if err := s.stampRows(ctx, tx, e.table, "id = ?", id); err != nil {
+		return 0, err
+	}
 	return id, nil
 }
 
@@ -101,15 +104,18 @@ func (e *entity[C]) update(ctx context.Context, s *Store, tx *sql.Tx, id int64, 
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET %s WHERE id = ?", e.table, strings.Join(set, ", ")), vals...); err != nil {
 		return nil, s.wrap("update "+e.noun, err)
 	}
+	if err := s.stampRows(ctx, tx, e.table, "id = ?", id); err != nil {
+		return nil, err
+	}
 	return changes, nil
 }
 
 func (e *entity[C]) delete(ctx context.Context, s *Store, tx *sql.Tx, id int64) error {
-	res, err := tx.ExecContext(ctx, "DELETE FROM "+e.table+" WHERE id = ?", id)
+	n, err := s.deleteRows(ctx, tx, e.table, "id = ?", id)
 	if err != nil {
-		return s.wrap("remove "+e.noun, err)
+		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return e.notFound(id)
 	}
 	return nil
@@ -151,7 +157,13 @@ func (e *entity[C]) byName(ctx context.Context, s *Store, q querier, name string
 }
 
 func (e *entity[C]) query(ctx context.Context, s *Store, q querier, where string, args []any, secrets bool) ([]row[C], error) {
-	rs, err := q.QueryContext(ctx, "SELECT id, created_at, updated_at, sealed FROM "+e.table+" "+where, args...)
+	return e.queryRows(ctx, s, q, where, args, secrets, true)
+}
+
+// queryRows reads rows; with verify, each row's MAC is checked (false only
+// in the migration that adds the MACs).
+func (e *entity[C]) queryRows(ctx context.Context, s *Store, q querier, where string, args []any, secrets, verify bool) ([]row[C], error) {
+	rs, err := q.QueryContext(ctx, "SELECT id, created_at, updated_at, sealed"+bindingCols(e.table)+" FROM "+e.table+" "+where, args...)
 	if err != nil {
 		return nil, s.wrap("read "+e.noun+"s", err)
 	}
@@ -162,12 +174,18 @@ func (e *entity[C]) query(ctx context.Context, s *Store, q querier, where string
 			r            row[C]
 			created, upd int64
 			blob         []byte
+			b            binding
 		)
-		if err := rs.Scan(&r.ID, &created, &upd, &blob); err != nil {
+		if err := rs.Scan(append([]any{&r.ID, &created, &upd, &blob}, b.dest()...)...); err != nil {
 			return nil, s.wrap("read "+e.noun+"s", err)
 		}
 		if err := s.openRow(e.table, rowID(r.ID), blob, &r.Config, secrets); err != nil {
 			return nil, err
+		}
+		if verify {
+			if err := s.checkBinding(e.table, &b); err != nil {
+				return nil, err
+			}
 		}
 		r.CreatedAt, r.UpdatedAt = fromMillis(created), fromMillis(upd)
 		out = append(out, r)

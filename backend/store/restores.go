@@ -88,7 +88,10 @@ func (s *Store) CreateRestore(ctx context.Context, r RestoreRecord) (int64, erro
 		if id, err = res.LastInsertId(); err != nil {
 			return s.wrap("record "+r.Kind, err)
 		}
-		return s.sealRestore(ctx, tx, id, r.RestoreDetails)
+		if err := s.sealRestore(ctx, tx, id, r.RestoreDetails); err != nil {
+			return err
+		}
+		return s.stampRows(ctx, tx, "restores", "id = ?", id)
 	})
 	return id, err
 }
@@ -99,15 +102,19 @@ func (s *Store) UpdateRestore(ctx context.Context, r RestoreRecord) error {
 		return err
 	}
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE restores SET status = ?, finished_at = ? WHERE id = ?`,
-			string(r.Status), nullTime(r.FinishedAt), r.ID)
+		blob, err := s.sealRow("restores", rowID(r.ID), r.RestoreDetails)
 		if err != nil {
-			return s.wrap("update "+r.Kind, err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		n, err := s.updateRows(ctx, tx, "restores", "id = ?", []any{r.ID}, `status = ?, finished_at = ?, sealed = ?`,
+			string(r.Status), nullTime(r.FinishedAt), blob)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
 			return notFoundf("no %s run %d", r.Kind, r.ID)
 		}
-		return s.sealRestore(ctx, tx, r.ID, r.RestoreDetails)
+		return nil
 	})
 }
 
@@ -161,7 +168,7 @@ func (s *Store) Restores(ctx context.Context, f RestoreFilter) ([]RestoreRecord,
 }
 
 func (s *Store) restores(ctx context.Context, where string, args ...any) ([]RestoreRecord, error) {
-	rs, err := s.db.QueryContext(ctx, `SELECT id, kind, backup_id, database_id, status, started_at, finished_at, sealed FROM restores `+where, args...)
+	rs, err := s.db.QueryContext(ctx, `SELECT id, kind, backup_id, database_id, status, started_at, finished_at, sealed`+bindingCols("restores")+` FROM restores `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read runs", err)
 	}
@@ -175,11 +182,15 @@ func (s *Store) restores(ctx context.Context, where string, args ...any) ([]Rest
 			status         string
 			started        int64
 			blob           []byte
+			b              binding
 		)
-		if err := rs.Scan(&r.ID, &r.Kind, &backupID, &dbID, &status, &started, &finished, &blob); err != nil {
+		if err := rs.Scan(append([]any{&r.ID, &r.Kind, &backupID, &dbID, &status, &started, &finished, &blob}, b.dest()...)...); err != nil {
 			return nil, s.wrap("read runs", err)
 		}
 		if err := s.openRow("restores", rowID(r.ID), blob, &r.RestoreDetails, false); err != nil {
+			return nil, err
+		}
+		if err := s.checkBinding("restores", &b); err != nil {
 			return nil, err
 		}
 		r.BackupID, r.DatabaseID, r.Status = backupID.String, dbID.Int64, Status(status)

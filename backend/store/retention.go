@@ -73,7 +73,7 @@ func (s *Store) SetRetention(ctx context.Context, databaseID int64, p RetentionP
 		if err != nil {
 			return s.wrap("set retention policy", err)
 		}
-		return nil
+		return s.stampRows(ctx, tx, "retention_policies", "database_id = ?", databaseID)
 	})
 	return changes, err
 }
@@ -82,11 +82,11 @@ func (s *Store) SetRetention(ctx context.Context, databaseID int64, p RetentionP
 // if it had none.
 func (s *Store) ClearRetention(ctx context.Context, databaseID int64) error {
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM retention_policies WHERE database_id = ?", databaseID)
+		n, err := s.deleteRows(ctx, tx, "retention_policies", "database_id = ?", databaseID)
 		if err != nil {
-			return s.wrap("clear retention policy", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return notFoundf("database %d has no retention policy", databaseID)
 		}
 		return nil
@@ -103,8 +103,10 @@ func (s *Store) retention(ctx context.Context, q querier, databaseID int64) (Ret
 		r    = Retention{DatabaseID: databaseID}
 		upd  int64
 		blob []byte
+		b    binding
 	)
-	err := q.QueryRowContext(ctx, "SELECT updated_at, sealed FROM retention_policies WHERE database_id = ?", databaseID).Scan(&upd, &blob)
+	err := q.QueryRowContext(ctx, "SELECT updated_at, sealed"+bindingCols("retention_policies")+" FROM retention_policies WHERE database_id = ?", databaseID).
+		Scan(append([]any{&upd, &blob}, b.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, notFoundf("database %d has no retention policy", databaseID)
 	}
@@ -112,5 +114,8 @@ func (s *Store) retention(ctx context.Context, q querier, databaseID int64) (Ret
 		return r, s.wrap("read retention policy", err)
 	}
 	r.UpdatedAt = fromMillis(upd)
-	return r, s.openRow("retention_policies", rowID(databaseID), blob, &r.RetentionPolicy, false)
+	if err := s.openRow("retention_policies", rowID(databaseID), blob, &r.RetentionPolicy, false); err != nil {
+		return r, err
+	}
+	return r, s.checkBinding("retention_policies", &b)
 }

@@ -124,7 +124,7 @@ func (s *Store) SetSchedule(ctx context.Context, databaseID int64, c ScheduleCon
 		if err != nil {
 			return s.wrap("set schedule", err)
 		}
-		return nil
+		return s.stampRows(ctx, tx, "schedules", "database_id = ?", databaseID)
 	})
 	return changes, err
 }
@@ -132,11 +132,11 @@ func (s *Store) SetSchedule(ctx context.Context, databaseID int64, c ScheduleCon
 // ClearSchedule removes database id's schedule; ErrNotFound if it had none.
 func (s *Store) ClearSchedule(ctx context.Context, databaseID int64) error {
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM schedules WHERE database_id = ?", databaseID)
+		n, err := s.deleteRows(ctx, tx, "schedules", "database_id = ?", databaseID)
 		if err != nil {
-			return s.wrap("clear schedule", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return noSchedule(databaseID)
 		}
 		return nil
@@ -147,12 +147,12 @@ func (s *Store) ClearSchedule(ctx context.Context, databaseID int64) error {
 // it last ran (zero: leave as is) and when it runs next (zero: unknown).
 func (s *Store) MarkScheduleRun(ctx context.Context, databaseID int64, lastRun, nextRun time.Time) error {
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE schedules SET last_run_at = coalesce(?, last_run_at), next_run_at = ? WHERE database_id = ?`,
-			nullTime(lastRun), nullTime(nextRun), databaseID)
+		n, err := s.updateRows(ctx, tx, "schedules", "database_id = ?", []any{databaseID}, `last_run_at = coalesce(?, last_run_at), next_run_at = ?`,
+			nullTime(lastRun), nullTime(nextRun))
 		if err != nil {
-			return s.wrap("record schedule run", err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return noSchedule(databaseID)
 		}
 		return nil
@@ -182,7 +182,7 @@ func (s *Store) schedule(ctx context.Context, q querier, databaseID int64) (Sche
 }
 
 func (s *Store) schedules(ctx context.Context, q querier, where string, args ...any) ([]Schedule, error) {
-	rs, err := q.QueryContext(ctx, "SELECT database_id, last_run_at, next_run_at, updated_at, sealed FROM schedules "+where, args...)
+	rs, err := q.QueryContext(ctx, "SELECT database_id, last_run_at, next_run_at, updated_at, sealed"+bindingCols("schedules")+" FROM schedules "+where, args...)
 	if err != nil {
 		return nil, s.wrap("read schedules", err)
 	}
@@ -194,11 +194,15 @@ func (s *Store) schedules(ctx context.Context, q querier, where string, args ...
 			last, next sql.NullInt64
 			upd        int64
 			blob       []byte
+			b          binding
 		)
-		if err := rs.Scan(&sc.DatabaseID, &last, &next, &upd, &blob); err != nil {
+		if err := rs.Scan(append([]any{&sc.DatabaseID, &last, &next, &upd, &blob}, b.dest()...)...); err != nil {
 			return nil, s.wrap("read schedules", err)
 		}
 		if err := s.openRow("schedules", rowID(sc.DatabaseID), blob, &sc.ScheduleConfig, false); err != nil {
+			return nil, err
+		}
+		if err := s.checkBinding("schedules", &b); err != nil {
 			return nil, err
 		}
 		sc.UpdatedAt, sc.LastRunAt, sc.NextRunAt = fromMillis(upd), timeOf(last), timeOf(next)

@@ -47,7 +47,7 @@ func (s *Store) SetSetting(ctx context.Context, key, value string) (changed bool
 			return s.wrap("set "+key, err)
 		}
 		changed = true
-		return nil
+		return s.stampRows(ctx, tx, "settings", "key = ?", key)
 	})
 	return changed, err
 }
@@ -61,8 +61,11 @@ func (s *Store) Setting(ctx context.Context, key string) (string, error) {
 }
 
 func (s *Store) setting(ctx context.Context, q querier, key string) (string, error) {
-	var blob []byte
-	err := q.QueryRowContext(ctx, "SELECT sealed FROM settings WHERE key = ?", key).Scan(&blob)
+	var (
+		blob []byte
+		b    binding
+	)
+	err := q.QueryRowContext(ctx, "SELECT sealed"+bindingCols("settings")+" FROM settings WHERE key = ?", key).Scan(append([]any{&blob}, b.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", notFoundf("setting %s is not set", key)
 	}
@@ -70,13 +73,18 @@ func (s *Store) setting(ctx context.Context, q querier, key string) (string, err
 		return "", s.wrap("read setting "+key, err)
 	}
 	var v settingValue
-	err = s.openRow("settings", key, blob, &v, false)
-	return v.Value, err
+	if err := s.openRow("settings", key, blob, &v, false); err != nil {
+		return "", err
+	}
+	if err := s.checkBinding("settings", &b); err != nil {
+		return "", err
+	}
+	return v.Value, nil
 }
 
 // Settings returns every stored setting.
 func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
-	rs, err := s.db.QueryContext(ctx, "SELECT key, sealed FROM settings ORDER BY key")
+	rs, err := s.db.QueryContext(ctx, "SELECT key, sealed"+bindingCols("settings")+" FROM settings ORDER BY key")
 	if err != nil {
 		return nil, s.wrap("read settings", err)
 	}
@@ -87,11 +95,15 @@ func (s *Store) Settings(ctx context.Context) (map[string]string, error) {
 			key  string
 			blob []byte
 			v    settingValue
+			b    binding
 		)
-		if err := rs.Scan(&key, &blob); err != nil {
+		if err := rs.Scan(append([]any{&key, &blob}, b.dest()...)...); err != nil {
 			return nil, s.wrap("read settings", err)
 		}
 		if err := s.openRow("settings", key, blob, &v, false); err != nil {
+			return nil, err
+		}
+		if err := s.checkBinding("settings", &b); err != nil {
 			return nil, err
 		}
 		out[key] = v.Value
@@ -105,11 +117,11 @@ func (s *Store) DeleteSetting(ctx context.Context, key string) error {
 		return err
 	}
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM settings WHERE key = ?", key)
+		n, err := s.deleteRows(ctx, tx, "settings", "key = ?", key)
 		if err != nil {
-			return s.wrap("delete setting "+key, err)
+			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return notFoundf("setting %s is not set", key)
 		}
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -195,6 +196,20 @@ func (s *Store) DeleteStorage(ctx context.Context, id int64) error {
 		}
 		if n > 0 {
 			return &ConflictError{Msg: fmt.Sprintf("storage %d is used by %d database(s): remove it from them first", id, n)}
+		}
+		// The sealed lists are the truth; database_storages is their index.
+		dbs, err := databases.list(ctx, s, tx, false)
+		if err != nil {
+			return err
+		}
+		for _, d := range dbs {
+			if slices.Contains(d.Config.StorageIDs, id) {
+				return &ConflictError{Msg: fmt.Sprintf("storage %d is used by database %d: remove it from it first", id, d.ID)}
+			}
+		}
+		// What ON DELETE CASCADE would do, unbinding each row (integrity.go).
+		if _, err := s.deleteRows(ctx, tx, "backup_copies", "storage_id = ?", id); err != nil {
+			return err
 		}
 		return storages.delete(ctx, s, tx, id)
 	})

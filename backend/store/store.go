@@ -47,6 +47,9 @@ type Store struct {
 	path   string
 	sealer *seal.Sealer
 	keyID  keys.KeyID
+	macKey []byte      // row MACs (integrity.go)
+	anchor *anchorFile // the anchor beside the database (anchor.go)
+	hooks  testHooks
 
 	// wmu serialises this process's write transactions, so they queue on a
 	// mutex instead of polling SQLite's busy handler. Other processes are kept
@@ -58,7 +61,23 @@ type Store struct {
 // pending migrations and checks that the database belongs to mk. The file is
 // created 0600 in a directory restricted to 0700 (created when missing,
 // tightened when wider; a shared sticky directory such as /tmp is refused).
+//
+// An empty or damaged database PgSafe has used before is moved aside, and a
+// *DamagedError says so (see checkDamaged).
 func Open(ctx context.Context, path string, mk *keys.MasterKey) (*Store, error) {
+	if err := checkDamaged(ctx, path); err != nil {
+		return nil, err
+	}
+	s, err := open(ctx, path, mk, false)
+	if err != nil {
+		return nil, damagedOr(path, err)
+	}
+	return s, nil
+}
+
+// open is Open; with accept, a database modified outside PgSafe is accepted
+// as it is (Accept) instead of refused.
+func open(ctx context.Context, path string, mk *keys.MasterKey, accept bool) (*Store, error) {
 	if mk == nil {
 		return nil, errors.New("open settings database: no master key")
 	}
@@ -76,7 +95,15 @@ func Open(ctx context.Context, path string, mk *keys.MasterKey) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("open settings database %s: %w", abs, err)
 	}
-	s := &Store{path: abs, sealer: sealer, keyID: mk.ID()}
+	macKey, err := mk.Derive(keys.LabelStoreRowMAC, nil, nil, 32)
+	if err != nil {
+		return nil, fmt.Errorf("open settings database %s: %w", abs, err)
+	}
+	anchor, err := newAnchorFile(abs, mk)
+	if err != nil {
+		return nil, fmt.Errorf("open settings database %s: %w", abs, err)
+	}
+	s := &Store{path: abs, sealer: sealer, keyID: mk.ID(), macKey: macKey, anchor: anchor}
 	if err := s.probe(ctx); err != nil {
 		return nil, err
 	}
@@ -89,6 +116,15 @@ func Open(ctx context.Context, path string, mk *keys.MasterKey) (*Store, error) 
 	db.SetConnMaxIdleTime(time.Minute)
 	s.db = db
 	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if accept {
+		err = s.acceptRows(ctx)
+	} else {
+		err = s.CheckIntegrity(ctx)
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -281,21 +317,12 @@ func (s *Store) Sealer() *seal.Sealer { return s.sealer }
 // one at a time; another process's wait up to BusyTimeout. fn must use tx for
 // its writes and must not call the Store's write methods (they would wait for
 // this transaction forever).
+//
+// A write that changes bound rows (integrity.go) also moves the anchor file
+// beside the database (anchor.go); a database that no longer matches its
+// anchor refuses writes with a *ModifiedError.
 func (s *Store) WriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return s.wrap("begin write", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return s.wrap("commit", err)
-	}
-	return nil
+	return s.writeTx(ctx, true, fn)
 }
 
 // readTx runs fn in a read transaction: one consistent snapshot for
