@@ -49,6 +49,17 @@ type Manifest struct {
 	// RowsCounted says whether every table's rows were counted; if not,
 	// Tables says which were.
 	RowsCounted bool `json:"rows_counted"`
+
+	// Audit is the newest audit log entry when the backup started: a witness
+	// kept off the machine that the settings database's log must still hold
+	// (docs/AUDIT.md). Absent in manifests of older PgSafe versions.
+	Audit *AuditWitness `json:"audit,omitempty"`
+}
+
+// AuditWitness is one audit log entry's sequence number and MAC (hex).
+type AuditWitness struct {
+	Seq int64  `json:"seq"`
+	MAC string `json:"mac"`
 }
 
 // StorageCopy is one storage the backup was written to.

@@ -57,6 +57,8 @@ type Job struct {
 	Timeout    time.Duration
 	StallAfter time.Duration
 	Log        *slog.Logger // nil: slog.Default()
+	// AuditWitness, if set, goes into the manifest (Manifest.Audit).
+	AuditWitness *AuditWitness
 }
 
 // Result is a finished backup: its manifest (whose Storages hold it) and the
@@ -143,7 +145,7 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 	m := &Manifest{Kind: ManifestKind, Version: ManifestVersion, BackupID: id.String(),
 		DatabaseID: job.DatabaseID, Label: job.Label, Started: time.Now().UTC(),
 		FormatVersion: format.Version, KeyID: job.Key.ID().String(), ChunkSize: format.DefaultChunkSize,
-		Object: ObjectName(job.Prefix, job.DatabaseID, id)}
+		Object: ObjectName(job.Prefix, job.DatabaseID, id), Audit: job.AuditWitness}
 
 	prog.phase(PhaseConnecting)
 	snap, err := openSnapshot(ctx, job.Conn)
