@@ -60,9 +60,16 @@ func (e *Engine) applyRetention(ctx context.Context, dbID int64, name string, ta
 	} else if err != nil {
 		return err
 	}
+	// Retention deletes by sizes, times and statuses read from the settings
+	// database: never on a database modified outside PgSafe (a row rolled
+	// back, the file replaced by an older copy). A single edited row fails
+	// the read below.
+	if err := e.store.CheckIntegrity(ctx); err != nil {
+		return fmt.Errorf("retention not applied: %w", err)
+	}
 	history, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: dbID})
 	if err != nil {
-		return err
+		return fmt.Errorf("retention not applied: %w", err)
 	}
 	var errs []error
 	for _, t := range targets {
