@@ -61,6 +61,9 @@ func Run(env *Env, args []string) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(env.Ctx); err != nil {
 		fmt.Fprintf(env.Stderr, "pgsafe: %s\n", oneLine(err))
+		if a := advice(err); a != "" {
+			fmt.Fprintf(env.Stderr, "pgsafe: %s\n", a)
+		}
 		var ee exitError
 		if errors.As(err, &ee) {
 			return ee.code
