@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+func init() {
+	register(func(root *cobra.Command, env *Env) {
+		s := &cobra.Command{Use: "settings", Short: "The settings database"}
+		s.AddCommand(settingsAcceptCmd(env))
+		root.AddCommand(s)
+	})
+}
+
+func settingsAcceptCmd(env *Env) *cobra.Command {
+	var (
+		keyFile string
+		yes     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "accept",
+		Short: "Accept a settings database changed outside PgSafe (e.g. restored from a backup) as it now is",
+		Long: `PgSafe refuses a settings database that was changed outside PgSafe: rows put back
+to older copies, rows removed, or the file replaced by an older copy (docs/STORE.md,
+"Integrity"). If you did that yourself (you restored pgsafe.db from a backup of your
+home folder), accept it as it now is with --yes. Rows whose own columns were edited
+stay unusable until removed. The acceptance is recorded in the audit log.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !yes {
+				return errors.New("this accepts the settings database as it is now, including changes made outside PgSafe: run again with --yes if you restored it yourself")
+			}
+			home, err := paths.EnsureHome()
+			if err != nil {
+				return err
+			}
+			mk, _, err := keys.Open(env.Ctx, keys.Options{Home: home, KeyFile: keyFile})
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(home, store.FileName)
+			st, err := store.Accept(env.Ctx, path, mk)
+			mk.Wipe()
+			if err != nil {
+				return err
+			}
+			if err := st.Close(); err != nil {
+				return err
+			}
+			e, err := openEngine(env, keyFile)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if err := e.Audit().Record(env.Ctx, audit.Entry{Action: "settings.accepted", Outcome: audit.OK,
+				Fields: map[string]string{"path": path}}); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "settings database %s accepted as it is now ✓\n", path)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&yes, "yes", false, "accept the settings database as it is now")
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
