@@ -58,3 +58,27 @@ func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) || errors.I
 type Spacer interface {
 	Space(ctx context.Context) (free, total int64, err error)
 }
+
+// Temp is what an unfinished Put left in a storage: a temporary file (a
+// folder, SFTP) or an incomplete multipart upload (S3).
+type Temp struct {
+	// Name is the temporary object's own name (a file's path; an S3 key and
+	// upload ID), for messages.
+	Name string `json:"name"`
+	// Object is the name the Put was storing, or "" if unknown (a temporary
+	// file of an older PgSafe).
+	Object string `json:"object"`
+	// Modified is when it was last written (S3: when the upload started).
+	Modified time.Time `json:"modified"`
+}
+
+// TempSweeper is implemented by every storage whose Put can leave something
+// behind when the process doing it is killed (kill -9, a crash, a power
+// cut): a Put cancelled in any other way removes its own.
+type TempSweeper interface {
+	// RemoveTemp removes the temporary objects under prefix for which stale
+	// returns true, and returns those it removed. A Put whose temporary
+	// object is removed while it runs fails (and stores nothing); the caller
+	// must pass only what no Put is still writing.
+	RemoveTemp(ctx context.Context, prefix string, stale func(Temp) bool) ([]Temp, error)
+}

@@ -21,7 +21,7 @@ import (
 )
 
 // tmpPrefix starts temporary files; List never shows them.
-const tmpPrefix = ".pgsafe-tmp-"
+const tmpPrefix = storage.TempPrefix
 
 // Local is a folder.
 type Local struct{ root string }
@@ -66,7 +66,7 @@ func (l *Local) Put(ctx context.Context, name string, r io.Reader) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return l.explain(err)
 	}
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	f, err := os.CreateTemp(dir, storage.TempFilePattern(name))
 	if err != nil {
 		return l.explain(err)
 	}
@@ -170,6 +170,45 @@ func (l *Local) Delete(_ context.Context, name string) error {
 		return err
 	}
 	return l.explain(os.Remove(p))
+}
+
+// RemoveTemp removes the temporary files under prefix that stale picks.
+func (l *Local) RemoveTemp(_ context.Context, prefix string, stale func(storage.Temp) bool) ([]storage.Temp, error) {
+	var out []storage.Temp
+	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p != l.root && errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile
+			}
+			return err
+		}
+		if d.IsDir() || !strings.HasPrefix(d.Name(), tmpPrefix) {
+			return nil
+		}
+		rel, _ := filepath.Rel(l.root, p)
+		name := filepath.ToSlash(rel)
+		if !strings.HasPrefix(name, prefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		object, _ := storage.TempFileObject(name)
+		t := storage.Temp{Name: name, Object: object, Modified: fi.ModTime()}
+		if !stale(t) {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		out = append(out, t)
+		return nil
+	})
+	if err != nil {
+		return out, l.explain(err)
+	}
+	return out, nil
 }
 
 // explain turns file system errors into what the user should do.

@@ -24,6 +24,7 @@ package s3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/pgsafe/pgsafe/backend/storage"
 )
@@ -217,6 +219,33 @@ func (s *S3) List(ctx context.Context, prefix string) ([]storage.Info, error) {
 	return out, nil
 }
 
+// RemoveTemp aborts the incomplete multipart uploads under prefix that stale
+// picks; their Temp.Modified is when the upload started.
+func (s *S3) RemoveTemp(ctx context.Context, prefix string, stale func(storage.Temp) bool) ([]storage.Temp, error) {
+	var out []storage.Temp
+	pages := awss3.NewListMultipartUploadsPaginator(s.client, &awss3.ListMultipartUploadsInput{
+		Bucket: &s.cfg.Bucket, Prefix: aws.String(s.prefix + prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return out, s.explain(err, "list the unfinished uploads of")
+		}
+		for _, u := range page.Uploads {
+			name := strings.TrimPrefix(aws.ToString(u.Key), s.prefix)
+			t := storage.Temp{Name: name + " (upload " + aws.ToString(u.UploadId) + ")", Object: name, Modified: aws.ToTime(u.Initiated)}
+			if !stale(t) {
+				continue
+			}
+			_, err := s.client.AbortMultipartUpload(ctx, &awss3.AbortMultipartUploadInput{Bucket: &s.cfg.Bucket, Key: u.Key, UploadId: u.UploadId})
+			if err != nil && !isNoSuchUpload(err) {
+				return out, s.explain(err, "abort an unfinished upload to")
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // Delete looks the object up first: S3's DeleteObject succeeds on a missing
 // key.
 func (s *S3) Delete(ctx context.Context, name string) error {
@@ -226,4 +255,10 @@ func (s *S3) Delete(ctx context.Context, name string) error {
 	key, _ := s.key(name)
 	_, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
 	return s.explain(err, "delete "+name+" from")
+}
+
+// isNoSuchUpload: the upload was completed or aborted meanwhile.
+func isNoSuchUpload(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "NoSuchUpload"
 }

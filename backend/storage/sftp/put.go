@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	pkgsftp "github.com/pkg/sftp"
@@ -31,7 +32,7 @@ func (s *SFTP) Put(ctx context.Context, name string, r io.Reader) error {
 	}
 	var rnd [8]byte
 	rand.Read(rnd[:])
-	tmp := path.Join(path.Dir(p), tmpPrefix+hex.EncodeToString(rnd[:]))
+	tmp := path.Join(path.Dir(p), strings.Replace(storage.TempFilePattern(name), "*", hex.EncodeToString(rnd[:]), 1))
 
 	var c *conn
 	var f *pkgsftp.File

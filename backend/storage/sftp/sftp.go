@@ -38,7 +38,7 @@ import (
 )
 
 // tmpPrefix starts temporary files; List never shows them.
-const tmpPrefix = ".pgsafe-tmp-"
+const tmpPrefix = storage.TempPrefix
 
 // Config is an SFTP server, how to log in, and the folder on it.
 type Config struct {
@@ -242,6 +242,49 @@ func (s *SFTP) List(ctx context.Context, prefix string) ([]storage.Info, error) 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// RemoveTemp removes the temporary files under prefix that stale picks,
+// walking only the folders that can hold names starting with prefix.
+func (s *SFTP) RemoveTemp(ctx context.Context, prefix string, stale func(storage.Temp) bool) ([]storage.Temp, error) {
+	var out []storage.Temp
+	err := s.do(ctx, "remove unfinished uploads", func(c *conn) error {
+		out = out[:0]
+		var walk func(rel string) error
+		walk = func(rel string) error {
+			entries, err := c.sftp.ReadDirContext(ctx, path.Join(s.root, rel))
+			if err != nil {
+				if rel != "" && errors.Is(err, fs.ErrNotExist) {
+					return nil // deleted meanwhile
+				}
+				return err
+			}
+			for _, fi := range entries {
+				name := path.Join(rel, fi.Name())
+				switch {
+				case fi.IsDir():
+					if dir := name + "/"; strings.HasPrefix(dir, prefix) || strings.HasPrefix(prefix, dir) {
+						if err := walk(name); err != nil {
+							return err
+						}
+					}
+				case strings.HasPrefix(fi.Name(), tmpPrefix) && strings.HasPrefix(name, prefix):
+					object, _ := storage.TempFileObject(name)
+					t := storage.Temp{Name: name, Object: object, Modified: fi.ModTime()}
+					if !stale(t) {
+						continue
+					}
+					if err := c.sftp.Remove(path.Join(s.root, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+						return err
+					}
+					out = append(out, t)
+				}
+			}
+			return nil
+		}
+		return walk("")
+	})
+	return out, err
 }
 
 // Free is the space left for the login user in the folder's file system,

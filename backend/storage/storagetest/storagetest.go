@@ -11,6 +11,7 @@ import (
 	"io"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/storage"
 )
@@ -126,6 +127,52 @@ func Run(t *testing.T, s storage.Storage) {
 				t.Errorf("%s has %d bytes", o.Name, o.Size)
 			}
 			s.Delete(ctx, o.Name)
+		}
+	})
+
+	t.Run("RemoveTemp sweeps what an unfinished Put left", func(t *testing.T) {
+		sw, ok := s.(storage.TempSweeper)
+		if !ok {
+			t.Fatalf("%T does not implement storage.TempSweeper", s)
+		}
+		const name = "conformance/sweep/x.pgsafe"
+		started := time.Now()
+		// A Put stuck mid-way stands for one whose process was killed: its
+		// temporary object exists (9 MiB: past S3's single-request size).
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- s.Put(ctx, name, pr) }()
+		if _, err := pw.Write(make([]byte, 9<<20)); err != nil {
+			t.Fatal(err)
+		}
+		var seen []storage.Temp
+		removed, err := sw.RemoveTemp(ctx, "conformance/", func(tmp storage.Temp) bool {
+			seen = append(seen, tmp)
+			return false
+		})
+		if err != nil || len(removed) != 0 || len(seen) != 1 || seen[0].Object != name ||
+			seen[0].Modified.Before(started.Add(-time.Minute)) || seen[0].Modified.After(time.Now().Add(time.Minute)) {
+			t.Fatalf("RemoveTemp saw %+v and removed %+v (%v); want only the temporary object of %s, kept", seen, removed, err, name)
+		}
+		if removed, err := sw.RemoveTemp(ctx, "conformance/other/", func(storage.Temp) bool { return true }); err != nil || len(removed) != 0 {
+			t.Fatalf("RemoveTemp outside its prefix removed %+v (%v)", removed, err)
+		}
+		removed, err = sw.RemoveTemp(ctx, "conformance/sweep/", func(tmp storage.Temp) bool { return tmp.Object == name })
+		if err != nil || len(removed) != 1 || removed[0].Object != name {
+			t.Fatalf("RemoveTemp removed %+v (%v); want the temporary object of %s", removed, err, name)
+		}
+		pw.Close() // the stream ends well, but the Put lost its temporary object
+		if err := <-done; err == nil {
+			t.Fatal("a Put whose temporary object was swept succeeded")
+		}
+		if _, err := s.Stat(ctx, name); !storage.IsNotFound(err) {
+			t.Fatalf("a swept Put left an object: %v", err)
+		}
+		if removed, err := sw.RemoveTemp(ctx, "", func(storage.Temp) bool { return true }); err != nil || len(removed) != 0 {
+			t.Fatalf("left after the sweep: %+v (%v)", removed, err)
+		}
+		if list, _ := s.List(ctx, "conformance/"); len(list) != 0 {
+			t.Fatalf("left behind: %+v", list)
 		}
 	})
 }
