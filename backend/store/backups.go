@@ -6,12 +6,14 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/seal"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -27,6 +29,11 @@ const (
 )
 
 var statuses = []Status{StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled}
+
+// StatusDamaged is never stored: a history listed with
+// BackupFilter.IncludeDamaged shows a record modified outside PgSafe with it,
+// its Error saying what happened and every other field but the ID empty.
+const StatusDamaged Status = "damaged"
 
 // Backup origins.
 const (
@@ -97,6 +104,11 @@ type BackupFilter struct {
 	DatabaseID int64
 	Status     Status
 	Limit      int // newest first; 0: all
+	// IncludeDamaged lists a record modified outside PgSafe (a
+	// *DamagedRowError, or a sealed record that does not open) as
+	// StatusDamaged instead of failing the whole list. For showing the
+	// history only: never act on such an entry.
+	IncludeDamaged bool
 }
 
 // NewBackupID returns a fresh random backup ID (UUIDv4 bytes) and its text form.
@@ -239,7 +251,7 @@ func (s *Store) Backup(ctx context.Context, id string) (Backup, error) {
 	var out []Backup
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.backups(ctx, tx, "WHERE id = ?", id)
+		out, err = s.backups(ctx, tx, false, "WHERE id = ?", id)
 		return err
 	})
 	if err != nil {
@@ -274,13 +286,15 @@ func (s *Store) Backups(ctx context.Context, f BackupFilter) ([]Backup, error) {
 	var out []Backup
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.backups(ctx, tx, q, args...)
+		out, err = s.backups(ctx, tx, f.IncludeDamaged, q, args...)
 		return err
 	})
 	return out, err
 }
 
-func (s *Store) backups(ctx context.Context, q querier, where string, args ...any) ([]Backup, error) {
+// backups reads backup records; with damaged, a record that fails its checks
+// is listed as StatusDamaged rather than failing the list.
+func (s *Store) backups(ctx context.Context, q querier, damaged bool, where string, args ...any) ([]Backup, error) {
 	rs, err := q.QueryContext(ctx, `SELECT id, database_id, status, origin, started_at, finished_at, raw_size, stored_size, key_id, sealed`+bindingCols("backups")+` FROM backups `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read backups", err)
@@ -300,11 +314,16 @@ func (s *Store) backups(ctx context.Context, q querier, where string, args ...an
 		if err := rs.Scan(append([]any{&b.ID, &dbID, &status, &b.Origin, &started, &finished, &raw, &stored, &b.KeyID, &blob}, bd.dest()...)...); err != nil {
 			return nil, s.wrap("read backups", err)
 		}
-		if err := s.openRow("backups", b.ID, blob, &b.BackupDetails, false); err != nil {
-			return nil, err
+		err := s.openRow("backups", b.ID, blob, &b.BackupDetails, false)
+		if err == nil {
+			err = s.checkBinding("backups", &bd)
 		}
-		if err := s.checkBinding("backups", &bd); err != nil {
-			return nil, err
+		if err != nil {
+			if !damaged || !isDamage(err) {
+				return nil, err
+			}
+			out = append(out, damagedBackup(b.ID, err))
+			continue
 		}
 		b.DatabaseID, b.Status, b.StartedAt, b.FinishedAt = dbID.Int64, Status(status), fromMillis(started), timeOf(finished)
 		b.RawSize, b.StoredSize = raw.Int64, stored.Int64
@@ -315,8 +334,14 @@ func (s *Store) backups(ctx context.Context, q querier, where string, args ...an
 	}
 	rs.Close()
 	for i := range out {
+		if out[i].Status == StatusDamaged {
+			continue
+		}
 		if out[i].Copies, err = s.backupCopies(ctx, q, out[i].ID); err != nil {
-			return nil, err
+			if !damaged || !isDamage(err) {
+				return nil, err
+			}
+			out[i] = damagedBackup(out[i].ID, err)
 		}
 	}
 	return out, nil
@@ -352,6 +377,14 @@ func (s *Store) backupCopies(ctx context.Context, q querier, backupID string) ([
 		out = append(out, c)
 	}
 	return out, rs.Err()
+}
+
+// isDamage: err says a row was modified outside PgSafe or its sealed record
+// does not open.
+func isDamage(err error) bool { return errors.Is(err, ErrModified) || errors.Is(err, seal.ErrOpen) }
+
+func damagedBackup(id string, err error) Backup {
+	return Backup{ID: id, Status: StatusDamaged, BackupDetails: BackupDetails{Error: err.Error()}}
 }
 
 func copyRow(backupID string, storageID int64) string { return backupID + "/" + rowID(storageID) }

@@ -130,6 +130,21 @@ func TestEditedPlaintextColumnsAreDetected(t *testing.T) {
 			wantDamaged(t, err, c.table, c.row(h))
 			_, err = s.Backup(ctx, h.backup)
 			wantDamaged(t, err, c.table, c.row(h))
+			// Listed for showing, the record is marked damaged, its
+			// values withheld; the others are whole.
+			list, err := s.Backups(ctx, BackupFilter{IncludeDamaged: true})
+			if err != nil || len(list) != 2 {
+				t.Fatalf("history with a damaged record: %d entries, %v", len(list), err)
+			}
+			for _, b := range list {
+				switch {
+				case b.ID == h.backup && (b.Status != StatusDamaged || b.StoredSize != 0 || !b.StartedAt.IsZero() || b.Copies != nil ||
+					!strings.Contains(b.Error, "modified outside PgSafe")):
+					t.Fatalf("the damaged record is listed as %+v", b)
+				case b.ID == h.older && (b.Status != StatusSucceeded || len(b.Copies) != 2):
+					t.Fatalf("the good record is listed as %+v", b)
+				}
+			}
 			// The other backup still reads, and an update cannot re-bind
 			// the edited column.
 			if _, err := s.Backup(ctx, h.older); err != nil {
