@@ -107,6 +107,12 @@ func (l *Log) verifyAndRecord(ctx context.Context, then *Entry) (Report, error) 
 	if err != nil {
 		return rep, err
 	}
+	// A log never started (no entries, checkpoint or store ID) is started
+	// here: its genesis entry is written with whatever is recorded below.
+	start := w.last == 0 && rep.Intact
+	if start {
+		rep.Entries, rep.GoodTo = 1, 1
+	}
 	var ents []Entry
 	for _, b := range rep.unrecorded {
 		ents = append(ents, Entry{Action: ActionBroken, Outcome: Failed, Message: b.Detail,
@@ -120,7 +126,7 @@ func (l *Log) verifyAndRecord(ctx context.Context, then *Entry) (Report, error) 
 		}
 		ents = append(ents, e)
 	}
-	if len(ents) > 0 {
+	if len(ents) > 0 || start {
 		var next Checkpoint
 		err = l.st.WriteTx(ctx, func(tx *sql.Tx) error {
 			h, err := readHead(ctx, tx)

@@ -31,22 +31,25 @@ func TestAuditCommands(t *testing.T) {
 	run(0, "", "db", "add", "--name", "audited-db", "--url", roleURL(p, "postgres", "reader", "audit-pw-1"))
 	run(0, kitPass+"\n", "key", "export", "--out", filepath.Join(t.TempDir(), "kit"), "--passphrase-stdin")
 	out := run(0, "", "audit", "verify")
-	if !strings.Contains(out, "intact: 2 entries") {
+	if !strings.Contains(out, "intact: 3 entries") { // the genesis entry, then the two actions
 		t.Fatalf("audit verify: %s", out)
 	}
 	out = run(0, "", "audit", "export", "--format", "json")
 	var recs []map[string]any
-	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 3 {
+	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 4 {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
-	if recs[0]["action"] != "database.created" || recs[0]["target"] != "audited-db" || recs[1]["action"] != keys.EventKeyExported || recs[2]["action"] != "audit.verified" {
+	if recs[0]["action"] != "audit.genesis" || recs[1]["action"] != "database.created" || recs[1]["target"] != "audited-db" ||
+		recs[2]["action"] != keys.EventKeyExported || recs[3]["action"] != "audit.verified" {
 		t.Fatalf("exported entries: %s", out)
 	}
-	if out := run(0, "", "audit", "export", "--format", "csv"); strings.Count(out, "\n") != 4 || strings.Contains(out, "audit-pw-1") {
+	if out := run(0, "", "audit", "export", "--format", "csv"); strings.Count(out, "\n") != 5 || strings.Contains(out, "audit-pw-1") {
 		t.Fatalf("csv: %s", out)
 	}
 
-	// Delete the newest entries behind PgSafe's back: verify fails and says where.
+	// Delete the newest entries behind PgSafe's back: verify fails and says
+	// where (the engine's check at open found and recorded the break first),
+	// and keeps saying so after other commands appended entries.
 	db, err := sql.Open("sqlite", filepath.Join(home, store.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -58,5 +61,10 @@ func TestAuditCommands(t *testing.T) {
 	out = run(exitAuditBroken, "", "audit", "verify")
 	if !strings.Contains(out, "broken at entry 3") || !strings.Contains(out, "deleted") {
 		t.Fatalf("verify after deleting entries: %s", out)
+	}
+	run(0, kitPass+"\n", "key", "export", "--out", filepath.Join(t.TempDir(), "kit2"), "--passphrase-stdin")
+	out = run(exitAuditBroken, "", "audit", "verify")
+	if !strings.Contains(out, "broken at entry 3 (missing_tail)") {
+		t.Fatalf("verify after more entries: %s", out)
 	}
 }

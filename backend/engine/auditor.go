@@ -2,10 +2,15 @@ package engine
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"path/filepath"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // Event is one audited action.
@@ -24,10 +29,21 @@ type Auditor interface {
 
 // record audits an event; an action whose audit fails is reported as failed
 // by the caller.
+//
+// A log found broken at an append (its newest entries or its checkpoint
+// deleted or rolled back while the engine was open) refuses the entry. The
+// break is then reported (logged at Error, kept in AuditStatus) and recorded
+// in the log (audit.Log.Check), and the event is recorded after it: PgSafe
+// goes on backing up, and every later verification reports the break.
 func (e *Engine) record(ctx context.Context, ev Event) error {
 	if ev.Outcome == "" {
 		ev.Outcome = "ok"
 	}
+	err := e.audit.Record(ctx, ev)
+	if !errors.Is(err, audit.ErrBroken) || e.auditLog == nil {
+		return err
+	}
+	e.checkAudit(ctx)
 	return e.audit.Record(ctx, ev)
 }
 
@@ -38,10 +54,10 @@ func (l logAuditor) Record(ctx context.Context, ev Event) error {
 	return l.log.Record(ctx, audit.Entry{Action: ev.Action, Outcome: ev.Outcome, Target: ev.Target, Fields: ev.Fields, Message: ev.Message})
 }
 
-// openAudit opens the audit log (checkpoint beside the settings database) and
-// makes it the keys package's audit hook, so key exports and imports are
-// recorded too.
-func openAudit(_ context.Context, e *Engine) (Auditor, error) {
+// openAudit opens the audit log (checkpoint beside the settings database),
+// verifies it (see checkAudit) and makes it the keys package's audit hook,
+// so key exports and imports are recorded too.
+func openAudit(ctx context.Context, e *Engine) (Auditor, error) {
 	cp, err := audit.NewFileCheckpoint(filepath.Join(e.home, audit.CheckpointFile), e.key)
 	if err != nil {
 		return nil, err
@@ -50,10 +66,74 @@ func openAudit(_ context.Context, e *Engine) (Auditor, error) {
 	if err != nil {
 		return nil, err
 	}
+	l.SetWitnesses(e.auditWitnesses)
 	e.auditLog = l
+	e.audit = logAuditor{l}
+	e.checkAudit(ctx)
 	e.prevKeysHook = keys.Audit
-	keys.Audit = l.KeysHook()
-	return logAuditor{l}, nil
+	keys.Audit = func(ctx context.Context, event string, fields map[string]string) error {
+		return e.record(ctx, Event{Action: event, Outcome: audit.OK, Fields: fields})
+	}
+	return e.audit, nil
+}
+
+// checkAudit verifies the audit log. A broken log does not stop the engine
+// (backups that silently stop are worse than a damaged log): the break is
+// logged at Error, kept for AuditStatus, and recorded in the log as an
+// audit.broken entry, after which entries are appended again; the log is
+// never reported intact again. A log that cannot be read is logged; appends
+// then fail on their own.
+func (e *Engine) checkAudit(ctx context.Context) {
+	rep, err := e.auditLog.Check(ctx)
+	switch {
+	case err != nil:
+		e.log.Error("could not verify the audit log", "err", err)
+	case !rep.Intact:
+		e.log.Error("the audit log is broken: it was tampered with or damaged; the break is recorded in it and PgSafe goes on",
+			"broken_at", rep.BrokenAt, "kind", rep.Kind, "detail", rep.Detail, "recorded_at", rep.RecordedAt)
+	}
+}
+
+// AuditStatus is the result of the last verification of the audit log by
+// this engine (at open, at a refused append, or Audit().Verify), and whether
+// there was one.
+func (e *Engine) AuditStatus() (audit.Report, bool) { return e.auditLog.Status() }
+
+// witnessBackups is how many of the newest succeeded backups' manifests
+// are read for their audit witness at each verification.
+const witnessBackups = 50
+
+// auditWitnesses reads the audit witnesses of the newest succeeded backups'
+// manifests (sealed in the settings database).
+func (e *Engine) auditWitnesses(ctx context.Context) ([]audit.Witness, error) {
+	bs, err := e.store.Backups(ctx, store.BackupFilter{Status: store.StatusSucceeded, Limit: witnessBackups})
+	if err != nil {
+		return nil, err
+	}
+	var out []audit.Witness
+	for _, b := range bs {
+		var m struct {
+			Audit *backup.AuditWitness `json:"audit"`
+		}
+		if len(b.Manifest) == 0 || json.Unmarshal(b.Manifest, &m) != nil || m.Audit == nil {
+			continue
+		}
+		if mac, err := hex.DecodeString(m.Audit.MAC); err == nil && m.Audit.Seq > 0 {
+			out = append(out, audit.Witness{Seq: m.Audit.Seq, MAC: mac})
+		}
+	}
+	return out, nil
+}
+
+// auditWitness is the newest audit entry, for a new backup's manifest; nil
+// if it cannot be read (the backup goes on without it).
+func (e *Engine) auditWitness(ctx context.Context) *backup.AuditWitness {
+	w, err := e.auditLog.Head(ctx)
+	if err != nil || w.Seq == 0 {
+		e.log.Warn("no audit witness for the backup's manifest", "err", err)
+		return nil
+	}
+	return &backup.AuditWitness{Seq: w.Seq, MAC: hex.EncodeToString(w.MAC)}
 }
 
 // Audit is the audit log, for the Activity screen and `pgsafe audit`.

@@ -58,7 +58,7 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 
 	job := backup.Job{ID: id, DatabaseID: strconv.FormatInt(d.ID, 10), Label: c.Name, Conn: cfg.ToolConn(),
 		Clients: e.clients(ctx), Key: e.key, Targets: targets, Progress: progress, Log: e.log,
-		Timeout: c.Timeout, StallAfter: e.stallAfter}
+		Timeout: c.Timeout, StallAfter: e.stallAfter, AuditWitness: e.auditWitness(ctx)}
 	if !c.CountRows {
 		job.Count = func(string, string) bool { return false }
 	}

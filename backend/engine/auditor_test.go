@@ -1,0 +1,170 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// auditHome is a settings directory with a key file, for engines that keep
+// their real audit log.
+func auditHome(t *testing.T) Options {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mk, err := keys.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf := filepath.Join(t.TempDir(), "master.key")
+	if err := keys.WriteKeyFile(kf, mk); err != nil {
+		t.Fatal(err)
+	}
+	return Options{Home: home, KeyFile: kf}
+}
+
+func openAuditEngine(t *testing.T, opts Options) *Engine {
+	t.Helper()
+	e, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// The newest entries deleted while PgSafe was closed: the next open finds
+// it, reports it (AuditStatus) and records it, PgSafe goes on recording, and
+// every later verification reports the break.
+func TestOpenFindsDeletedTail(t *testing.T) {
+	ctx := context.Background()
+	opts := auditHome(t)
+	e := openAuditEngine(t, opts)
+	// A new log is started at open: its genesis entry.
+	if rep, ok := e.AuditStatus(); !ok || !rep.Intact || rep.Entries != 1 {
+		t.Fatalf("a new log at open: %+v, %v", rep, ok)
+	}
+	for _, a := range []string{"app.started", "database.created", "backup.started", "app.stopped"} {
+		if err := e.RecordEvent(ctx, Event{Action: a}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Store().DB().Exec("DELETE FROM audit_log WHERE seq >= 4"); err != nil { // entry 1 is the genesis
+		t.Fatal(err)
+	}
+	e.Close()
+
+	e = openAuditEngine(t, opts)
+	defer e.Close()
+	rep, ok := e.AuditStatus()
+	if !ok || rep.Intact || rep.Kind != audit.BreakTail || rep.BrokenAt != 4 || rep.RecordedAt != 4 {
+		t.Fatalf("AuditStatus at open = %+v, %v", rep, ok)
+	}
+	if err := e.RecordEvent(ctx, Event{Action: "app.started"}); err != nil {
+		t.Fatalf("recording after a reported break: %v", err)
+	}
+	rep, err := e.Audit().Verify(ctx)
+	if err != nil || rep.Intact || rep.BrokenAt != 4 || rep.Kind != audit.BreakTail {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
+
+// The newest entries deleted while the engine is open: the next event is
+// recorded after the break, which is reported, not hidden.
+func TestRecordAfterTailDeletedWhileOpen(t *testing.T) {
+	ctx := context.Background()
+	e := openAuditEngine(t, auditHome(t))
+	defer e.Close()
+	for range 3 {
+		if err := e.RecordEvent(ctx, Event{Action: "schedule.paused"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Store().DB().Exec("DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RecordEvent(ctx, Event{Action: "backup.started"}); err != nil {
+		t.Fatalf("RecordEvent: %v", err)
+	}
+	if rep, ok := e.AuditStatus(); !ok || rep.Intact || rep.Kind != audit.BreakTail || rep.BrokenAt != 4 {
+		t.Fatalf("AuditStatus = %+v, %v", rep, ok)
+	}
+	recs, _ := e.Audit().List(ctx, audit.Filter{Limit: 2})
+	if len(recs) != 2 || recs[0].Action != "backup.started" || recs[1].Action != audit.ActionBroken {
+		t.Fatalf("newest entries %+v", recs)
+	}
+	if rep, err := e.Audit().Verify(ctx); err != nil || rep.Intact || rep.BrokenAt != 4 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
+
+// A backup's manifest carries the newest audit entry when it started (its
+// backup.started entry); rolling the log and its checkpoint back together
+// past it is then reported.
+func TestManifestWitness(t *testing.T) {
+	ctx := context.Background()
+	opts := auditHome(t)
+	e := openAuditEngine(t, opts)
+	defer e.Close()
+	srv := testenv.Postgres(t)
+	srv.CreateDB(t, "shop")
+	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 100);
+		CREATE ROLE witness_reader LOGIN PASSWORD 'reader-pw-7'; GRANT SELECT ON orders TO witness_reader;`)
+	url := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "witness_reader:reader-pw-7", 1)
+	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: t.TempDir()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: url, StorageNames: []string{"nas"}}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cpPath := filepath.Join(opts.Home, audit.CheckpointFile)
+	old, err := os.ReadFile(cpPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before int64
+	e.Store().DB().QueryRow("SELECT max(seq) FROM audit_log").Scan(&before)
+
+	b, err := e.BackupNow(ctx, "shop", store.OriginManual, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m backup.Manifest
+	if err := json.Unmarshal(b.Manifest, &m); err != nil || m.Audit == nil {
+		t.Fatalf("manifest %s: %v", b.Manifest, err)
+	}
+	var mac []byte
+	var action string
+	if err := e.Store().DB().QueryRow("SELECT mac, action FROM audit_log WHERE seq = ?", m.Audit.Seq).Scan(&mac, &action); err != nil {
+		t.Fatal(err)
+	}
+	if action != "backup.started" || m.Audit.MAC != hex.EncodeToString(mac) || m.Audit.Seq != before+1 {
+		t.Fatalf("witness %+v names entry %d (%s), want the backup.started entry %d", m.Audit, m.Audit.Seq, action, before+1)
+	}
+	if rep, err := e.Audit().Verify(ctx); err != nil || !rep.Intact {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+
+	// Log and checkpoint rolled back together to before the backup.
+	if _, err := e.Store().DB().Exec("DELETE FROM audit_log WHERE seq > ?", before); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cpPath, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Audit().Verify(ctx)
+	if err != nil || rep.Intact || rep.Kind != audit.BreakWitness || rep.BrokenAt != m.Audit.Seq {
+		t.Fatalf("Verify after the rollback = %+v, %v", rep, err)
+	}
+}
