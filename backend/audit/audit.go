@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"os/user"
 	"strconv"
 	"sync"
@@ -103,7 +104,13 @@ var zeroMAC = make([]byte, sha256.Size)
 // mac is HMAC-SHA256(key, u32 len ‖ "pgsafe/v1/audit-entry" ‖ u64 seq ‖ i64 at ‖
 // u32 len ‖ action ‖ u32 len ‖ outcome ‖ u32 len ‖ details ‖ prev MAC).
 func (l *Log) mac(seq, at int64, action, outcome string, sealed, prev []byte) []byte {
-	h := hmac.New(sha256.New, l.macKey)
+	return macWith(hmac.New(sha256.New, l.macKey), seq, at, action, outcome, sealed, prev)
+}
+
+// macWith is mac with h, an HMAC-SHA256 under the log's MAC key, reused
+// (Reset) across entries by a walk.
+func macWith(h hash.Hash, seq, at int64, action, outcome string, sealed, prev []byte) []byte {
+	h.Reset()
 	field := func(b []byte) {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(b))))
 		h.Write(b)

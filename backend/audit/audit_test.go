@@ -21,7 +21,7 @@ type fixture struct {
 	log *Log
 }
 
-func newFixture(t *testing.T, n int) *fixture {
+func newFixture(t testing.TB, n int) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "home")
 	mk, _ := keys.NewMasterKey()
