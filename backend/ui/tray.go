@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/store"
 	"github.com/pgsafe/pgsafe/backend/tray/autostart"
 )
@@ -60,45 +59,28 @@ func (s *SystemService) SetStartAtLogin(on bool) error {
 	return autostart.Enable(cmd)
 }
 
-// SettingSchedulePausedUntil is the app setting that pauses scheduled
-// backups: an RFC 3339 time (paused until then) or "forever" (until
-// resumed). Absent, or a time in the past: not paused. The scheduler reads it.
-const SettingSchedulePausedUntil = "schedule.paused_until"
-
-// PausedForever is SettingSchedulePausedUntil's value for "until resumed".
-const PausedForever = "forever"
-
 // PauseSchedules pauses scheduled backups for d, or until resumed (d == 0),
-// in the app settings, and audits it.
+// through the engine: the running scheduler stops at once, another process's
+// sees the shared setting, and the pause is audited.
 func (c *Core) PauseSchedules(ctx context.Context, d time.Duration) error {
 	e, err := c.engine()
 	if err != nil {
 		return err
 	}
-	value, msg := PausedForever, "scheduled backups paused until resumed"
-	if d > 0 {
-		until := time.Now().Add(d).UTC().Truncate(time.Second)
-		value, msg = until.Format(time.RFC3339), "scheduled backups paused until "+until.Format(time.RFC3339)
-	}
-	if _, err := e.Store().SetSetting(ctx, SettingSchedulePausedUntil, value); err != nil {
-		return err
-	}
-	return e.RecordEvent(ctx, engine.Event{Action: "schedule.paused", Message: msg,
-		Fields: map[string]string{"until": value}})
+	return e.PauseSchedules(ctx, d)
 }
 
-// ResumeSchedules ends a pause of scheduled backups.
+// ResumeSchedules ends a pause of scheduled backups (when not paused, it
+// does nothing and audits nothing).
 func (c *Core) ResumeSchedules(ctx context.Context) error {
 	e, err := c.engine()
 	if err != nil {
 		return err
 	}
-	if err := e.Store().DeleteSetting(ctx, SettingSchedulePausedUntil); errors.Is(err, store.ErrNotFound) {
-		return nil // not paused
-	} else if err != nil {
-		return err
+	if _, paused, err := e.SchedulesPaused(ctx); err == nil && !paused {
+		return nil
 	}
-	return e.RecordEvent(ctx, engine.Event{Action: "schedule.resumed", Message: "scheduled backups resumed"})
+	return e.ResumeSchedules(ctx)
 }
 
 // SchedulePause reads the pause of scheduled backups: paused, and until when
@@ -108,28 +90,8 @@ func (c *Core) SchedulePause(ctx context.Context) (paused bool, until time.Time,
 	if err != nil {
 		return false, time.Time{}, err
 	}
-	v, err := e.Store().Setting(ctx, SettingSchedulePausedUntil)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, time.Time{}, nil
-	} else if err != nil {
-		return false, time.Time{}, err
-	}
-	return ParseSchedulePause(v, time.Now())
-}
-
-// ParseSchedulePause reads a SettingSchedulePausedUntil value at now.
-func ParseSchedulePause(v string, now time.Time) (paused bool, until time.Time, err error) {
-	if v == PausedForever {
-		return true, time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return false, time.Time{}, fmt.Errorf("setting %s is %q: want an RFC 3339 time or %q", SettingSchedulePausedUntil, v, PausedForever)
-	}
-	if !t.After(now) {
-		return false, time.Time{}, nil
-	}
-	return true, t, nil
+	until, paused, err = e.SchedulesPaused(ctx)
+	return paused, until, err
 }
 
 // TrayOverview is what the tray icon shows: the state of every database's

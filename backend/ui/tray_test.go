@@ -75,26 +75,6 @@ func TestTrayStatus(t *testing.T) {
 	}
 }
 
-func TestParseSchedulePause(t *testing.T) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	for _, c := range []struct {
-		v      string
-		paused bool
-		until  time.Time
-		err    bool
-	}{
-		{"forever", true, time.Time{}, false},
-		{"2026-11-23T13:00:00Z", true, now.Add(time.Hour), false},
-		{"2026-11-23T11:00:00Z", false, time.Time{}, false},
-		{"tomorrow", false, time.Time{}, true},
-	} {
-		paused, until, err := ParseSchedulePause(c.v, now)
-		if paused != c.paused || !until.Equal(c.until) || (err != nil) != c.err {
-			t.Errorf("ParseSchedulePause(%q) = %v, %v, %v", c.v, paused, until, err)
-		}
-	}
-}
-
 // The pause, the tray's overview and the one-time hint, on a real engine
 // (settings database, keychain on a private bus).
 func TestTrayOnEngine(t *testing.T) {
@@ -111,17 +91,14 @@ func TestTrayOnEngine(t *testing.T) {
 	t.Cleanup(c.Stop)
 	e, _ := c.engine()
 
-	// Pause for an hour, until resumed, resume.
+	// Pause for an hour, until resumed, resume: through the engine, so the
+	// scheduler reads the same pause.
 	if err := c.PauseSchedules(ctx, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	v, err := e.Store().Setting(ctx, SettingSchedulePausedUntil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	until, err := time.Parse(time.RFC3339, v)
-	if err != nil || until.Sub(time.Now()) < 59*time.Minute || until.Sub(time.Now()) > time.Hour {
-		t.Errorf("%s = %q after pausing for an hour", SettingSchedulePausedUntil, v)
+	until, paused, err := e.SchedulesPaused(ctx)
+	if err != nil || !paused || until.Sub(time.Now()) < 59*time.Minute || until.Sub(time.Now()) > time.Hour {
+		t.Errorf("the engine sees paused %v until %s (%v) after pausing for an hour", paused, until, err)
 	}
 	if paused, u, err := c.SchedulePause(ctx); !paused || !u.Equal(until) || err != nil {
 		t.Errorf("SchedulePause = %v, %v, %v", paused, u, err)
@@ -129,8 +106,8 @@ func TestTrayOnEngine(t *testing.T) {
 	if err := c.PauseSchedules(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := e.Store().Setting(ctx, SettingSchedulePausedUntil); v != "forever" {
-		t.Errorf("%s = %q after pausing until resumed", SettingSchedulePausedUntil, v)
+	if u, paused, err := e.SchedulesPaused(ctx); err != nil || !paused || !u.IsZero() {
+		t.Errorf("the engine sees paused %v until %s (%v) after the tray's \"Until resumed\"", paused, u, err)
 	}
 	if o := c.TrayOverview(ctx); !o.Paused || !o.PausedUntil.IsZero() {
 		t.Errorf("overview while paused = %+v", o)
@@ -138,8 +115,8 @@ func TestTrayOnEngine(t *testing.T) {
 	if err := c.ResumeSchedules(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Store().Setting(ctx, SettingSchedulePausedUntil); err == nil {
-		t.Errorf("%s still set after resuming", SettingSchedulePausedUntil)
+	if _, paused, err := e.SchedulesPaused(ctx); paused || err != nil {
+		t.Errorf("still paused after resuming (%v)", err)
 	}
 	if err := c.ResumeSchedules(ctx); err != nil {
 		t.Errorf("resuming when not paused: %v", err)
@@ -153,8 +130,11 @@ func TestTrayOnEngine(t *testing.T) {
 	for _, r := range recs {
 		actions = append(actions, r.Action+" "+r.Fields["until"])
 	}
-	if got := strings.Join(actions, ", "); got != "schedule.resumed , schedule.paused forever, schedule.paused "+v {
-		t.Errorf("audit log: %s", got)
+	if len(recs) != 3 || actions[0] != "schedule.resumed " || actions[1] != "schedule.paused resumed" || recs[2].Action != "schedule.paused" {
+		t.Fatalf("audit log: %q", actions)
+	}
+	if u, err := time.Parse(time.RFC3339, recs[2].Fields["until"]); err != nil || u.Sub(until).Abs() > 2*time.Second {
+		t.Errorf("audited pause until %q, paused until %s", recs[2].Fields["until"], until)
 	}
 
 	// Overview: no databases, then two with backup histories.
