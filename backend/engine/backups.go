@@ -174,7 +174,9 @@ func (e *Engine) Backups(ctx context.Context, name string, limit int) ([]store.B
 	} else if err != nil {
 		return nil, err
 	}
-	return e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: limit})
+	// For showing: a record modified outside PgSafe is listed as damaged
+	// rather than hiding the whole history. Nothing acts on this list.
+	return e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: limit, IncludeDamaged: true})
 }
 
 // manifest is a stored backup's manifest.
