@@ -250,34 +250,58 @@ func (l *Log) Record(ctx context.Context, e Entry) error {
 	}
 	defer unlock()
 	cp, haveCP, cpErr := l.cp.Load()
-	var next Checkpoint
-	err = l.st.WriteTx(ctx, func(tx *sql.Tx) error {
+	return l.appendTx(ctx, func(tx *sql.Tx) (Checkpoint, error) {
 		h, err := readHead(ctx, tx)
 		if err != nil {
-			return err
+			return Checkpoint{}, err
 		}
 		if b := checkHead(cp, haveCP, cpErr, h); b != nil {
-			return &BrokenError{Report: b.report()}
+			return Checkpoint{}, &BrokenError{Report: b.report()}
 		}
 		var ents []Entry
 		if h.storeID == "" { // a new log, or one begun before genesis entries
 			id, err := newStoreID()
 			if err != nil {
-				return err
+				return Checkpoint{}, err
 			}
 			if err := store.SetStoreID(ctx, tx, id); err != nil {
-				return fmt.Errorf("audit: %w", err)
+				return Checkpoint{}, fmt.Errorf("audit: %w", err)
 			}
 			h.storeID = id
 			ents = append(ents, genesisEntry(id, h.seq))
 		}
-		next, err = l.insert(ctx, tx, h, append(ents, e))
-		return err
+		return l.insert(ctx, tx, h, append(ents, e))
+	})
+}
+
+// appendTx runs fn, which appends entries and returns the new checkpoint, in
+// a write transaction. The checkpoint is prepared (written and synced aside)
+// before the transaction commits and put in place after, so that a process
+// that dies in between leaves the smallest window in which the log is ahead
+// of its checkpoint. The caller holds the lock.
+func (l *Log) appendTx(ctx context.Context, fn func(tx *sql.Tx) (Checkpoint, error)) error {
+	var commit func() error
+	var discard func()
+	err := l.st.WriteTx(ctx, func(tx *sql.Tx) error {
+		next, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		if commit, discard, err = l.cp.Prepare(next); err != nil {
+			return fmt.Errorf("audit: nothing was recorded: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
+		if discard != nil {
+			discard()
+		}
 		return err
 	}
-	return l.save(next)
+	if err := commit(); err != nil {
+		return fmt.Errorf("audit: an entry was written, but its checkpoint was not: %w", err)
+	}
+	return nil
 }
 
 // lock serializes this process's appends, then takes the checkpoint's lock
@@ -321,14 +345,6 @@ func (l *Log) insert(ctx context.Context, tx *sql.Tx, h head, entries []Entry) (
 		prev = m
 	}
 	return Checkpoint{Seq: seq, MAC: prev, StoreID: h.storeID}, nil
-}
-
-// save writes the checkpoint of a committed append.
-func (l *Log) save(cp Checkpoint) error {
-	if err := l.cp.Save(cp); err != nil {
-		return fmt.Errorf("audit: entry %d written, but its checkpoint was not: %w", cp.Seq, err)
-	}
-	return nil
 }
 
 // Witness is an entry's sequence number and MAC kept outside the settings

@@ -29,7 +29,7 @@ func BenchmarkCheck50k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := f.log.save(cp); err != nil {
+	if err := f.log.cp.(*FileCheckpoint).Save(cp); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

@@ -30,7 +30,10 @@ type Checkpoint struct {
 // no other CheckpointStore on the same file) appends.
 type CheckpointStore interface {
 	Load() (Checkpoint, bool, error) // false: none saved yet
-	Save(Checkpoint) error
+	// Prepare writes a checkpoint durably beside the current one; commit
+	// puts it in place, discard drops it. An append prepares before its
+	// transaction commits, so that only commit is left to do after it.
+	Prepare(Checkpoint) (commit func() error, discard func(), err error)
 	Lock(ctx context.Context) (unlock func(), err error)
 }
 
@@ -111,10 +114,20 @@ func (f *FileCheckpoint) Load() (Checkpoint, bool, error) {
 	return Checkpoint{Seq: c.Seq, MAC: mac, StoreID: c.Store}, true, nil
 }
 
-// Save writes the checkpoint atomically (temporary file, fsync, rename). A
-// checkpoint with a store ID is written as version 2, one without (only
-// tests write those, to stand for an older PgSafe) as version 1.
+// Save writes the checkpoint atomically (Prepare, then commit). A checkpoint
+// with a store ID is written as version 2, one without (only tests write
+// those, to stand for an older PgSafe) as version 1.
 func (f *FileCheckpoint) Save(c Checkpoint) error {
+	commit, _, err := f.Prepare(c)
+	if err != nil {
+		return err
+	}
+	return commit()
+}
+
+// Prepare writes the checkpoint to a temporary file beside it and syncs it;
+// commit renames it over the checkpoint and syncs the directory.
+func (f *FileCheckpoint) Prepare(c Checkpoint) (commit func() error, discard func(), err error) {
 	v := checkpointV2
 	if c.StoreID == "" {
 		v = checkpointV1
@@ -122,11 +135,11 @@ func (f *FileCheckpoint) Save(c Checkpoint) error {
 	data, err := json.Marshal(checkpointJSON{Version: v, Store: c.StoreID, Seq: c.Seq, MAC: hex.EncodeToString(c.MAC),
 		Auth: hex.EncodeToString(f.auth(v, c.StoreID, c.Seq, c.MAC))})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(f.path), "."+filepath.Base(f.path)+".tmp-*")
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("write the audit checkpoint: %w", err)
 	}
 	_, err = tmp.Write(data)
 	if err == nil {
@@ -135,20 +148,26 @@ func (f *FileCheckpoint) Save(c Checkpoint) error {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), f.path)
-	}
+	discard = func() { os.Remove(tmp.Name()) }
 	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write the audit checkpoint: %w", err)
+		discard()
+		return nil, nil, fmt.Errorf("write the audit checkpoint: %w", err)
 	}
-	// Make the rename durable: after a power loss an older checkpoint would
-	// be reported as rolled back. Best effort (not possible on Windows).
-	if d, err := os.Open(filepath.Dir(f.path)); err == nil {
-		d.Sync()
-		d.Close()
+	commit = func() error {
+		if err := os.Rename(tmp.Name(), f.path); err != nil {
+			discard()
+			return fmt.Errorf("write the audit checkpoint: %w", err)
+		}
+		// Make the rename durable: after a power loss an older checkpoint
+		// would be reported as rolled back. Best effort (not possible on
+		// Windows).
+		if d, err := os.Open(filepath.Dir(f.path)); err == nil {
+			d.Sync()
+			d.Close()
+		}
+		return nil
 	}
-	return nil
+	return commit, discard, nil
 }
 
 // Lock takes the exclusive lock on path + ".lock", waiting for another

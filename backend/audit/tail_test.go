@@ -224,7 +224,7 @@ func TestLogWithoutGenesisIsUpgraded(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.log.cp.Save(cp); err != nil { // version 1: no store ID
+	if err := f.log.cp.(*FileCheckpoint).Save(cp); err != nil { // version 1: no store ID
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(filepath.Join(f.dir, CheckpointFile)); !strings.Contains(string(data), `"version":1`) {
@@ -247,7 +247,7 @@ func TestLogWithoutGenesisIsUpgraded(t *testing.T) {
 		t.Fatalf("checkpoint %+v", c)
 	}
 	// An old checkpoint put back after the upgrade is refused.
-	if err := f.log.cp.Save(Checkpoint{Seq: 4, MAC: f.checkpoint(t).MAC}); err != nil {
+	if err := f.log.cp.(*FileCheckpoint).Save(Checkpoint{Seq: 4, MAC: f.checkpoint(t).MAC}); err != nil {
 		t.Fatal(err)
 	}
 	wantBroken(t, f.record(t, "app.started"), BreakBehind, 4)
@@ -344,5 +344,8 @@ func TestConcurrentProcessesAndLogs(t *testing.T) {
 	f.st.DB().QueryRow("SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&last, &mac)
 	if cp := f.checkpoint(t); cp.Seq != last || last != want || string(cp.MAC) != string(mac) {
 		t.Fatalf("checkpoint %d, last entry %d, want %d", cp.Seq, last, want)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.dir, ".audit.checkpoint.tmp-*")); len(left) > 0 {
+		t.Fatalf("temporary checkpoints left: %v", left)
 	}
 }

@@ -128,14 +128,13 @@ func (l *Log) verifyAndRecord(ctx context.Context, then *Entry) (Report, error) 
 		ents = append(ents, e)
 	}
 	if len(ents) > 0 || start {
-		var next Checkpoint
-		err = l.st.WriteTx(ctx, func(tx *sql.Tx) error {
+		err = l.appendTx(ctx, func(tx *sql.Tx) (Checkpoint, error) {
 			h, err := readHead(ctx, tx)
 			if err != nil {
-				return err
+				return Checkpoint{}, err
 			}
 			if h.seq != w.last {
-				return fmt.Errorf("audit: the log changed while it was verified (entry %d, now %d): another program writes to it", w.last, h.seq)
+				return Checkpoint{}, fmt.Errorf("audit: the log changed while it was verified (entry %d, now %d): another program writes to it", w.last, h.seq)
 			}
 			// The store ID: the settings database's, else the genesis
 			// entry's, else the checkpoint's, else a new one.
@@ -147,12 +146,12 @@ func (l *Log) verifyAndRecord(ctx context.Context, then *Entry) (Report, error) 
 			}
 			if id == "" {
 				if id, err = newStoreID(); err != nil {
-					return err
+					return Checkpoint{}, err
 				}
 			}
 			if h.storeID == "" {
 				if err := store.SetStoreID(ctx, tx, id); err != nil {
-					return fmt.Errorf("audit: %w", err)
+					return Checkpoint{}, fmt.Errorf("audit: %w", err)
 				}
 				h.storeID = id
 			}
@@ -163,16 +162,14 @@ func (l *Log) verifyAndRecord(ctx context.Context, then *Entry) (Report, error) 
 			if w.genesisSeq == 0 {
 				first++
 			}
-			if len(rep.unrecorded) > 0 && rep.RecordedAt == 0 && rep.BrokenAt == rep.unrecorded[0].At && rep.Kind == rep.unrecorded[0].Kind {
-				rep.RecordedAt = first
+			for i, b := range rep.unrecorded { // the reported break, if recorded now
+				if rep.RecordedAt == 0 && b.At == rep.BrokenAt && b.Kind == rep.Kind {
+					rep.RecordedAt = first + int64(i)
+				}
 			}
-			next, err = l.insert(ctx, tx, h, ents)
-			return err
+			return l.insert(ctx, tx, h, ents)
 		})
 		if err != nil {
-			return rep, err
-		}
-		if err := l.save(next); err != nil {
 			return rep, err
 		}
 	}
