@@ -104,8 +104,11 @@ func (a *anchorFile) load() (*anchorState, error) {
 	return &st, nil
 }
 
-// save writes the anchor atomically and durably.
-func (a *anchorFile) save(st anchorState) error {
+// save writes the anchor atomically. With durable, the rename is synced too
+// (the directory): the prepared state must survive a power cut before the
+// commit it announces. A finished state need not: losing it leaves the
+// prepared one, which accepts the same database.
+func (a *anchorFile) save(st anchorState, durable bool) error {
 	j := anchorJSON{Version: 1, Committed: st.Committed.String()}
 	if st.Pending != nil {
 		j.Pending = st.Pending.String()
@@ -134,7 +137,9 @@ func (a *anchorFile) save(st anchorState) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write the settings anchor %s: %w", a.path, err)
 	}
-	syncDir(dir)
+	if durable {
+		syncDir(dir)
+	}
 	return nil
 }
 
@@ -177,7 +182,7 @@ func (s *Store) prepareAnchor(from, to rowsState) error {
 		default:
 			return &ModifiedError{Path: s.path, Detail: fmt.Sprintf("it does not match its anchor (change %d; PgSafe last wrote change %d)", from.Gen, a.Committed.Gen)}
 		}
-		return s.anchor.save(anchorState{Committed: from, Pending: &to})
+		return s.anchor.save(anchorState{Committed: from, Pending: &to}, true)
 	})
 }
 
@@ -191,7 +196,7 @@ func (s *Store) finishAnchor(to rowsState) error {
 		if a == nil || a.Pending == nil || *a.Pending != to {
 			return nil // another writer has moved it on since
 		}
-		return s.anchor.save(anchorState{Committed: to})
+		return s.anchor.save(anchorState{Committed: to}, false)
 	})
 }
 

@@ -429,7 +429,7 @@ func (s *Store) CheckIntegrity(ctx context.Context) error {
 		case a.Pending != nil && st == *a.Pending:
 			// The last writer committed and stopped before finishing the
 			// anchor (a crash): finish it.
-			return s.anchor.save(anchorState{Committed: st})
+			return s.anchor.save(anchorState{Committed: st}, false)
 		case st.Gen < a.Committed.Gen:
 			return &ModifiedError{Path: s.path, Detail: fmt.Sprintf("it is an older copy (change %d; PgSafe last wrote change %d)", st.Gen, a.Committed.Gen)}
 		default:
@@ -522,7 +522,7 @@ func (s *Store) acceptRows(ctx context.Context) error {
 				return err
 			}
 			slog.Warn("settings database modified outside PgSafe: accepted as it is", "path", s.path, "change", to.Gen)
-			return s.anchor.save(anchorState{Committed: old, Pending: &to})
+			return s.anchor.save(anchorState{Committed: old, Pending: &to}, true)
 		})
 	})
 }
