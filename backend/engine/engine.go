@@ -115,6 +115,16 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		mk.Wipe()
 		return nil, err
 	}
+	// A key created by this Open (first run) was created before the audit
+	// log could be opened: record it now.
+	if src.Created {
+		id := mk.ID().String()
+		if err := e.record(ctx, Event{Action: keys.EventKeyCreated, Outcome: audit.OK, Target: id,
+			Fields: map[string]string{"key_id": id, "source": string(src.Kind)}}); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("audit the creation of master key %s: %w", id, err)
+		}
+	}
 	e.startNotifications(opts)
 	return e, nil
 }

@@ -33,6 +33,10 @@ const (
 type Source struct {
 	Kind SourceKind `json:"source"`
 	Path string     `json:"path,omitempty"`
+	// Created: Open created the key just now (first run, CreateIfMissing).
+	// Open audits the creation through Audit; a caller whose audit log opens
+	// only after the key (the engine) records it there too.
+	Created bool `json:"-"`
 }
 
 func (s Source) String() string {
@@ -95,7 +99,7 @@ func Open(ctx context.Context, opts Options) (*MasterKey, Source, error) {
 	src := Source{Kind: SourceKeychain}
 	mk, err := keychainGet(ctx)
 	if errors.Is(err, ErrNoMasterKey) && opts.CreateIfMissing {
-		mk, err = createInKeychain(ctx, opts.Home)
+		mk, src.Created, err = createInKeychain(ctx, opts.Home)
 	}
 	if errors.Is(err, ErrNoMasterKey) {
 		return nil, src, fmt.Errorf("%w: open the app or run `pgsafe key init` to create one, or restore one with `pgsafe key import KIT`", ErrNoMasterKey)
@@ -224,27 +228,28 @@ func openKit(ctx context.Context, kit *Kit, src Source, ask PassphraseFunc) (*Ma
 // createInKeychain makes this machine's master key on first run. The lock and
 // the second look make concurrent first runs agree on one key; the read-back
 // proves the keychain really kept it before anything is encrypted with it.
-func createInKeychain(ctx context.Context, home string) (*MasterKey, error) {
+func createInKeychain(ctx context.Context, home string) (_ *MasterKey, created bool, _ error) {
 	unlock, err := lockHome(home)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer unlock()
 	if mk, err := keychainGet(ctx); !errors.Is(err, ErrNoMasterKey) {
-		return mk, err // created meanwhile by another process, or an error
+		return mk, false, err // created meanwhile by another process, or an error
 	}
 	mk, err := NewMasterKey()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := storeVerified(ctx, mk); err != nil {
 		mk.Wipe()
-		return nil, err
+		return nil, false, err
 	}
 	if err := audit(ctx, EventKeyCreated, map[string]string{"key_id": mk.ID().String(), "source": string(SourceKeychain)}); err != nil {
-		return nil, fmt.Errorf("audit key creation: %w", err)
+		mk.Wipe()
+		return nil, false, fmt.Errorf("audit key creation: %w", err)
 	}
-	return mk, nil
+	return mk, true, nil
 }
 
 // storeVerified writes mk to the keychain and reads it back.
