@@ -171,10 +171,11 @@ func syncDir(dir string) {
 func (s *Store) prepareAnchor(from, to rowsState) error {
 	return s.anchor.withLock(func() error {
 		a, err := s.anchor.load()
-		if err != nil {
-			return &ModifiedError{Path: s.path, Detail: err.Error()}
-		}
 		switch {
+		case s.accepting:
+			// Accept: the database is taken as it is, whatever the anchor says.
+		case err != nil:
+			return &ModifiedError{Path: s.path, Detail: err.Error()}
 		case a == nil && from.Gen == 0:
 		case a == nil:
 			return &ModifiedError{Path: s.path, Detail: fmt.Sprintf("its anchor file %s is missing", s.anchor.path)}

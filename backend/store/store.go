@@ -50,6 +50,9 @@ type Store struct {
 	macKey []byte      // row MACs (integrity.go)
 	anchor *anchorFile // the anchor beside the database (anchor.go)
 	hooks  testHooks
+	// accepting: opened by Accept, so writes before the re-anchoring (a
+	// migration) do not refuse the database.
+	accepting bool
 
 	// wmu serialises this process's write transactions, so they queue on a
 	// mutex instead of polling SQLite's busy handler. Other processes are kept
@@ -103,7 +106,7 @@ func open(ctx context.Context, path string, mk *keys.MasterKey, accept bool) (*S
 	if err != nil {
 		return nil, fmt.Errorf("open settings database %s: %w", abs, err)
 	}
-	s := &Store{path: abs, sealer: sealer, keyID: mk.ID(), macKey: macKey, anchor: anchor}
+	s := &Store{path: abs, sealer: sealer, keyID: mk.ID(), macKey: macKey, anchor: anchor, accepting: accept}
 	if err := s.probe(ctx); err != nil {
 		return nil, err
 	}
@@ -121,6 +124,7 @@ func open(ctx context.Context, path string, mk *keys.MasterKey, accept bool) (*S
 	}
 	if accept {
 		err = s.acceptRows(ctx)
+		s.accepting = false
 	} else {
 		err = s.CheckIntegrity(ctx)
 	}
