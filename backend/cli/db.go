@@ -8,8 +8,10 @@ import (
 	"io"
 	"strings"
 
-	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/spf13/cobra"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/pg"
 )
 
 // exitWriteAccess is the exit code of `db check` (and `db setup-readonly`)
@@ -65,15 +67,11 @@ func dbCheckCmd(env *Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				conn, err := pg.Connect(env.Ctx, cfg)
+				res, err := engine.CheckInput(env.Ctx, engine.DatabaseInput{URL: url})
 				if err != nil {
 					return err
 				}
-				defer conn.Close(env.Ctx)
-				if rep, err = pg.Audit(env.Ctx, conn); err != nil {
-					return err
-				}
-				target = cfg.String()
+				rep, target = res.Report, cfg.String()
 			}
 			var err error
 			if asJSON {
@@ -153,7 +151,7 @@ type setupJSON struct {
 }
 
 func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
-	var url, role string
+	var url, role, keyFile string
 	var printSQL, asJSON, passwordStdin bool
 	var opts pg.SetupOptions
 	cmd := &cobra.Command{
@@ -162,6 +160,8 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 		Long: "Plans a new login role that reads everything a backup needs and can change nothing, then runs\n" +
 			"the SQL once with the admin URL's credentials, in one transaction (all or nothing), and checks\n" +
 			"the new role. The admin URL is used for this command only: never stored, never logged.\n" +
+			"The role's creation (or the failure to create it) is recorded in the audit log, so this\n" +
+			"opens PgSafe's key and settings like the window's guided setup; --print-sql does not.\n" +
 			"With --print-sql nothing runs: the SQL is printed for review. The new role's password is\n" +
 			"generated (and printed once; with --print-sql on stderr, so the SQL can go to a file) or read\n" +
 			"from stdin with --password-stdin; only its SCRAM verifier appears in the SQL.",
@@ -178,17 +178,8 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 				}
 				opts.Password = pg.NewSecret(pw)
 			}
-			admin, err := pg.ParseConnString(url)
-			if err != nil {
-				return err
-			}
 			if printSQL {
-				conn, err := pg.Connect(env.Ctx, admin)
-				if err != nil {
-					return err
-				}
-				defer conn.Close(env.Ctx)
-				plan, err := pg.SetupReadOnlySQL(env.Ctx, conn, role, opts)
+				plan, err := engine.PlanReadOnlyRole(env.Ctx, url, role, opts)
 				if err != nil {
 					return err
 				}
@@ -207,7 +198,14 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 				}
 				return nil
 			}
-			res, err := pg.SetupReadOnly(env.Ctx, admin, role, opts)
+			// Through the engine, like the window's guided setup: the new
+			// role (or the failure to create it) is in the audit log.
+			e, err := openEngine(env, keyFile)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			res, err := e.SetupReadOnlyRole(env.Ctx, url, role, opts, "", nil)
 			if err != nil {
 				return err
 			}
@@ -225,7 +223,7 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 				fmt.Fprintf(env.Stdout, "Note: %s\n", n)
 			}
 			fmt.Fprintln(env.Stdout)
-			if err := printReport(env.Stdout, res.Config.String(), res.Report); err != nil {
+			if err := printReport(env.Stdout, res.Target, res.Report); err != nil {
 				return err
 			}
 			return verdictErr(res.Report)
@@ -240,6 +238,7 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 	f.BoolVar(&opts.PerSchema, "per-schema", false, "grant schema by schema (and default privileges) even where pg_read_all_data exists")
 	f.BoolVar(&opts.RevokePublicTemp, "revoke-public-temp", false, "also revoke TEMPORARY on the database from PUBLIC (every role); roles that need temporary tables then need an explicit grant")
 	f.BoolVar(&opts.RevokePublicCreate, "revoke-public-create", false, "also revoke CREATE on schemas from PUBLIC where it has it (schema public before PostgreSQL 15); roles that create objects there then need an explicit grant")
+	keyFileFlag(cmd, &keyFile)
 	return cmd
 }
 

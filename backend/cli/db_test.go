@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/pg"
 )
@@ -28,6 +31,10 @@ func roleURL(p *testenv.PG, db, user, password string) string {
 }
 
 func TestDBCommands(t *testing.T) {
+	newMachine(t)
+	if code, _, errOut := runIn(t, "", "key", "init"); code != 0 {
+		t.Fatalf("key init: %s", errOut)
+	}
 	p := testenv.Postgres(t)
 	p.CreateDB(t, "shop")
 	p.Exec(t, "shop", `CREATE TABLE public.items (id int); CREATE TABLE public.secret (id int);
@@ -183,6 +190,27 @@ func TestDBCommands(t *testing.T) {
 		code, _, errOut = runIn(t, "", "db", "setup-readonly", "--url", p.URL("shop"), "--role", "x", "--password-stdin")
 		if code != 1 || !strings.Contains(errOut, "stdin") {
 			t.Errorf("empty stdin: exit %d, %q", code, errOut)
+		}
+
+		// Audited like the window's guided setup: both roles created, the
+		// second attempt refused; --print-sql changed nothing, so is not there.
+		e, err := engine.Open(context.Background(), engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		recs, err := e.Audit().List(context.Background(), audit.Filter{ActionPrefix: "database.readonly_role"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range recs {
+			got = append(got, r.Action+" "+r.Target)
+		}
+		slices.Sort(got)
+		want := []string{"database.readonly_role_created pgsafe_backup", "database.readonly_role_created pgsafe_backup2", "database.readonly_role_failed pgsafe_backup"}
+		if !slices.Equal(got, want) {
+			t.Errorf("audit log %q, want %q", got, want)
 		}
 	})
 }

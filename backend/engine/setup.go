@@ -13,6 +13,10 @@ type SetupResult struct {
 	Report   pg.Report  `json:"report"` // the new role's own audit
 	Added    *AddResult `json:"added,omitempty"`
 	Password pg.Secret  `json:"-"` // the new role's password, for the caller to show once
+	// Plan is what ran, and Target the new role's connection without its
+	// password (user@host:port/database), for the command line's report.
+	Plan   pg.SetupPlan `json:"-"`
+	Target string       `json:"-"`
 }
 
 // PlanReadOnlyRole returns the SQL that would create a read-only role, for
@@ -43,7 +47,8 @@ func (e *Engine) SetupReadOnlyRole(ctx context.Context, adminURL, role string, o
 		e.record(ctx, Event{Action: "database.readonly_role_failed", Outcome: "failed", Target: role, Message: err.Error()})
 		return nil, err
 	}
-	out := &SetupResult{SQL: res.Plan.SQL(), Role: role, Report: res.Report, Password: res.Plan.Password}
+	out := &SetupResult{SQL: res.Plan.SQL(), Role: role, Report: res.Report, Password: res.Plan.Password,
+		Plan: res.Plan, Target: res.Config.String()}
 	if err := e.record(ctx, Event{Action: "database.readonly_role_created", Target: role,
 		Fields: map[string]string{"method": res.Plan.Method, "verdict": string(res.Report.Verdict)}}); err != nil {
 		return nil, err
