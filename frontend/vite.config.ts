@@ -21,6 +21,10 @@ export default defineConfig({
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
     mockReset: true,
+    // Bounds, not waits: a test ends as soon as what it waits for shows. On a
+    // loaded 2-core machine typing into Mantine forms took over vitest's 5 s
+    // default (issue 12's flake hunt).
+    testTimeout: 60_000,
     restoreMocks: true,
   },
 });

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // Core holds the engine the services share. The app opens it at startup; if
@@ -71,6 +72,24 @@ func (c *Core) Start(ctx context.Context) error {
 	}
 	c.emit("core:status", c.keyStatus())
 	return err
+}
+
+// Retry opens the key and settings again after Start failed: the keychain
+// was unlocked since, or damaged settings were set aside and PgSafe goes on
+// with empty ones. It emits "core:status" like Start.
+func (c *Core) Retry() error {
+	c.mu.Lock()
+	if c.eng != nil {
+		c.mu.Unlock()
+		return nil
+	}
+	ctx := c.ctx
+	c.err = errStarting
+	c.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return c.Start(ctx)
 }
 
 // startBackground runs the scheduler (scheduled backups, retention and
@@ -171,6 +190,10 @@ type KeyStatus struct {
 	Error  string `json:"error,omitempty"`  // why it is not ready, and what to do
 	// Starting: not ready yet, still opening (wait for the "core:status" event).
 	Starting bool `json:"starting,omitempty"`
+	// SettingsDamaged: the settings database was empty or damaged and was
+	// moved to KeptAs (Error says so); Retry starts with empty settings.
+	SettingsDamaged bool   `json:"settingsDamaged,omitempty"`
+	KeptAs          string `json:"keptAs,omitempty"`
 }
 
 // keyStatus reports the core's key.
@@ -178,9 +201,13 @@ func (c *Core) keyStatus() KeyStatus {
 	e, err := c.engine()
 	if err != nil {
 		var ke *keys.KeychainError
+		var de *store.DamagedError
 		msg := err.Error()
-		if errors.As(err, &ke) {
+		switch {
+		case errors.As(err, &ke):
 			msg = ke.Error()
+		case errors.As(err, &de):
+			return KeyStatus{Error: de.Error(), SettingsDamaged: true, KeptAs: de.KeptAs}
 		}
 		return KeyStatus{Error: msg, Starting: errors.Is(err, errStarting)}
 	}

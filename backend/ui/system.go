@@ -24,6 +24,13 @@ func NewSystemService(c *Core) *SystemService { return &SystemService{core: c} }
 // KeyStatus says whether the master key is open, where it lives, or why not.
 func (s *SystemService) KeyStatus() KeyStatus { return s.core.keyStatus() }
 
+// Retry opens the key and settings again (after the keychain was unlocked,
+// or to go on with empty settings after damaged ones were set aside).
+func (s *SystemService) Retry() KeyStatus {
+	s.core.Retry()
+	return s.core.keyStatus()
+}
+
 // AppInfo is the first screen's header: who we are and where data lives.
 type AppInfo struct {
 	buildinfo.Info

@@ -1,8 +1,21 @@
-import { Alert, AppShell, Badge, Group, Loader, NavLink, ScrollArea, Text, ThemeIcon, Tooltip } from '@mantine/core';
+import { Alert, AppShell, Badge, Button, Group, Loader, NavLink, ScrollArea, Stack, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { IconBell, IconBucket, IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
+import { IconAlertTriangle, IconBell, IconBucket, IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
 import { useEffect, useState, type ReactNode } from 'react';
-import { getAppInfo, getClientTools, getKeyStatus, listDatabases, onKeyStatus, type AppInfo, type DatabaseView, type KeyStatus } from './api';
+import {
+  getAppInfo,
+  getClientTools,
+  getKeyStatus,
+  listDatabases,
+  onKeyStatus,
+  retryOpen,
+  toApiError,
+  type ApiError,
+  type AppInfo,
+  type DatabaseView,
+  type KeyStatus,
+} from './api';
+import { ErrorNotice } from './components/ErrorNotice';
 import { AddDatabaseWizard } from './components/AddDatabaseWizard';
 import { ActivityPage } from './pages/ActivityPage';
 import { DatabasePage } from './pages/DatabasePage';
@@ -130,11 +143,48 @@ function KeyBanner({ status }: { status?: KeyStatus }) {
       </Alert>
     );
   }
+  if (status.settingsDamaged) return <DamagedSettings status={status} />;
   return (
     <Alert variant="light" color="red" mb="md" icon={<IconKey size={18} />} title="PgSafe cannot open its master key" data-testid="key-error">
       <Text size="sm" className="selectable">
         {status.error}
       </Text>
+    </Alert>
+  );
+}
+
+/** The settings database was empty or damaged: what happened, what is safe, and the way on. */
+function DamagedSettings({ status }: { status: KeyStatus }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const goOn = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await retryOpen(); // a "core:status" event reloads the window
+    } catch (e) {
+      setError(toApiError('open PgSafe’s settings', e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Alert variant="light" color="red" mb="md" icon={<IconAlertTriangle size={18} />} title="PgSafe’s settings were damaged and set aside" data-testid="settings-damaged">
+      <Stack gap="xs">
+        <Text size="sm" className="selectable">
+          {status.error}
+        </Text>
+        <Text size="sm">
+          Continue with empty settings, then add each storage again under Storages: its backups are listed there and can be restored. Add your databases again to
+          go on backing them up.
+        </Text>
+        {error && <ErrorNotice error={error} />}
+        <Group>
+          <Button size="xs" onClick={goOn} loading={busy}>
+            Continue with empty settings
+          </Button>
+        </Group>
+      </Stack>
     </Alert>
   );
 }

@@ -84,10 +84,18 @@ export interface KeyStatus {
   error?: string;
   /** Still opening: a "core:status" event follows. */
   starting?: boolean;
+  /** The settings database was empty or damaged and was moved to keptAs (error says so). */
+  settingsDamaged?: boolean;
+  keptAs?: string;
 }
 
 export function getKeyStatus(): Promise<KeyStatus> {
   return call('read the master key’s status', () => System.KeyStatus());
+}
+
+/** Opens the key and settings again: after damaged settings were set aside, PgSafe goes on with empty ones. */
+export function retryOpen(): Promise<KeyStatus> {
+  return call('open PgSafe’s settings', () => System.Retry(), LONG_CALL_MS);
 }
 
 /** Calls fn with the new status when the app has opened (or failed to open) its key. */

@@ -1,6 +1,10 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach, vi } from 'vitest';
+
+// findBy…/waitFor wait for what they look for; 1 s (the default) was too
+// short under load (see docs/TESTING.md). A bound, not a sleep.
+configure({ asyncUtilTimeout: 15_000 });
 
 afterEach(() => {
   cleanup();
