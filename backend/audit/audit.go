@@ -348,22 +348,28 @@ func (l *Log) insert(ctx context.Context, tx *sql.Tx, h head, entries []Entry) (
 }
 
 // Witness is an entry's sequence number and MAC kept outside the settings
-// database: each backup's manifest carries the newest entry when the backup
-// was made (docs/AUDIT.md).
+// database, with the store ID of the log: each backup's manifest carries the
+// newest entry when the backup was made (docs/AUDIT.md). Only witnesses of
+// this settings database's log are compared with it.
 type Witness struct {
-	Seq int64
-	MAC []byte
+	StoreID string
+	Seq     int64
+	MAC     []byte
 }
 
 // Head is the newest entry, to be kept as a witness; zero if the log is
-// empty.
+// empty or not bound to a store ID yet.
 func (l *Log) Head(ctx context.Context) (Witness, error) {
-	var w Witness
-	err := l.st.DB().QueryRowContext(ctx, "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1").Scan(&w.Seq, &w.MAC)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	tx, err := l.st.DB().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
 		return Witness{}, fmt.Errorf("audit: read the last entry: %w", err)
 	}
-	return w, nil
+	defer tx.Rollback()
+	h, err := readHead(ctx, tx)
+	if err != nil || h.seq == 0 || h.storeID == "" {
+		return Witness{}, err
+	}
+	return Witness{StoreID: h.storeID, Seq: h.seq, MAC: h.mac}, nil
 }
 
 // SetWitnesses gives Verify and Check the witnesses kept so far (the

@@ -180,10 +180,13 @@ func TestWitnessCatchesRollbackOfLogAndCheckpoint(t *testing.T) {
 		}
 	}
 	w, err := f.log.Head(context.Background())
-	if err != nil || w.Seq != 7 || len(w.MAC) != 32 {
+	if err != nil || w.Seq != 7 || len(w.MAC) != 32 || len(w.StoreID) != 32 {
 		t.Fatalf("Head = %+v, %v", w, err)
 	}
-	f.log.SetWitnesses(func(context.Context) ([]Witness, error) { return []Witness{w}, nil })
+	// A witness of another settings database's log (a backup imported from
+	// another machine) says nothing about this one.
+	foreign := Witness{StoreID: "another-store", Seq: 99, MAC: w.MAC}
+	f.log.SetWitnesses(func(context.Context) ([]Witness, error) { return []Witness{w, foreign}, nil })
 	if rep := f.verify(t); !rep.Intact {
 		t.Fatalf("with a matching witness: %+v", rep)
 	}

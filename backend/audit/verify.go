@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -232,6 +233,7 @@ func (l *Log) walk(ctx context.Context, ws []Witness) (Report, walked, error) {
 	}
 	defer rows.Close()
 	witness := map[int64][]byte{}
+	ws = slices.DeleteFunc(slices.Clone(ws), func(x Witness) bool { return storeID == "" || x.StoreID != storeID })
 	for _, x := range ws {
 		witness[x.Seq] = x.MAC
 	}

@@ -56,10 +56,13 @@ type Manifest struct {
 	Audit *AuditWitness `json:"audit,omitempty"`
 }
 
-// AuditWitness is one audit log entry's sequence number and MAC (hex).
+// AuditWitness is one audit log entry's sequence number and MAC (hex), and
+// the store ID of the settings database whose log it is (a backup imported
+// into another settings database is not a witness of that one's log).
 type AuditWitness struct {
-	Seq int64  `json:"seq"`
-	MAC string `json:"mac"`
+	Store string `json:"store"`
+	Seq   int64  `json:"seq"`
+	MAC   string `json:"mac"`
 }
 
 // StorageCopy is one storage the backup was written to.

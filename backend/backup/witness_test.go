@@ -8,13 +8,13 @@ import (
 // The audit witness travels in the manifest, and manifests without one (of
 // older versions) still parse.
 func TestManifestAuditWitness(t *testing.T) {
-	m := &Manifest{Kind: ManifestKind, Version: ManifestVersion, BackupID: "ab", Audit: &AuditWitness{Seq: 42, MAC: "00ff"}}
+	m := &Manifest{Kind: ManifestKind, Version: ManifestVersion, BackupID: "ab", Audit: &AuditWitness{Store: "5e", Seq: 42, MAC: "00ff"}}
 	b, err := MarshalManifest(m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := ParseManifest(b)
-	if err != nil || got.Audit == nil || *got.Audit != (AuditWitness{Seq: 42, MAC: "00ff"}) {
+	if err != nil || got.Audit == nil || *got.Audit != (AuditWitness{Store: "5e", Seq: 42, MAC: "00ff"}) {
 		t.Fatalf("parsed %+v, %v from %s", got, err, b)
 	}
 	m.Audit = nil

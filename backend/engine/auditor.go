@@ -119,7 +119,7 @@ func (e *Engine) auditWitnesses(ctx context.Context) ([]audit.Witness, error) {
 			continue
 		}
 		if mac, err := hex.DecodeString(m.Audit.MAC); err == nil && m.Audit.Seq > 0 {
-			out = append(out, audit.Witness{Seq: m.Audit.Seq, MAC: mac})
+			out = append(out, audit.Witness{StoreID: m.Audit.Store, Seq: m.Audit.Seq, MAC: mac})
 		}
 	}
 	return out, nil
@@ -133,7 +133,7 @@ func (e *Engine) auditWitness(ctx context.Context) *backup.AuditWitness {
 		e.log.Warn("no audit witness for the backup's manifest", "err", err)
 		return nil
 	}
-	return &backup.AuditWitness{Seq: w.Seq, MAC: hex.EncodeToString(w.MAC)}
+	return &backup.AuditWitness{Store: w.StoreID, Seq: w.Seq, MAC: hex.EncodeToString(w.MAC)}
 }
 
 // Audit is the audit log, for the Activity screen and `pgsafe audit`.

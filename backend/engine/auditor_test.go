@@ -149,7 +149,9 @@ func TestManifestWitness(t *testing.T) {
 	if err := e.Store().DB().QueryRow("SELECT mac, action FROM audit_log WHERE seq = ?", m.Audit.Seq).Scan(&mac, &action); err != nil {
 		t.Fatal(err)
 	}
-	if action != "backup.started" || m.Audit.MAC != hex.EncodeToString(mac) || m.Audit.Seq != before+1 {
+	var storeID string
+	e.Store().DB().QueryRow("SELECT value FROM meta WHERE key = 'store_id'").Scan(&storeID)
+	if action != "backup.started" || m.Audit.MAC != hex.EncodeToString(mac) || m.Audit.Seq != before+1 || m.Audit.Store != storeID || storeID == "" {
 		t.Fatalf("witness %+v names entry %d (%s), want the backup.started entry %d", m.Audit, m.Audit.Seq, action, before+1)
 	}
 	if rep, err := e.Audit().Verify(ctx); err != nil || !rep.Intact {
