@@ -35,6 +35,10 @@ import (
 // MinEvery is the shortest interval of an "every" schedule (the store's rule).
 const MinEvery = time.Minute
 
+// MaxEvery is the longest: a year and a day. Longer is a typing mistake
+// (99999999999d overflowed into a negative interval before this bound).
+const MaxEvery = 366 * 24 * time.Hour
+
 // horizon is how far Next looks for a matching day: a cron expression for
 // 29 February waits at most eight years (2096 → 2104).
 const horizon = 9 * 366
@@ -202,6 +206,9 @@ func parse(cfg store.ScheduleConfig) (*plan, error) {
 	anyDay := func(int, time.Month, int, time.Weekday) bool { return true }
 	switch cfg.Kind {
 	case store.ScheduleEvery:
+		if cfg.Every > MaxEvery {
+			return nil, fmt.Errorf("every %s is too rare: the interval must be at most %s", FormatEvery(cfg.Every), FormatEvery(MaxEvery))
+		}
 		if cfg.Every < MinEvery {
 			return nil, fmt.Errorf("every %s is too often: the interval must be at least %s", cfg.Every, MinEvery)
 		}
@@ -415,14 +422,21 @@ func Spec(cfg store.ScheduleConfig) string {
 // (1d, 7d).
 func ParseEvery(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	tooLong := fmt.Errorf("%q is longer than the longest interval, %s: use --daily, --weekly or --monthly for rare backups", s, FormatEvery(MaxEvery))
 	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days > 0 {
+		if days, err := strconv.ParseInt(n, 10, 64); err == nil && days > 0 {
+			if days > int64(MaxEvery/(24*time.Hour)) {
+				return 0, tooLong
+			}
 			return time.Duration(days) * 24 * time.Hour, nil
 		}
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not an interval: use e.g. 30m, 6h, 1h30m or 1d", s)
+	}
+	if d > MaxEvery {
+		return 0, tooLong
 	}
 	return d, nil
 }

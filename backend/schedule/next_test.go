@@ -280,7 +280,7 @@ func TestParseAndFormat(t *testing.T) {
 			t.Errorf("ParseEvery(%q) = %v %v", in, got, err)
 		}
 	}
-	for _, bad := range []string{"", "0d", "-1h", "soon", "1w"} {
+	for _, bad := range []string{"", "0d", "-1h", "soon", "1w", "99999999999d", "367d", "9000h", "9223372036854775807d"} {
 		if _, err := ParseEvery(bad); err == nil {
 			t.Errorf("ParseEvery(%q) accepted", bad)
 		}
