@@ -48,7 +48,7 @@ func (e *Engine) StorageBackups(ctx context.Context, storageName string) ([]Stor
 	if err != nil {
 		return nil, fmt.Errorf("list storage %s: %w", storageName, err)
 	}
-	var out []StoredBackup
+	out := []StoredBackup{} // an empty storage lists as [], not null
 	for _, o := range objs {
 		if !strings.HasSuffix(o.Name, ".manifest.pgsafe") {
 			continue
@@ -66,6 +66,7 @@ func (e *Engine) StorageBackups(ctx context.Context, storageName string) ([]Stor
 		}
 		out = append(out, sb)
 	}
+	e.checkStorageWitnesses(ctx, out)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Manifest, out[j].Manifest
 		if a == nil || b == nil {

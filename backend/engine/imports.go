@@ -79,10 +79,16 @@ func fromFile(b store.Backup, path string) store.Backup {
 // fileManifest reads the manifest beside the backup file at path, or
 // describes the file from its contents when there is none.
 func (e *Engine) fileManifest(ctx context.Context, f *os.File, path string) (*backup.Manifest, error) {
-	mf, err := os.Open(backup.ManifestOf(path))
+	mpath := backup.ManifestOf(path)
+	mf, err := os.Open(mpath)
 	if err == nil {
 		defer mf.Close()
-		return backup.ReadManifest(mf, keys.Keys{e.key})
+		m, err := backup.ReadManifest(mf, keys.Keys{e.key})
+		if err != nil {
+			// The manifest is what is wrong, not the backup file: say which.
+			return nil, fmt.Errorf("the manifest beside it, %s, cannot be read (%w): move it away to read the backup file on its own", filepath.Base(mpath), err)
+		}
+		return m, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err

@@ -69,6 +69,28 @@ func TestNamedFileIsWhatIsRead(t *testing.T) {
 		}
 	})
 
+	t.Run("a garbage manifest beside a good file is blamed, not the file", func(t *testing.T) {
+		dir := t.TempDir()
+		copyFile(t, stored, filepath.Join(dir, "x.pgsafe"))
+		if err := os.WriteFile(filepath.Join(dir, "x.manifest.pgsafe"), []byte("not a manifest"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := openSecond(t).ImportFile(ctx, filepath.Join(dir, "x.pgsafe"))
+		if err == nil || !strings.Contains(err.Error(), "the manifest beside it, x.manifest.pgsafe, cannot be read") {
+			t.Fatalf("import with a garbage manifest: %v", err)
+		}
+	})
+
+	t.Run("an empty storage lists no backups, not null", func(t *testing.T) {
+		if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "empty", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: t.TempDir()}}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := e.StorageBackups(ctx, "empty")
+		if err != nil || list == nil || len(list) != 0 {
+			t.Fatalf("StorageBackups(empty) = %#v, %v", list, err)
+		}
+	})
+
 	t.Run("a good copy of a pruned backup restores", func(t *testing.T) {
 		if err := e.SetRetention(ctx, "shop", store.RetentionPolicy{KeepLast: 1}); err != nil {
 			t.Fatal(err)
