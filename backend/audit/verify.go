@@ -72,13 +72,19 @@ func (r Report) String() string {
 // verification itself is recorded (audit.verified), all while holding the
 // checkpoint's lock. The report is about what was there before.
 func (l *Log) Verify(ctx context.Context) (Report, error) {
-	return l.verifyAndRecord(ctx, &Entry{Action: "audit.verified"})
+	return l.verifyAndRecord(ctx, &Entry{Action: "audit.verified"}, nil)
 }
 
 // Check is Verify without the audit.verified entry: it records only the
 // breaks not recorded yet. The engine runs it when it opens.
 func (l *Log) Check(ctx context.Context) (Report, error) {
-	return l.verifyAndRecord(ctx, nil)
+	return l.verifyAndRecord(ctx, nil, nil)
+}
+
+// CheckWith is Check with more witnesses than SetWitnesses gives, such as
+// those of the manifests read from a storage.
+func (l *Log) CheckWith(ctx context.Context, extra []Witness) (Report, error) {
+	return l.verifyAndRecord(ctx, nil, extra)
 }
 
 // Status is the report of the last Verify or Check of this Log, and whether
@@ -92,13 +98,14 @@ func (l *Log) Status() (Report, bool) {
 	return *l.status, true
 }
 
-func (l *Log) verifyAndRecord(ctx context.Context, then *Entry) (Report, error) {
-	var ws []Witness
+func (l *Log) verifyAndRecord(ctx context.Context, then *Entry, extra []Witness) (Report, error) {
+	ws := slices.Clone(extra)
 	if l.witnesses != nil {
-		var err error
-		if ws, err = l.witnesses(ctx); err != nil {
+		kept, err := l.witnesses(ctx)
+		if err != nil {
 			return Report{}, fmt.Errorf("audit: read the witnesses: %w", err)
 		}
+		ws = append(ws, kept...)
 	}
 	unlock, err := l.lock(ctx)
 	if err != nil {

@@ -85,6 +85,11 @@ func openAudit(ctx context.Context, e *Engine) (Auditor, error) {
 // then fail on their own.
 func (e *Engine) checkAudit(ctx context.Context) {
 	rep, err := e.auditLog.Check(ctx)
+	e.reportAudit(rep, err)
+}
+
+// reportAudit logs a check's result if the log is broken or unreadable.
+func (e *Engine) reportAudit(rep audit.Report, err error) {
 	switch {
 	case err != nil:
 		e.log.Error("could not verify the audit log", "err", err)
@@ -123,6 +128,27 @@ func (e *Engine) auditWitnesses(ctx context.Context) ([]audit.Witness, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkStorageWitnesses compares the audit witnesses of manifests read from
+// a storage with the log: they are kept off this machine, so they show a log
+// rolled back together with its checkpoint and the history (an older copy of
+// the whole settings directory). A break is handled as at open.
+func (e *Engine) checkStorageWitnesses(ctx context.Context, found []StoredBackup) {
+	var ws []audit.Witness
+	for _, sb := range found {
+		if sb.Manifest == nil || sb.Manifest.Audit == nil {
+			continue
+		}
+		if mac, err := hex.DecodeString(sb.Manifest.Audit.MAC); err == nil && sb.Manifest.Audit.Seq > 0 {
+			ws = append(ws, audit.Witness{StoreID: sb.Manifest.Audit.Store, Seq: sb.Manifest.Audit.Seq, MAC: mac})
+		}
+	}
+	if len(ws) == 0 || e.auditLog == nil {
+		return
+	}
+	rep, err := e.auditLog.CheckWith(ctx, ws)
+	e.reportAudit(rep, err)
 }
 
 // auditWitness is the newest audit entry, for a new backup's manifest; nil

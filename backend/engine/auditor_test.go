@@ -170,3 +170,59 @@ func TestManifestWitness(t *testing.T) {
 		t.Fatalf("Verify after the rollback = %+v, %v", rep, err)
 	}
 }
+
+// An older copy of the whole settings directory put back (log, history and
+// checkpoint consistent with each other) looks intact on this machine; the
+// witness in a newer backup's manifest in the storage shows it.
+func TestStorageWitnessCatchesRolledBackSettings(t *testing.T) {
+	ctx := context.Background()
+	opts := auditHome(t)
+	srv := testenv.Postgres(t)
+	srv.CreateDB(t, "ledger")
+	srv.Exec(t, "ledger", `CREATE TABLE entries (id int PRIMARY KEY); INSERT INTO entries SELECT generate_series(1, 10);
+		CREATE ROLE rollback_reader LOGIN PASSWORD 'reader-pw-8'; GRANT SELECT ON entries TO rollback_reader;`)
+	url := strings.Replace(srv.URL("ledger"), srv.User+":"+srv.Password, "rollback_reader:reader-pw-8", 1)
+	e := openAuditEngine(t, opts)
+	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: t.TempDir()}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "ledger", URL: url, StorageNames: []string{"nas"}}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	saved := filepath.Join(t.TempDir(), "saved")
+	if err := os.CopyFS(saved, os.DirFS(opts.Home)); err != nil {
+		t.Fatal(err)
+	}
+
+	e = openAuditEngine(t, opts)
+	b, err := e.BackupNow(ctx, "ledger", store.OriginManual, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	if err := os.RemoveAll(opts.Home); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(opts.Home, os.DirFS(saved)); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(opts.Home, 0o700)
+
+	e = openAuditEngine(t, opts)
+	defer e.Close()
+	if rep, ok := e.AuditStatus(); !ok || !rep.Intact {
+		t.Fatalf("the rolled-back settings look intact on their own, got %+v", rep)
+	}
+	found, err := e.StorageBackups(ctx, "nas")
+	if err != nil || len(found) != 1 || found[0].Manifest == nil || found[0].Manifest.BackupID != b.ID || found[0].InHistory {
+		t.Fatalf("StorageBackups = %+v, %v", found, err)
+	}
+	rep, ok := e.AuditStatus()
+	if !ok || rep.Intact || rep.Kind != audit.BreakWitness || rep.BrokenAt != found[0].Manifest.Audit.Seq {
+		t.Fatalf("AuditStatus after reading the storage = %+v", rep)
+	}
+	if rep, err := e.Audit().Verify(ctx); err != nil || rep.Intact || rep.Kind != audit.BreakWitness {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
