@@ -54,11 +54,13 @@ func backupCmd(env *Env) *cobra.Command {
 		Short: "Back up a database now (progress on stderr)",
 		Args:  cobra.ExactArgs(1),
 		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
+			ctx, stop := interruptible(env)
+			defer stop()
 			line := newProgressLine(env.Stderr)
-			b, err := e.BackupNow(env.Ctx, args[0], store.OriginManual, line.show)
+			b, err := e.BackupNow(ctx, args[0], store.OriginManual, line.show)
 			line.done()
 			if err != nil {
-				return err
+				return interruptedExit(ctx, err)
 			}
 			if b.Error != "" { // written, but not to every storage
 				fmt.Fprintf(env.Stderr, "warning: %s\n", b.Error)

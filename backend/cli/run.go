@@ -45,6 +45,13 @@ func runCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			// Refuse before anything starts or is logged if another process
+			// runs the schedules.
+			claim, err := e.ClaimScheduler()
+			if err != nil {
+				return err
+			}
+			defer claim.Release()
 
 			ctx, stop := context.WithCancel(env.Ctx)
 			defer stop()
@@ -100,7 +107,7 @@ func runCmd(env *Env) *cobra.Command {
 				defer health.Done()
 				e.RunDrillLoop(ctx, 15*time.Minute)
 			}()
-			err = e.RunScheduler(ctx, engine.SchedulerOptions{Grace: g})
+			err = e.RunScheduler(ctx, engine.SchedulerOptions{Grace: g, Claim: claim})
 			stop()
 			health.Wait()
 			if err != nil {

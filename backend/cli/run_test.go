@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -154,9 +155,12 @@ func TestRunHeadlessSchedules(t *testing.T) {
 		t.Fatalf("backup %s is not in `backups shop --json`: %+v", done.ID, hist)
 	}
 
-	// One scheduler per settings directory.
-	if out := cli(1, "run"); !strings.Contains(out, "already running the schedules") {
-		t.Fatalf("a second `pgsafe run`: %s", out)
+	// One scheduler per settings directory: a second one refuses at once,
+	// with one line naming the first, and nothing else (no "running", no
+	// error of what it started before refusing).
+	if out := cli(1, "run"); !strings.HasPrefix(out, "pgsafe: another PgSafe (pid "+strconv.Itoa(cmd.Process.Pid)+")") ||
+		!strings.Contains(out, "already running the schedules") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("a second `pgsafe run` said:\n%s", out)
 	}
 
 	// SIGTERM while the next scheduled backup is being written: it finishes

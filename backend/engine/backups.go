@@ -50,6 +50,7 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
 	}
 	defer closeAll()
+	defer e.sweepAfterBackup(ctx, d.ID, targets)
 	cfg, closeTunnel, err := connect(ctx, c)
 	if err != nil {
 		return nil, e.failBackup(ctx, &rec, c.Name, err)

@@ -126,6 +126,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		}
 	}
 	e.startNotifications(opts)
+	e.recoverInterrupted(ctx)
 	return e, nil
 }
 

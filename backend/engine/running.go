@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type Running struct {
 	mu     sync.Mutex
 	last   backup.Progress
 	cancel context.CancelCauseFunc
+	lock   *dbLock // the database's lock, across processes
 }
 
 // Progress is the running backup's latest progress.
@@ -34,7 +36,8 @@ func (r *Running) Progress() backup.Progress {
 // ErrCancelled is the cause of a backup the user cancelled.
 var ErrCancelled = errors.New("cancelled by the user")
 
-// start registers a backup of database id, refusing a second one.
+// start registers a backup of database id, refusing a second one, in this
+// process or in another (the database's lock).
 func (e *Engine) start(ctx context.Context, id int64, name, backupID, origin string) (context.Context, *Running, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -42,9 +45,16 @@ func (e *Engine) start(ctx context.Context, id int64, name, backupID, origin str
 		return nil, nil, fmt.Errorf("a backup of %s is already running (started %s): wait for it or cancel it",
 			name, r.Started.Local().Format("15:04:05"))
 	}
+	lock, holder, err := tryLockDatabase(e.home, id, lockHolder{PID: os.Getpid(), BackupID: backupID})
+	if err != nil {
+		return nil, nil, err
+	}
+	if lock == nil {
+		return nil, nil, heldElsewhere(name, holder)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	r := &Running{DatabaseID: id, DatabaseName: name, BackupID: backupID, Origin: origin,
-		Started: time.Now().UTC(), cancel: cancel}
+		Started: time.Now().UTC(), cancel: cancel, lock: lock}
 	e.running[id] = r
 	return ctx, r, nil
 }
@@ -53,6 +63,7 @@ func (e *Engine) finish(r *Running) {
 	r.cancel(nil)
 	e.mu.Lock()
 	delete(e.running, r.DatabaseID)
+	r.lock.release()
 	e.mu.Unlock()
 }
 

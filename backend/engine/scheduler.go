@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,11 @@ type SchedulerOptions struct {
 	// the scheduler's own troubles (for notifications and the UI). It is
 	// called from the scheduler's goroutine: return quickly.
 	OnEvent func(ScheduleEvent)
+
+	// Claim is the scheduler lock taken beforehand with ClaimScheduler (to
+	// refuse before anything else starts); RunScheduler releases it when it
+	// returns. nil: RunScheduler takes it.
+	Claim *SchedulerClaim
 
 	// Clock and Heartbeat are for tests (nil, 0: the real clock, every 30s).
 	Clock     schedule.Clock
@@ -98,11 +104,14 @@ func (e *Engine) reloadScheduler() {
 // finish, then cancels it, and returns nil. It fails at once when another
 // process on this machine runs the schedules.
 func (e *Engine) RunScheduler(ctx context.Context, opts SchedulerOptions) error {
-	unlock, err := lockScheduler(e.home)
-	if err != nil {
-		return err
+	claim := opts.Claim
+	if claim == nil {
+		var err error
+		if claim, err = e.ClaimScheduler(); err != nil {
+			return err
+		}
 	}
-	defer unlock()
+	defer claim.Release()
 
 	names := sync.Map{} // database id → name, for messages
 	label := func(id int64) string {
@@ -264,18 +273,36 @@ func (e *Engine) durationSetting(ctx context.Context, key string, def time.Durat
 	return d
 }
 
-// lockScheduler takes the settings directory's scheduler lock.
-func lockScheduler(home string) (unlock func(), err error) {
-	path := filepath.Join(home, SchedulerLockFile)
+// SchedulerClaim is the settings directory's scheduler lock, held by this
+// process.
+type SchedulerClaim struct{ f *os.File }
+
+// ClaimScheduler takes the settings directory's scheduler lock without
+// waiting: it fails at once if another process runs the schedules.
+func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) {
+	path := filepath.Join(e.home, SchedulerLockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the scheduler lock %s: %w", path, err)
 	}
 	if err := tryLock(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("another PgSafe (the app or `pgsafe run`) is already running the schedules of %s (%s is locked): let it do the work, or stop it first", home, path)
+		holder := ""
+		if b, rerr := os.ReadFile(path); rerr == nil {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
+				holder = fmt.Sprintf(" (pid %d)", pid)
+			}
+		}
+		return nil, fmt.Errorf("another PgSafe%s (the app or `pgsafe run`) is already running the schedules of %s (%s is locked): let it do the work, or stop it first", holder, e.home, path)
 	}
 	f.Truncate(0)
 	fmt.Fprintf(f, "%d\n", os.Getpid())
-	return func() { f.Close() }, nil
+	return &SchedulerClaim{f: f}, nil
+}
+
+// Release drops the lock.
+func (c *SchedulerClaim) Release() {
+	if c != nil {
+		c.f.Close()
+	}
 }
