@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -16,7 +18,7 @@ import (
 func init() {
 	register(func(root *cobra.Command, env *Env) {
 		s := &cobra.Command{Use: "settings", Short: "The settings database"}
-		s.AddCommand(settingsAcceptCmd(env))
+		s.AddCommand(settingsCheckCmd(env), settingsAcceptCmd(env))
 		root.AddCommand(s)
 	})
 }
@@ -70,6 +72,65 @@ stay unusable until removed. The acceptance is recorded in the audit log.`,
 		},
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "accept the settings database as it is now")
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
+
+// exitSettingsDamaged is the exit code of `settings check` when rows were
+// modified outside PgSafe.
+const exitSettingsDamaged = 4
+
+func settingsCheckCmd(env *Env) *cobra.Command {
+	var (
+		keyFile string
+		forget  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "check [--forget-damaged]",
+		Short: "List settings rows modified outside PgSafe; exit 4 if there are any",
+		Long: `Every row of the settings database is authenticated (docs/STORE.md, "Integrity"). This
+lists the rows whose values were changed outside PgSafe; PgSafe does not act on them.
+--forget-damaged removes the damaged history records (backups, copies, verify/drill/restore
+runs, health checks) and schedules; the backup files in your storages are not touched
+(` + "`pgsafe backups --storage`" + ` lists them). If you changed the file yourself,
+` + "`pgsafe settings accept --yes`" + ` takes it as it is instead.`,
+		Args: cobra.NoArgs,
+		RunE: withEngine(env, &keyFile, func(e *engine.Engine, _ []string) error {
+			st := e.Store()
+			if forget {
+				gone, err := st.ForgetDamaged(env.Ctx)
+				if err != nil {
+					return err
+				}
+				for _, d := range gone {
+					fmt.Fprintf(env.Stdout, "removed %s row %s\n", d.Table, d.Row)
+				}
+				if len(gone) > 0 {
+					if err := e.Audit().Record(env.Ctx, audit.Entry{Action: "settings.forgot_damaged", Outcome: audit.OK,
+						Fields: map[string]string{"rows": strconv.Itoa(len(gone))}}); err != nil {
+						return err
+					}
+				}
+			}
+			damaged, err := st.Damaged(env.Ctx)
+			if err != nil {
+				return err
+			}
+			if len(damaged) == 0 {
+				fmt.Fprintln(env.Stdout, "settings database intact ✓")
+				return nil
+			}
+			for _, d := range damaged {
+				note := ""
+				if !forget && store.Forgettable(d.Table) {
+					note = " (--forget-damaged removes it)"
+				}
+				fmt.Fprintf(env.Stdout, "modified outside PgSafe: %s row %s%s\n", d.Table, d.Row, note)
+			}
+			return exitError{code: exitSettingsDamaged, err: fmt.Errorf("%d settings rows were modified outside PgSafe: %w", len(damaged), store.ErrModified)}
+		}),
+	}
+	cmd.Flags().BoolVar(&forget, "forget-damaged", false, "remove damaged history records and schedules")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
 }

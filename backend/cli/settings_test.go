@@ -63,5 +63,23 @@ func TestOlderSettingsRefusedThenAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.DB().Exec("UPDATE storages SET updated_at = 0"); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
+
+	// A row edited with SQL: `settings check` names it, exit 4; it is
+	// configuration, so --forget-damaged leaves it; accept binds it.
+	for _, args := range [][]string{{"settings", "check"}, {"settings", "check", "--forget-damaged"}} {
+		code, out, errOut = runIn(t, "", args...)
+		if code != 4 || !strings.Contains(out, "modified outside PgSafe: storages row 1") {
+			t.Fatalf("%v: exit %d\n%s\n%s", args, code, out, errOut)
+		}
+	}
+	if code, out, errOut := runIn(t, "", "settings", "accept", "--yes"); code != 0 {
+		t.Fatalf("settings accept --yes: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := runIn(t, "", "settings", "check"); code != 0 || !strings.Contains(out, "intact") {
+		t.Fatalf("settings check after accept: exit %d\n%s\n%s", code, out, errOut)
+	}
 }

@@ -135,7 +135,7 @@ type DamagedRowError struct {
 }
 
 func (e *DamagedRowError) Error() string {
-	return fmt.Sprintf("settings database %s: %s row %s was modified outside PgSafe (its columns do not match their MAC); PgSafe will not act on this row. If you did not edit the file, someone with access to your account did: check `pgsafe audit verify`. Removing the row (e.g. `pgsafe backups delete` for a backup record) clears the error; the stored backup files are not affected",
+	return fmt.Sprintf("settings database %s: %s row %s was modified outside PgSafe (its values do not match their MAC); PgSafe will not act on this row. If you did not edit the file, someone with access to your account did: check `pgsafe audit verify`; `pgsafe settings check` lists such rows and `pgsafe settings check --forget-damaged` removes damaged history records and schedules (backup files in your storages are not touched). If you made the change yourself, `pgsafe settings accept --yes` takes the file as it is",
 		e.Path, e.Table, e.Row)
 }
 
@@ -477,34 +477,54 @@ func bindRows(ctx context.Context, s *Store, tx *sql.Tx) error {
 }
 
 // Accept opens the settings database at path like Open, but accepts it as
-// it now is when it was modified outside PgSafe (rows rolled back or removed,
-// an older copy of the file, a lost anchor): the user restored it on purpose.
-// Rows whose own columns were edited stay damaged (reading them still fails
-// with a *DamagedRowError) until they are removed; they are listed in the
-// log. The acceptance is logged; callers should audit it.
+// it now is when it was modified outside PgSafe: rows rolled back or removed,
+// an older copy of the file, a lost anchor, rows whose columns were edited
+// (they are bound again as they are) and database_storages links (rebuilt
+// from the sealed storage lists). It is for a user who restored or edited the
+// file on purpose; what it accepted is logged, and callers should audit it.
 func Accept(ctx context.Context, path string, mk *keys.MasterKey) (*Store, error) {
 	return open(ctx, path, mk, true)
 }
 
 func (s *Store) acceptRows(ctx context.Context) error {
-	if err := s.CheckIntegrity(ctx); err == nil || !errors.Is(err, ErrModified) {
+	damaged, err := s.Damaged(ctx)
+	if err != nil {
 		return err
 	}
-	for _, t := range boundTables {
-		if err := s.verifyRows(ctx, s.db, t.name, "1"); err != nil {
-			var d *DamagedRowError
-			if !errors.As(err, &d) {
-				return err
-			}
-			slog.Warn("settings database: a damaged row stays damaged after accepting the file", "path", s.path, "table", d.Table, "row", d.Row)
-		}
+	if err := s.CheckIntegrity(ctx); len(damaged) == 0 && (err == nil || !errors.Is(err, ErrModified)) {
+		return err
 	}
 	return s.writeTx(ctx, false, func(tx *sql.Tx) error {
+		for _, t := range boundTables {
+			rows, err := s.damagedRows(ctx, tx, t.name)
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				slog.Warn("settings database: accepting a row modified outside PgSafe", "path", s.path, "table", r.err.Table, "row", r.err.Row)
+				if err := s.stampRows(ctx, tx, t.name, "rowid = ?", r.rowid); err != nil {
+					return err
+				}
+			}
+		}
+		dbs, err := databases.queryRows(ctx, s, tx, "ORDER BY id", nil, false, false)
+		if err != nil {
+			return err
+		}
+		for _, d := range dbs {
+			if s.checkStorageIndex(ctx, tx, d.ID, d.Config.StorageIDs) == nil {
+				continue
+			}
+			slog.Warn("settings database: rebuilding a database's storage links from its sealed list", "path", s.path, "database", d.ID)
+			if err := s.setDatabaseStorages(ctx, tx, d.ID, d.Config.StorageIDs); err != nil {
+				return err
+			}
+		}
 		old, err := s.readRowsState(ctx, tx)
 		if err != nil {
 			old = rowsState{}
 		}
-		d, err := s.rowsDigest(ctx, tx)
+		digest, err := s.rowsDigest(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -517,7 +537,7 @@ func (s *Store) acceptRows(ctx context.Context) error {
 			if a != nil && a.Pending != nil && a.Pending.Gen > gen {
 				gen = a.Pending.Gen
 			}
-			to := rowsState{Gen: gen + 1, Digest: d}
+			to := rowsState{Gen: gen + 1, Digest: digest}
 			if err := s.writeRowsState(ctx, tx, to); err != nil {
 				return err
 			}

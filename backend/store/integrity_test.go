@@ -642,3 +642,61 @@ func TestMigrationBindsExistingRows(t *testing.T) {
 	_, err = s.Database(ctx, 1)
 	wantDamaged(t, err, "database_storages", "of database 1")
 }
+
+// Damaged lists every modified row; ForgetDamaged removes the history ones;
+// Accept binds the rest as they are and rebuilds the storage links from the
+// sealed lists.
+func TestDamagedForgetAndAccept(t *testing.T) {
+	ctx := context.Background()
+	s, mk := openTemp(t)
+	h := fillHistory(t, s)
+	execSQL1(t, s, "UPDATE backups SET stored_size = 1 << 60 WHERE id = ?", h.backup)
+	execSQL1(t, s, "UPDATE databases SET updated_at = 0 WHERE id = ?", h.db)
+	execSQL1(t, s, "DELETE FROM database_storages WHERE database_id = ? AND storage_id = ?", h.db, h.offsite)
+	names := func() []string {
+		t.Helper()
+		d, err := s.Damaged(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range d {
+			out = append(out, r.Table+" "+r.Row)
+		}
+		return out
+	}
+	want := []string{"databases " + rowID(h.db), "backups " + h.backup, "database_storages of database " + rowID(h.db)}
+	if got := names(); !slices.Equal(got, want) {
+		t.Fatalf("Damaged = %q, want %q", got, want)
+	}
+	gone, err := s.ForgetDamaged(ctx)
+	if err != nil || len(gone) != 1 || gone[0].Table != "backups" || gone[0].Row != h.backup {
+		t.Fatalf("ForgetDamaged = %v, %v", gone, err)
+	}
+	if _, err := s.Backup(ctx, h.backup); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the forgotten backup: %v", err)
+	}
+	if got := names(); !slices.Equal(got, []string{want[0], want[2]}) {
+		t.Fatalf("after forgetting: %q", got)
+	}
+	if err := s.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := s.Path()
+	s.Close()
+	s, err = Accept(ctx, path, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := names(); len(got) != 0 {
+		t.Fatalf("after Accept: %q", got)
+	}
+	d, err := s.Database(ctx, h.db)
+	if err != nil || !slices.Equal(d.StorageIDs, []int64{h.local, h.offsite}) {
+		t.Fatalf("after Accept: %v %v", d.StorageIDs, err)
+	}
+	if err := s.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
