@@ -36,7 +36,7 @@ type backupJSON struct {
 }
 
 func toBackupJSON(b store.Backup) backupJSON {
-	j := backupJSON{ID: b.ID, Status: string(b.Status), Origin: b.Origin, Database: b.DatabaseName, Started: b.StartedAt, Finished: b.FinishedAt,
+	j := backupJSON{ID: b.ID, Status: string(b.Shown()), Origin: b.Origin, Database: b.DatabaseName, Started: b.StartedAt, Finished: b.FinishedAt,
 		RawSize: b.RawSize, StoredSize: b.StoredSize, Error: b.Error, Storages: []int64{}}
 	for _, c := range b.Copies {
 		if c.Status == store.CopyWritten {
@@ -113,7 +113,7 @@ func backupsCmd(env *Env) *cobra.Command {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tSTORED\tSTORAGES\tNOTE")
 			for _, b := range bs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), b.Status,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), b.Shown(),
 					human(b.StoredSize), len(toBackupJSON(b).Storages), b.Error)
 			}
 			return tw.Flush()
@@ -213,14 +213,16 @@ func verifyCmd(env *Env) *cobra.Command {
 func restoreCmd(env *Env) *cobra.Command {
 	var keyFile, db, to, storageName string
 	var jobs int
-	var replace, asJSON bool
+	var replace, asJSON, noOwner, noPrivileges bool
 	cmd := &cobra.Command{
-		Use:   "restore ID|latest|FILE.pgsafe --db NAME --to URL [--jobs N]",
+		Use:   "restore ID|latest|FILE.pgsafe --db NAME --to URL [--jobs N] [--no-owner] [--no-privileges]",
 		Short: "Restore a backup into the database named by URL (write credentials, used once)",
 		Long: "Creates the database named in --to and restores the backup into it. The URL's credentials\n" +
 			"must be able to create databases; they are used for this restore only, never stored.\n" +
 			"--replace restores over an existing database instead (its objects in the backup are dropped\n" +
 			"and re-created), after the whole backup has been read and authenticated once.\n" +
+			"Objects keep their recorded owners when the URL's role is a superuser (the roles must exist on\n" +
+			"the target); otherwise, or with --no-owner, they belong to the URL's role.\n" +
 			"A path to a .pgsafe file (copied from another machine, say) is imported into the history first;\n" +
 			"its manifest is read from beside it (NAME.manifest.pgsafe) when there.",
 		Args: cobra.ExactArgs(1),
@@ -238,7 +240,8 @@ func restoreCmd(env *Env) *cobra.Command {
 				return err
 			}
 			last := ""
-			rr, err := e.RestoreBackup(env.Ctx, b, engine.RestoreTarget{URL: to}, engine.RestoreOptions{Replace: replace, Jobs: jobs, NoOwner: true,
+			rr, err := e.RestoreBackup(env.Ctx, b, engine.RestoreTarget{URL: to}, engine.RestoreOptions{Replace: replace, Jobs: jobs,
+				NoOwner: noOwner, NoPrivileges: noPrivileges, OwnersIfAble: true,
 				Progress: func(p restore.Progress) {
 					if !asJSON && p.Phase != last {
 						last = p.Phase
@@ -250,6 +253,9 @@ func restoreCmd(env *Env) *cobra.Command {
 			}
 			if asJSON {
 				return writeJSON(env.Stdout, rr)
+			}
+			if rr.NoOwner && !noOwner {
+				fmt.Fprintf(env.Stderr, "note: the restoring role is not a superuser, so the objects belong to it rather than to their recorded owners\n")
 			}
 			fmt.Fprintf(env.Stdout, "backup %s restored into %s in %s", b.ID, rr.Database, rr.Duration.Round(time.Millisecond))
 			if rr.IgnoredErrors > 0 {
@@ -267,6 +273,8 @@ func restoreCmd(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "target database URL with write credentials")
 	cmd.Flags().IntVar(&jobs, "jobs", 1, "parallel pg_restore jobs (more than 1 decrypts to a private temporary file first)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "restore over an existing database")
+	cmd.Flags().BoolVar(&noOwner, "no-owner", false, "objects belong to the restoring role, not their recorded owners (pg_restore --no-owner)")
+	cmd.Flags().BoolVar(&noPrivileges, "no-privileges", false, "skip the backup's GRANT and REVOKE (pg_restore --no-privileges)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	keyFileFlag(cmd, &keyFile)
 	return cmd

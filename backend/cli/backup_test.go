@@ -15,7 +15,9 @@ func TestBackupVerifyRestoreCommands(t *testing.T) {
 	p.CreateDB(t, "shop")
 	p.Exec(t, "shop", `CREATE TABLE items (id int PRIMARY KEY, name text);
 		INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 40000) g;
-		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-3131'; GRANT SELECT ON items TO reader;`)
+		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-3131'; GRANT SELECT ON items TO reader;
+		CREATE ROLE shop_owner NOLOGIN; ALTER TABLE items OWNER TO shop_owner;
+		CREATE ROLE restorer LOGIN CREATEDB PASSWORD 'restorer-pw-3131';`)
 	newMachine(t)
 	folder := t.TempDir()
 	run := func(want int, args ...string) string {
@@ -63,6 +65,29 @@ func TestBackupVerifyRestoreCommands(t *testing.T) {
 	}
 	if out := run(1, "restore", "latest", "--db", "shop", "--to", p.URL("shop_copy")); !strings.Contains(out, "already exists") {
 		t.Fatalf("restore over an existing database without --replace: %s", out)
+	}
+	// Owners: kept by a superuser, dropped with --no-owner, and dropped for
+	// a role that could not set them (with a note, and no errors).
+	owner := func(db string) string {
+		t.Helper()
+		var o string
+		if err := p.Conn(t, db).QueryRow(t.Context(), "SELECT tableowner FROM pg_tables WHERE tablename = 'items'").Scan(&o); err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	if o := owner("shop_copy"); o != "shop_owner" {
+		t.Errorf("restored as a superuser, items belongs to %s, want shop_owner", o)
+	}
+	run(0, "restore", "latest", "--db", "shop", "--to", p.URL("shop_no_owner"), "--no-owner")
+	if o := owner("shop_no_owner"); o != p.User {
+		t.Errorf("restored with --no-owner, items belongs to %s, want %s", o, p.User)
+	}
+	if out := run(0, "restore", "latest", "--db", "shop", "--to", roleURL(p, "shop_by_restorer", "restorer", "restorer-pw-3131")); !strings.Contains(out, "not a superuser") || strings.Contains(out, "errors pg_restore went past") {
+		t.Errorf("restore by a role that is not a superuser: %s", out)
+	}
+	if o := owner("shop_by_restorer"); o != "restorer" {
+		t.Errorf("restored by restorer, items belongs to %s", o)
 	}
 
 	// Damage the stored file: verify finds it and exits 5.

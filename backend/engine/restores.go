@@ -181,6 +181,9 @@ type RestoreOptions struct {
 	NoPrivileges      bool
 	ExcludeExtensions []string
 	Progress          func(restore.Progress)
+	// OwnersIfAble keeps the recorded owners when the restoring role is a
+	// superuser, and restores as with NoOwner otherwise (restore.Options).
+	OwnersIfAble bool
 }
 
 // RestoreTarget is where a restore goes: URL names any server and the
@@ -250,7 +253,7 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 	rec := store.RestoreRecord{Kind: store.RunRestore, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
 		RestoreDetails: store.RestoreDetails{StorageID: storageID, Target: where}}
 	rr, err := restore.Restore(ctx, src, m, keys.Keys{e.key}, pgRestore, tc, restore.Options{Mode: mode, Jobs: opts.Jobs,
-		NoOwner: opts.NoOwner, NoPrivileges: opts.NoPrivileges, ExcludeExtensions: opts.ExcludeExtensions,
+		NoOwner: opts.NoOwner, OwnersIfAble: opts.OwnersIfAble, NoPrivileges: opts.NoPrivileges, ExcludeExtensions: opts.ExcludeExtensions,
 		TempDir: filepath.Join(e.home, "tmp"), Progress: opts.Progress})
 	if rr != nil {
 		rec.Warnings = rr.Warnings

@@ -33,6 +33,10 @@ type Options struct {
 	NoOwner           bool // objects belong to the restoring user
 	NoPrivileges      bool // skip GRANT/REVOKE
 	ExcludeExtensions []string
+	// OwnersIfAble keeps the recorded owners only when the restoring role is
+	// a superuser (the role that can set them); otherwise the restore runs as
+	// with NoOwner, and RestoreResult.NoOwner says so. NoOwner wins.
+	OwnersIfAble bool
 	// TempDir is where a parallel restore decrypts the archive (in a new 0700
 	// directory that is removed afterwards; RemoveStale cleans up after a
 	// crash). Empty: os.TempDir().
@@ -55,6 +59,9 @@ type RestoreResult struct {
 	IgnoredErrors int           `json:"ignoredErrors"`
 	ViaTempFile   bool          `json:"viaTempFile"` // a parallel restore decrypted to disk
 	Duration      time.Duration `json:"duration"`
+	// NoOwner: objects belong to the restoring role rather than their
+	// recorded owners (asked for, or OwnersIfAble and not a superuser).
+	NoOwner bool `json:"noOwner"`
 	// Retried are archive entries a parallel restore lost to a deadlock
 	// between its own jobs and restored again one at a time (pgtools.Restore).
 	Retried []string `json:"retried,omitempty"`
@@ -93,6 +100,14 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 	exists, err := srv.exists(ctx, target.Database)
 	if err != nil {
 		return nil, err
+	}
+	noOwner := opts.NoOwner
+	if !noOwner && opts.OwnersIfAble {
+		super, err := srv.superuser(ctx)
+		if err != nil {
+			return nil, err
+		}
+		noOwner = !super
 	}
 	switch opts.Mode {
 	case ModeNew:
@@ -158,7 +173,7 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 
 	c := target
 	c.AllowWrite = true
-	ropts := pgtools.RestoreOptions{NoOwner: opts.NoOwner, NoPrivileges: opts.NoPrivileges, Clean: opts.Mode == ModeReplace,
+	ropts := pgtools.RestoreOptions{NoOwner: noOwner, NoPrivileges: opts.NoPrivileges, Clean: opts.Mode == ModeReplace,
 		Jobs: opts.Jobs, ExcludeExtensions: opts.ExcludeExtensions,
 		OnItem: func(item string) { report(Progress{Phase: "restoring", ReadBytes: read.n, Item: item}) }}
 	var rr *pgtools.RestoreResult
@@ -191,7 +206,7 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 	}
 	report(Progress{Phase: "done", ReadBytes: read.n})
 	return &RestoreResult{Database: target.Database, Warnings: rr.Warnings, IgnoredErrors: rr.IgnoredErrors,
-		Retried: rr.Retried, ViaTempFile: viaFile, Duration: time.Since(started)}, nil
+		Retried: rr.Retried, ViaTempFile: viaFile, NoOwner: noOwner, Duration: time.Since(started)}, nil
 }
 
 // checkedCopy reads the stored backup once, writing its encrypted bytes to

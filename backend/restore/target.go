@@ -63,6 +63,16 @@ func (s *server) exists(ctx context.Context, db string) (bool, error) {
 	return ok, err
 }
 
+// superuser says whether the restoring role is a superuser: only then can a
+// restore give every object its recorded owner.
+func (s *server) superuser(ctx context.Context) (bool, error) {
+	var super bool
+	if err := s.conn.QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user").Scan(&super); err != nil {
+		return false, fmt.Errorf("read the restoring role's attributes: %w", err)
+	}
+	return super, nil
+}
+
 func (s *server) create(ctx context.Context, db string) error {
 	if _, err := s.conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
 		return fmt.Errorf("create database %q: %w", db, err)
