@@ -34,8 +34,9 @@ func settingsAcceptCmd(env *Env) *cobra.Command {
 		Long: `PgSafe refuses a settings database that was changed outside PgSafe: rows put back
 to older copies, rows removed, or the file replaced by an older copy (docs/STORE.md,
 "Integrity"). If you did that yourself (you restored pgsafe.db from a backup of your
-home folder), accept it as it now is with --yes. Rows whose own columns were edited
-stay unusable until removed. The acceptance is recorded in the audit log.`,
+home folder, or edited it), accept it as it now is with --yes: every row is bound again
+as it is and each database's storage links are rebuilt from its sealed list. The
+acceptance is recorded in the audit log.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !yes {
