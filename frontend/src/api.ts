@@ -616,6 +616,8 @@ export interface AuditReport {
   brokenAt?: number;
   kind?: string;
   detail?: string;
+  /** the audit.broken entry that records the break (new entries follow it) */
+  recordedAt?: number;
 }
 
 export function listActivity(f: AuditFilter): Promise<AuditRecord[]> {

@@ -141,6 +141,9 @@ function VerifyResult({ report }: { report: AuditReport }) {
     <Alert color="red" variant="light" icon={<IconShieldX size={20} />} title={`The log is broken at entry ${report.brokenAt}`} data-testid="verify-result">
       {report.detail}. Entries up to {report.goodTo} are intact. Someone or something changed PgSafe’s settings file outside
       PgSafe: keep a copy of it for investigation.
+      {report.recordedAt
+        ? ` PgSafe recorded this break as entry ${report.recordedAt} and goes on backing up; new entries follow it, and the log will always show the break.`
+        : ''}
     </Alert>
   );
 }
