@@ -105,6 +105,9 @@ func TestNamedFileIsWhatIsRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if was.Shown() != store.StatusPruned {
+			t.Fatalf("a backup retention deleted from every storage shows as %q, want pruned", was.Shown())
+		}
 		if _, err := e.VerifyBackup(ctx, was, ""); err == nil {
 			t.Fatal("the pruned backup verified from the history with no copy left")
 		}

@@ -192,7 +192,7 @@ func (s *BackupService) List(db string, limit int) ([]BackupView, error) {
 }
 
 func backupView(b store.Backup, names map[int64]string) BackupView {
-	v := BackupView{ID: b.ID, Status: string(b.Status), Origin: b.Origin, Started: b.StartedAt, RawSize: b.RawSize,
+	v := BackupView{ID: b.ID, Status: string(b.Shown()), Origin: b.Origin, Started: b.StartedAt, RawSize: b.RawSize,
 		StoredSize: b.StoredSize, Error: b.Error, Copies: []CopyView{}}
 	if !b.FinishedAt.IsZero() {
 		v.DurationSeconds = b.FinishedAt.Sub(b.StartedAt).Seconds()

@@ -255,7 +255,10 @@ function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[];
   );
 }
 
-const statusColor: Record<string, string> = { succeeded: 'green', failed: 'red', cancelled: 'gray', running: 'blue' };
+const statusColor: Record<string, string> = { succeeded: 'green', failed: 'red', cancelled: 'gray', running: 'blue', pruned: 'gray' };
+
+/** What a status badge says on hover when the backup has no error to show. */
+const statusHint: Record<string, string> = { pruned: 'Retention deleted this backup from every storage: it can no longer be restored' };
 
 interface RowActions {
   busy?: boolean;
@@ -295,7 +298,7 @@ export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { row
                 </Tooltip>
               </Table.Td>
               <Table.Td>
-                <Tooltip label={b.error} disabled={!b.error} multiline w={360}>
+                <Tooltip label={b.error || statusHint[b.status]} disabled={!b.error && !statusHint[b.status]} multiline w={360}>
                   <Badge color={b.error && b.status === 'succeeded' ? 'yellow' : statusColor[b.status] ?? 'gray'} variant="light" tt="none">
                     {b.status}
                     {b.error && b.status === 'succeeded' ? ' (partly)' : ''}
