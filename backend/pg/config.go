@@ -222,6 +222,7 @@ func (c Config) ToolConn() pgtools.Conn {
 		Host: c.Host, Port: c.Port, Database: c.Database, User: c.User,
 		Password: c.Password.Reveal(),
 		SSLMode:  string(c.SSLMode), SSLRootCert: c.SSLRootCert, SSLCert: c.SSLCert, SSLKey: c.SSLKey,
+		SSLPassword:    c.SSLPassword.Reveal(),
 		ConnectTimeout: c.ConnectTimeout,
 	}
 }

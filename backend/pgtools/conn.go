@@ -25,6 +25,11 @@ type Conn struct {
 	SSLRootCert string // CA file (verify-ca, verify-full)
 	SSLCert     string // client certificate file
 	SSLKey      string // client key file
+	// SSLPassword is the client key's passphrase (libpq's sslpassword). It
+	// reaches a client program through a service file that never touches a
+	// disk where the OS allows (see newServiceSecret), never its command line
+	// or environment. Never printed, like Password.
+	SSLPassword string
 
 	ConnectTimeout time.Duration // 0: 30 seconds
 	// AllowWrite opens sessions without default_transaction_read_only. Only

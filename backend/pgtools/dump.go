@@ -87,9 +87,17 @@ func start(ctx context.Context, tool, exe string, args []string, conn Conn, stdi
 	if err != nil {
 		return nil, err
 	}
-	removePass := secret.close
+	service, err := newServiceSecret(conn.SSLPassword)
+	if err != nil {
+		secret.close()
+		return nil, err
+	}
+	removePass := func() { secret.close(); service.close() }
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = conn.environ(secret.attach(cmd))
+	if file := service.attach(cmd); file != "" {
+		cmd.Env = append(cmd.Env, "PGSERVICEFILE="+file, "PGSERVICE="+serviceName)
+	}
 	cmd.Stdin = stdin
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error { return terminate(cmd) }
@@ -109,6 +117,7 @@ func start(ctx context.Context, tool, exe string, args []string, conn Conn, stdi
 		return nil, fmt.Errorf("start %s (%s): %w", tool, exe, err)
 	}
 	secret.started()
+	service.started()
 	r := &toolRun{ctx: ctx, tool: tool, cmd: cmd, stdout: stdout, cleanup: removePass,
 		stderrDone: make(chan struct{}), stderr: &tailBuffer{max: stderrKeep}}
 	go func() {

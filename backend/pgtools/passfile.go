@@ -115,7 +115,7 @@ func stalePassDir(name string, e os.DirEntry) bool {
 
 // writePassDir writes the passfile into a new private directory of the
 // temporary folder named after this process (systems without memfd).
-func writePassDir(line string) (*passSecret, error) {
+func writePassDir(name, content string) (*passSecret, error) {
 	dir, err := os.MkdirTemp("", passDirPrefix+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, fmt.Errorf("create a temporary passfile: %w", err)
@@ -125,8 +125,8 @@ func writePassDir(line string) (*passSecret, error) {
 		remove()
 		return nil, fmt.Errorf("create a temporary passfile: %w", err)
 	}
-	path := filepath.Join(dir, "pgpass")
-	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		remove()
 		return nil, fmt.Errorf("write the temporary passfile: %w", err)
 	}

@@ -21,18 +21,24 @@ func newPassSecret(password string) (*passSecret, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.MemfdCreate("pgsafe-pgpass", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	return newSecretFile("pgsafe-pgpass", line)
+}
+
+// newSecretFile puts content into an anonymous memory file (memfd) as
+// newPassSecret does; name only labels it (in /proc/PID/fd).
+func newSecretFile(name, content string) (*passSecret, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, fmt.Errorf("create an in-memory passfile: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), "pgsafe-pgpass")
+	f := os.NewFile(uintptr(fd), name)
 	var once sync.Once
 	remove := func() { once.Do(func() { f.Close() }) }
 	if err := f.Chmod(0o600); err != nil {
 		remove()
 		return nil, fmt.Errorf("create an in-memory passfile: %w", err)
 	}
-	if _, err := f.WriteString(line); err != nil {
+	if _, err := f.WriteString(content); err != nil {
 		remove()
 		return nil, fmt.Errorf("write the in-memory passfile: %w", err)
 	}

@@ -13,5 +13,9 @@ func newPassSecret(password string) (*passSecret, error) {
 	if err != nil {
 		return nil, err
 	}
-	return writePassDir(line)
+	return newSecretFile("pgpass", line)
 }
+
+// newSecretFile writes content into a private file called name, as
+// newPassSecret does.
+func newSecretFile(name, content string) (*passSecret, error) { return writePassDir(name, content) }

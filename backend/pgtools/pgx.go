@@ -28,6 +28,7 @@ func (c Conn) PgxConfig() (*pgx.ConnConfig, error) {
 	add("sslrootcert", c.SSLRootCert)
 	add("sslcert", c.SSLCert)
 	add("sslkey", c.SSLKey)
+	add("sslpassword", c.SSLPassword)
 	timeout := c.ConnectTimeout.Seconds()
 	if timeout <= 0 {
 		timeout = 30
