@@ -3,9 +3,11 @@ package backup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -177,6 +179,41 @@ func TestRunInterrupted(t *testing.T) {
 			for _, s := range []dirStorage{a, b} {
 				if files := s.files(t); len(files) != 0 {
 					t.Fatalf("an interrupted backup left %v", files)
+				}
+			}
+		})
+	}
+}
+
+// Issue 12, item 8: a backup held up by another session's lock says, within
+// seconds, which table and which session: while counting rows and while
+// pg_dump waits to start dumping.
+func TestRunSaysWhatItWaitsFor(t *testing.T) {
+	f := newFixture(t)
+	holdLock(t, f, "customers")
+	for _, count := range []bool{true, false} {
+		t.Run(fmt.Sprintf("counting=%v", count), func(t *testing.T) {
+			job := f.job(Target{ID: "s", Name: "S", Storage: newDir(t)})
+			job.Count = func(string, string) bool { return count }
+			job.StallAfter = 10 * time.Minute // the lock is the only thing in the way
+			job.LockReportAfter = 100 * time.Millisecond
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var said atomic.Value
+			job.Progress = func(p Progress) {
+				if p.Waiting != "" {
+					said.CompareAndSwap(nil, p.Waiting)
+					cancel() // seen: no need to wait for the lock
+				}
+			}
+			_, err := Run(ctx, job)
+			if err == nil {
+				t.Fatal("a backup behind a held lock succeeded")
+			}
+			got, _ := said.Load().(string)
+			for _, want := range []string{"waiting for a lock on customers", "user " + f.pg.User} {
+				if !strings.Contains(got, want) {
+					t.Fatalf("progress said %q, want it to mention %q (Run: %v)", got, want, err)
 				}
 			}
 		})

@@ -56,7 +56,11 @@ type Job struct {
 	// for that long (0: DefaultStallAfter).
 	Timeout    time.Duration
 	StallAfter time.Duration
-	Log        *slog.Logger // nil: slog.Default()
+	// LockReportAfter: how long without a byte from pg_dump before the
+	// progress says which session holds a lock the backup waits for (0:
+	// DefaultLockReportAfter).
+	LockReportAfter time.Duration
+	Log             *slog.Logger // nil: slog.Default()
 	// AuditWitness, if set, goes into the manifest (Manifest.Audit).
 	AuditWitness *AuditWitness
 }
@@ -153,6 +157,16 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 		return nil, err
 	}
 	defer snap.close(ctx)
+	lockCtx, stopLockWatch := context.WithCancel(ctx)
+	lockDone := make(chan struct{})
+	go func() {
+		defer close(lockDone)
+		lockWatch(lockCtx, job.Conn, job.LockReportAfter, prog, log)
+	}()
+	defer func() {
+		stopLockWatch()
+		<-lockDone
+	}()
 	m.DatabaseName, m.ServerVersion, m.ServerMajor = snap.Database, snap.ServerVersion, snap.ServerMajor
 	prog.estimate(snap.DataSize)
 	client, err := pgtools.Pick(job.Clients, snap.ServerMajor)

@@ -27,6 +27,9 @@ type Progress struct {
 	BytesPerSecond float64       `json:"bytesPerSecond"`
 	Elapsed        time.Duration `json:"elapsed"`
 	ETA            time.Duration `json:"eta"`
+	// Waiting says what the backup waits for, when it waits on a lock
+	// another session holds ("" otherwise; see lockWatch).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 // StorageProgress is one storage's share of the stream.
@@ -71,6 +74,13 @@ func (p *progressor) table(t string) {
 	p.cur.Table = t
 	p.mu.Unlock()
 	p.report(false)
+}
+
+func (p *progressor) waiting(msg string) {
+	p.mu.Lock()
+	p.cur.Waiting = msg
+	p.mu.Unlock()
+	p.report(true)
 }
 
 func (p *progressor) estimate(n int64) {

@@ -58,6 +58,9 @@ func (p *progressLine) done() {
 
 // describeProgress: "dumping public.orders: 1.2 GB of ~3.4 GB, 85 MB/s, about 26s left".
 func describeProgress(pr backup.Progress) string {
+	if pr.Waiting != "" {
+		return string(pr.Phase) + ": " + pr.Waiting
+	}
 	if pr.Phase != backup.PhaseDumping {
 		return string(pr.Phase) + "…"
 	}

@@ -30,12 +30,14 @@ type ProgressView struct {
 	ElapsedSeconds float64                  `json:"elapsedSeconds"`
 	ETASeconds     float64                  `json:"etaSeconds"` // 0: unknown
 	Storages       []backup.StorageProgress `json:"storages"`
+	// Waiting: what the backup waits for (a lock another session holds).
+	Waiting string `json:"waiting,omitempty"`
 }
 
 func progressView(db, id string, p backup.Progress) ProgressView {
 	return ProgressView{Database: db, BackupID: id, Phase: string(p.Phase), Table: p.Table, RawBytes: p.RawBytes,
 		EstimatedBytes: p.EstimatedBytes, StoredBytes: p.StoredBytes, BytesPerSecond: p.BytesPerSecond,
-		ElapsedSeconds: p.Elapsed.Seconds(), ETASeconds: p.ETA.Seconds(), Storages: p.Storages}
+		ElapsedSeconds: p.Elapsed.Seconds(), ETASeconds: p.ETA.Seconds(), Storages: p.Storages, Waiting: p.Waiting}
 }
 
 // FinishedView is the "backup:finished" event.
@@ -168,12 +170,12 @@ func (s *BackupService) List(db string, limit int) ([]BackupView, error) {
 	}
 	checked := map[string]*CheckSummary{}
 	if len(bs) > 0 && bs[0].DatabaseID != 0 {
-		runs, err := e.Store().Restores(ctx, store.RestoreFilter{DatabaseID: bs[0].DatabaseID})
+		runs, err := e.Store().Restores(ctx, store.RestoreFilter{DatabaseID: bs[0].DatabaseID, IncludeDamaged: true})
 		if err != nil {
 			return nil, err
 		}
 		for _, r := range runs { // newest first: keep the first of each backup
-			if r.Kind == store.RunRestore || r.Status == store.StatusRunning || checked[r.BackupID] != nil {
+			if r.Kind == store.RunRestore || r.Status == store.StatusRunning || r.Status == store.StatusDamaged || checked[r.BackupID] != nil {
 				continue
 			}
 			cs := &CheckSummary{Kind: r.Kind, OK: r.Status == store.StatusSucceeded, When: r.FinishedAt, Problem: r.Error}

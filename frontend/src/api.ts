@@ -231,6 +231,8 @@ export interface BackupProgress {
   /** 0: unknown. */
   etaSeconds: number;
   storages?: StorageProgress[] | null;
+  /** What the backup waits for: a lock another session holds. */
+  waiting?: string;
 }
 
 export interface BackupFinished {

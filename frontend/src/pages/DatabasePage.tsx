@@ -191,6 +191,11 @@ function ProgressPanel({ p, onCancel }: { p: BackupProgress; onCancel: () => voi
         {p.etaSeconds > 0 ? ` · about ${formatDuration(p.etaSeconds)} left` : ''}
         {` · ${formatDuration(p.elapsedSeconds)} so far`}
       </Text>
+      {p.waiting && (
+        <Text size="sm" c="orange" mt="xs" data-testid="backup-waiting" className="selectable">
+          {p.waiting.charAt(0).toUpperCase() + p.waiting.slice(1)}
+        </Text>
+      )}
       {(p.storages ?? []).length > 0 && (
         <Group gap="xs" mt="xs">
           {(p.storages ?? []).map((s) => (
