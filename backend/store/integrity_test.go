@@ -201,6 +201,12 @@ func TestEditedPlaintextColumnsAreDetected(t *testing.T) {
 			h := fillHistory(t, s)
 			execSQL1(t, s, fmt.Sprintf(c.edit, h.db))
 			wantDamaged(t, c.read(s, h), c.table, c.row(h))
+			if c.table == "restores" {
+				runs, err := s.Restores(ctx, RestoreFilter{IncludeDamaged: true})
+				if err != nil || len(runs) != 1 || runs[0].Status != StatusDamaged || runs[0].ID != h.restore || runs[0].BackupID != "" {
+					t.Fatalf("runs listed with a damaged one: %+v %v", runs, err)
+				}
+			}
 		})
 	}
 }

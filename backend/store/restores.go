@@ -52,6 +52,9 @@ type RestoreFilter struct {
 	BackupID   string
 	DatabaseID int64
 	Limit      int // newest first; 0: all
+	// IncludeDamaged lists a run modified outside PgSafe as StatusDamaged
+	// (ID and Error only) instead of failing the list: for showing only.
+	IncludeDamaged bool
 }
 
 func validateRestore(r *RestoreRecord) error {
@@ -131,7 +134,7 @@ func (s *Store) sealRestore(ctx context.Context, tx *sql.Tx, id int64, d Restore
 
 // Restore returns run id.
 func (s *Store) Restore(ctx context.Context, id int64) (RestoreRecord, error) {
-	out, err := s.restores(ctx, "WHERE id = ?", id)
+	out, err := s.restores(ctx, false, "WHERE id = ?", id)
 	if err != nil {
 		return RestoreRecord{}, err
 	}
@@ -164,10 +167,10 @@ func (s *Store) Restores(ctx context.Context, f RestoreFilter) ([]RestoreRecord,
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	return s.restores(ctx, q, args...)
+	return s.restores(ctx, f.IncludeDamaged, q, args...)
 }
 
-func (s *Store) restores(ctx context.Context, where string, args ...any) ([]RestoreRecord, error) {
+func (s *Store) restores(ctx context.Context, damaged bool, where string, args ...any) ([]RestoreRecord, error) {
 	rs, err := s.db.QueryContext(ctx, `SELECT id, kind, backup_id, database_id, status, started_at, finished_at, sealed`+bindingCols("restores")+` FROM restores `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read runs", err)
@@ -187,11 +190,16 @@ func (s *Store) restores(ctx context.Context, where string, args ...any) ([]Rest
 		if err := rs.Scan(append([]any{&r.ID, &r.Kind, &backupID, &dbID, &status, &started, &finished, &blob}, b.dest()...)...); err != nil {
 			return nil, s.wrap("read runs", err)
 		}
-		if err := s.openRow("restores", rowID(r.ID), blob, &r.RestoreDetails, false); err != nil {
-			return nil, err
+		err := s.openRow("restores", rowID(r.ID), blob, &r.RestoreDetails, false)
+		if err == nil {
+			err = s.checkBinding("restores", &b)
 		}
-		if err := s.checkBinding("restores", &b); err != nil {
-			return nil, err
+		if err != nil {
+			if !damaged || !isDamage(err) {
+				return nil, err
+			}
+			out = append(out, RestoreRecord{ID: r.ID, Status: StatusDamaged, RestoreDetails: RestoreDetails{Error: err.Error()}})
+			continue
 		}
 		r.BackupID, r.DatabaseID, r.Status = backupID.String, dbID.Int64, Status(status)
 		r.StartedAt, r.FinishedAt = fromMillis(started), timeOf(finished)
