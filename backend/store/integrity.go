@@ -151,7 +151,7 @@ type ModifiedError struct {
 }
 
 func (e *ModifiedError) Error() string {
-	return fmt.Sprintf("settings database %s was modified outside PgSafe: %s. PgSafe will not use these settings until you decide: if you restored this file from a backup yourself, accept it with `pgsafe settings accept`; otherwise someone with access to your account changed it (check `pgsafe audit verify`), and you can move %s away and set up again (`pgsafe storage add`, then `pgsafe backups --storage` lists what your storages hold)",
+	return fmt.Sprintf("settings database %s was modified outside PgSafe: %s. PgSafe will not use these settings until you decide: if you restored or edited this file yourself, accept it with `pgsafe settings accept --yes`; otherwise someone with access to your account changed it (check `pgsafe audit verify`), and you can move %s away and set up again (`pgsafe storage add`, then `pgsafe backups --storage` lists what your storages hold)",
 		e.Path, e.Detail, e.Path)
 }
 
