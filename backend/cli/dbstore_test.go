@@ -59,6 +59,21 @@ func TestDBAddListRemove(t *testing.T) {
 	if !strings.Contains(out, `"verdict": "read_only`) {
 		t.Errorf("db check shop: %s", out)
 	}
+	// A time limit per backup (issue 12, item 8): set, refused when too short, cleared.
+	out, _ = run(0, "db", "set", "shop", "--timeout", "2h")
+	if !strings.Contains(out, "longer than 2h0m0s is stopped") {
+		t.Errorf("db set --timeout 2h: %s", out)
+	}
+	if _, errOut := run(1, "db", "set", "shop", "--timeout", "10s"); !strings.Contains(errOut, "would stop every backup") {
+		t.Errorf("db set --timeout 10s: %s", errOut)
+	}
+	if out, _ := run(0, "audit", "export", "--format", "json"); !strings.Contains(out, `"timeout": "2h0m0s"`) && !strings.Contains(out, `"timeout":"2h0m0s"`) {
+		t.Errorf("the time limit's change is not in the audit log: %s", out)
+	}
+	out, _ = run(0, "db", "set", "shop", "--timeout", "0")
+	if !strings.Contains(out, "no time limit") {
+		t.Errorf("db set --timeout 0: %s", out)
+	}
 	run(3, "db", "check", "shop-admin")
 	run(0, "db", "remove", "shop-admin")
 	_, errOut = run(1, "db", "remove", "shop-admin")
