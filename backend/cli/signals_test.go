@@ -24,6 +24,7 @@ import (
 // to interrupt a backup of it mid-way) backed up to a folder and to S3, and
 // database small, to the folder only.
 type interruptFixture struct {
+	pg      *testenv.PG
 	folder  string
 	tmpdir  string // the children's TMPDIR and XDG_RUNTIME_DIR
 	s3      *testenv.S3Server
@@ -35,14 +36,14 @@ const interruptPassword = "reader-pw-6161"
 func newInterruptFixture(t *testing.T) *interruptFixture {
 	p := testenv.Postgres(t)
 	p.CreateDB(t, "shop")
-	p.Exec(t, "shop", `CREATE TABLE items AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS note FROM generate_series(1, 800000) g;
+	p.Exec(t, "shop", `CREATE TABLE items AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS note FROM generate_series(1, 2000000) g;
 		CREATE ROLE reader LOGIN PASSWORD '`+interruptPassword+`'; GRANT SELECT ON items TO reader;`)
 	p.CreateDB(t, "small")
 	p.Exec(t, "small", `CREATE TABLE t AS SELECT 1 AS id; GRANT SELECT ON t TO reader;`)
 	s3srv := testenv.S3(t)
 	s3srv.CreateBucket(t, "backups")
 	newMachine(t)
-	f := &interruptFixture{folder: t.TempDir(), tmpdir: t.TempDir(), s3: s3srv, secrets: []string{interruptPassword, p.Password}}
+	f := &interruptFixture{pg: p, folder: t.TempDir(), tmpdir: t.TempDir(), s3: s3srv, secrets: []string{interruptPassword, p.Password}}
 	run := func(stdin string, args ...string) {
 		t.Helper()
 		if code, out, errOut := runIn(t, stdin, args...); code != 0 {
@@ -149,12 +150,16 @@ func (f *interruptFixture) passfilesLeft() []string {
 	return out
 }
 
+// latest is shop's newest backup (the zero value if none).
 func (f *interruptFixture) latest(t *testing.T) backupJSON {
 	t.Helper()
 	code, out, errOut := runIn(t, "", "backups", "shop", "--json")
 	var hist []backupJSON
-	if code != 0 || json.Unmarshal([]byte(out), &hist) != nil || len(hist) == 0 {
+	if code != 0 || json.Unmarshal([]byte(out), &hist) != nil {
 		t.Fatalf("backups shop --json: exit %d\n%s%s", code, out, errOut)
+	}
+	if len(hist) == 0 {
+		return backupJSON{}
 	}
 	return hist[0]
 }
@@ -233,8 +238,28 @@ func TestBackupInterrupted(t *testing.T) {
 	// Two processes may not back up one database at once; another database
 	// backs up meanwhile.
 	t.Run("one backup of a database across processes", func(t *testing.T) {
+		// A session holding the table makes the backup wait (it counts
+		// the table's rows first) as long as the checks take.
+		ctx := context.Background()
+		tx, err := f.pg.Conn(t, "shop").Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, "LOCK TABLE items IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
 		c := f.start(t, "backup", "shop")
-		f.waitWriting(t, c)
+		for deadline := time.Now().Add(60 * time.Second); f.latest(t).Status != string(store.StatusRunning); {
+			select {
+			case <-c.exited:
+				t.Fatalf("pgsafe backup exited before its backup started:\n%s", c.output.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the backup did not start within 60s:\n%s", c.output.String())
+			}
+		}
 		code, out, errOut := runIn(t, "", "backup", "shop")
 		want := "pgsafe: a backup of shop is already running in another PgSafe process (pid " + strconv.Itoa(c.cmd.Process.Pid) + ")\n"
 		if code != 1 || errOut != want {
@@ -245,10 +270,15 @@ func TestBackupInterrupted(t *testing.T) {
 		}
 		select {
 		case <-c.exited:
-			t.Fatalf("the first backup ended during the checks (%v): %s", c.cmd.ProcessState, c.output.String())
+			_, hist, _ := runIn(t, "", "backups", "shop", "--json")
+			t.Fatalf("the first backup ended during the checks (%v): %q\nhistory: %s", c.cmd.ProcessState, c.output.String(), hist)
 		default:
 		}
+		tx.Rollback(ctx)
 		c.cmd.Process.Signal(syscall.SIGTERM)
 		<-c.exited
+		if code := c.cmd.ProcessState.ExitCode(); code != 143 {
+			t.Errorf("exit %d after SIGTERM:\n%s", code, c.output.String())
+		}
 	})
 }
