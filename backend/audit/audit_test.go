@@ -126,6 +126,9 @@ func TestTamperingIsLocated(t *testing.T) {
 		{"checkpoint removed", func(t *testing.T, f *fixture) {
 			os.Remove(filepath.Join(f.dir, CheckpointFile))
 		}, 6, BreakCheckpoint},
+		{"genesis entry deleted", func(t *testing.T, f *fixture) {
+			f.exec(t, "DELETE FROM audit_log WHERE seq = 1")
+		}, 1, BreakGenesis},
 		{"MAC replaced without the key", func(t *testing.T, f *fixture) {
 			// Without the key no valid MAC can be made.
 			f.exec(t, "UPDATE audit_log SET mac = zeroblob(32) WHERE seq = 1")
