@@ -206,10 +206,13 @@ func (e *Engine) notifyBackup(name string, b *store.Backup, failed error, partia
 }
 
 // nearlyFull says whether a storage with free of total bytes left is about
-// to refuse backups: the next one (about as big as the last) would leave
-// less than another one's room, or less than 5 % of the disk is left.
+// to refuse backups: the next one, a quarter bigger than the last to allow
+// for growth, would not fit, or less than 5 % of the disk is left. (Room for
+// one more backup is enough: retention prunes after a backup succeeds. The
+// rule was "less than two backups' room", which a nearly empty disk with
+// room for one more met at every backup.)
 func nearlyFull(free, total, lastBackup int64) bool {
-	return free < 2*lastBackup || (total > 0 && free*20 < total)
+	return free < lastBackup+lastBackup/4 || (total > 0 && free*20 < total)
 }
 
 // checkSpace warns, after a backup, about each storage that can tell its
@@ -226,7 +229,7 @@ func (e *Engine) checkSpace(ctx context.Context, db string, targets []backup.Tar
 		}
 		e.log.Warn("storage nearly full", "storage", t.Name, "free", free, "total", total)
 		e.notify(notify.Event{Kind: notify.EventStorageNearlyFull, Database: db, Title: "Storage nearly full: " + t.Name,
-			Body: fmt.Sprintf("%s has %d MB left of %d MB; the last backup of %s took %d MB. Free some space or set a retention policy before backups start failing.",
+			Body: fmt.Sprintf("%s has %d MB left of %d MB; the last backup of %s took %d MB, and the next may not fit. Free some space or set a retention policy before backups start failing.",
 				t.Name, free>>20, total>>20, db, lastBackup>>20)})
 	}
 }

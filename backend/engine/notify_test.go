@@ -107,8 +107,11 @@ func TestNearlyFull(t *testing.T) {
 		want              bool
 	}{
 		{free: 500 * MB, total: 1000 * MB, last: 100 * MB, want: false},
-		{free: 150 * MB, total: 1000 * MB, last: 100 * MB, want: true}, // the next backup leaves too little
-		{free: 40 * MB, total: 1000 * MB, last: 1 * MB, want: true},    // under 5 % of the disk
+		{free: 110 * MB, total: 1000 * MB, last: 100 * MB, want: true},  // the next backup, a little bigger, may not fit
+		{free: 150 * MB, total: 1000 * MB, last: 100 * MB, want: false}, // room for the next: retention prunes after it
+		{free: 990 * MB, total: 1000 * MB, last: 600 * MB, want: false}, // an empty disk with room for one more (issue 12)
+		{free: 500 * MB, total: 1000 * MB, last: 600 * MB, want: true},
+		{free: 40 * MB, total: 1000 * MB, last: 1 * MB, want: true}, // under 5 % of the disk
 		{free: 60 * MB, total: 1000 * MB, last: 1 * MB, want: false},
 	}
 	for _, c := range cases {
