@@ -1,12 +1,14 @@
 package audit
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -274,11 +276,11 @@ func (l *Log) walk(ctx context.Context, ws []Witness) (Report, walked, error) {
 			authentic = false
 			broken(Break{At: seq, Kind: BreakMAC, Detail: fmt.Sprintf("entry %d (%s at %s) was changed, or the entries were reordered", seq, action, time.UnixMilli(at).UTC().Format(time.RFC3339))})
 		}
-		// The MAC covers the sealed details, so an authentic entry's open
-		// (under the same master key); they are opened only where they are
-		// read: the log's own entries, or to locate an entry whose MAC fails.
+		// The MAC covers the sealed details, so an authentic entry's details
+		// open (under the same master key): they are opened only where they
+		// are read, in the log's own entries.
 		var plain []byte
-		if !authentic || action == ActionGenesis || action == ActionBroken {
+		if action == ActionGenesis || action == ActionBroken {
 			var err error
 			plain, err = l.sealer.Open(ad(seq), sealed)
 			if err != nil && authentic {
@@ -322,11 +324,12 @@ func (l *Log) walk(ctx context.Context, ws []Witness) (Report, walked, error) {
 		broken(*b)
 	}
 
-	// The report names the first break, live or recorded.
+	// The report names the first break, live or recorded (on a tie, the
+	// first found).
 	var first *Break
 	firstAt := int64(0)
 	consider := func(b Break, recAt int64) {
-		if first == nil || b.At < first.At || (b.At == first.At && b.Kind < first.Kind && recAt > 0) {
+		if first == nil || b.At < first.At {
 			first, firstAt = &b, recAt
 		}
 	}
@@ -339,7 +342,9 @@ func (l *Log) walk(ctx context.Context, ws []Witness) (Report, walked, error) {
 		rep.unrecorded = append(rep.unrecorded, b)
 		consider(b, 0)
 	}
-	for key, r := range recorded {
+	keys := slices.SortedFunc(maps.Keys(recorded), func(a, b Break) int { return cmp.Compare(recorded[a].At, recorded[b].At) })
+	for _, key := range keys {
+		r := recorded[key]
 		consider(Break{At: key.At, Kind: key.Kind, Detail: r.Detail}, r.At)
 	}
 	if first == nil {
