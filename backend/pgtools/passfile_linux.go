@@ -1,6 +1,7 @@
 package pgtools
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -28,6 +29,11 @@ func newPassSecret(password string) (*passSecret, error) {
 // newPassSecret does; name only labels it (in /proc/PID/fd).
 func newSecretFile(name, content string) (*passSecret, error) {
 	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		// A kernel before 3.17, or a sandbox that forbids memfd: a private
+		// file named after this process (swept if it dies).
+		return writePassDir(name, content)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create an in-memory passfile: %w", err)
 	}
