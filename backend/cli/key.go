@@ -52,9 +52,9 @@ func keyIDCmd(env *Env) *cobra.Command {
 
 func keyInitCmd(env *Env) *cobra.Command {
 	var protected string
-	var stdinPass bool
+	var stdinPass, generate bool
 	cmd := &cobra.Command{
-		Use:   "init [--key-file-protected FILE]",
+		Use:   "init [--key-file-protected FILE [--generate-passphrase]]",
 		Short: "Create this machine's master key (in the keychain, or in a passphrase-protected file)",
 		Long: "Creates the master key on first use: in the OS keychain, or, with --key-file-protected, in a\n" +
 			"new passphrase-protected key file for machines without a usable keychain. Export a recovery\n" +
@@ -66,7 +66,7 @@ func keyInitCmd(env *Env) *cobra.Command {
 				return err
 			}
 			if protected != "" {
-				pass, err := newPassphraseSource(env, stdinPass).newPassphrase()
+				pass, err := newPassphraseSource(env, stdinPass).chooseNew(generate)
 				if err != nil {
 					return err
 				}
@@ -76,7 +76,13 @@ func keyInitCmd(env *Env) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(env.Stdout, "created master key %s in %s (protected by your passphrase)\n", id, protected)
+				if generate {
+					printGenerated(env.Stderr, pass)
+				}
 				return nil
+			}
+			if generate {
+				return errors.New("--generate-passphrase is for --key-file-protected (the keychain needs none)")
 			}
 			mk, src, err := keys.Open(env.Ctx, keys.Options{Home: home, CreateIfMissing: true})
 			if err != nil {
@@ -89,18 +95,21 @@ func keyInitCmd(env *Env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&protected, "key-file-protected", "", "keep the key in this new passphrase-protected file instead of the keychain")
 	cmd.Flags().BoolVar(&stdinPass, "passphrase-stdin", false, "read the passphrase from one line of standard input")
+	cmd.Flags().BoolVar(&generate, "generate-passphrase", false, "generate the passphrase (six random words), print it once")
 	return cmd
 }
 
 func keyExportCmd(env *Env) *cobra.Command {
 	var out, keyFile string
-	var stdinPass, print bool
+	var stdinPass, print, generate bool
 	cmd := &cobra.Command{
 		Use:   "export --out FILE",
 		Short: "Write a recovery kit: the master key wrapped with a passphrase",
 		Long: "Writes a recovery kit: this machine's master key, wrapped with a passphrase you choose\n" +
 			"(argon2id + AES-256-GCM). Keep the kit and the passphrase safe, and apart: together they\n" +
-			"open every backup. --print also prints the kit's text for paper (it has per-line checksums).",
+			"open every backup. --print also prints the kit's text for paper (it has per-line checksums).\n" +
+			"The passphrase must be hard to guess (estimated with zxcvbn: at least 10^12 guesses);\n" +
+			"--generate-passphrase makes one of six random words (EFF's large list) and prints it once.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -112,7 +121,7 @@ func keyExportCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			pass, err := ps.newPassphrase()
+			pass, err := ps.chooseNew(generate)
 			if err != nil {
 				return err
 			}
@@ -125,12 +134,16 @@ func keyExportCmd(env *Env) *cobra.Command {
 				env.Stdout.Write(kit.Text())
 			}
 			fmt.Fprintf(env.Stderr, "recovery kit of key %s written to %s\n", kit.KeyID, out)
+			if generate {
+				printGenerated(env.Stderr, pass)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "the kit file to write (never replaces a file)")
 	cmd.Flags().BoolVar(&stdinPass, "passphrase-stdin", false, "read the passphrase from one line of standard input")
 	cmd.Flags().BoolVar(&print, "print", false, "also print the kit's text on standard output")
+	cmd.Flags().BoolVar(&generate, "generate-passphrase", false, "generate the passphrase (six random words), print it once on stderr")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
 }

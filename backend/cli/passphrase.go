@@ -49,6 +49,29 @@ func (p *passphraseSource) read(prompt string) (*keys.Passphrase, error) {
 	return keys.NewPassphrase(b), nil
 }
 
+// chooseNew is a new kit's or protected key file's passphrase: generated
+// with generate (printGenerated shows it once the kit is written), else
+// asked (newPassphrase), with the way to a strong one when it is weak.
+func (p *passphraseSource) chooseNew(generate bool) (*keys.Passphrase, error) {
+	if generate {
+		if p.fromStdin {
+			return nil, errors.New("give --generate-passphrase or --passphrase-stdin, not both")
+		}
+		return keys.GeneratePassphrase()
+	}
+	pass, err := p.newPassphrase()
+	if errors.Is(err, keys.ErrWeakPassphrase) {
+		return nil, fmt.Errorf("%w (--generate-passphrase makes one of %d random words)", err, keys.GeneratedWords)
+	}
+	return pass, err
+}
+
+// printGenerated shows a generated passphrase, this once, on w (stderr:
+// stdout may carry the kit's text).
+func printGenerated(w io.Writer, pass *keys.Passphrase) {
+	fmt.Fprintf(w, "Its passphrase, generated (shown this once, PgSafe does not keep it: write it down and keep it apart from the kit):\n  %s\n", pass.Bytes())
+}
+
 // newPassphrase asks for a new passphrase, twice on a terminal.
 func (p *passphraseSource) newPassphrase() (*keys.Passphrase, error) {
 	a, err := p.read("New passphrase for the recovery kit: ")

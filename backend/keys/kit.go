@@ -82,7 +82,11 @@ func SealKit(mk *MasterKey, pass *Passphrase) (*Kit, error) {
 	if _, err := rand.Read(k.salt[:]); err != nil {
 		return nil, fmt.Errorf("recovery kit salt: %w", err)
 	}
-	aead, err := k.aead(pass)
+	// Sealed with the NFC form, so that the same text typed where accents
+	// are composed differently (macOS, Windows, Linux) opens the kit.
+	nfc := pass.nfc()
+	defer nfc.Wipe()
+	aead, err := k.aead(nfc)
 	if err != nil {
 		return nil, err
 	}
@@ -91,13 +95,25 @@ func SealKit(mk *MasterKey, pass *Passphrase) (*Kit, error) {
 }
 
 // Open unwraps the master key. A wrong passphrase returns ErrWrongPassphrase.
+// The passphrase is tried as typed (kits sealed before PgSafe normalised
+// passphrases), then in Unicode NFC (new kits) and NFD, each form once.
 func (k *Kit) Open(pass *Passphrase) (*MasterKey, error) {
-	aead, err := k.aead(pass)
-	if err != nil {
-		return nil, err
+	if pass == nil {
+		return nil, errors.New("no passphrase given")
 	}
-	raw, err := aead.Open(nil, kitNonce[:], k.sealed[:], k.aad())
-	if err != nil {
+	var raw []byte
+	for _, v := range pass.variants() {
+		if raw == nil {
+			aead, err := k.aead(v)
+			if err != nil {
+				v.Wipe()
+				return nil, err
+			}
+			raw, _ = aead.Open(nil, kitNonce[:], k.sealed[:], k.aad())
+		}
+		v.Wipe()
+	}
+	if raw == nil {
 		return nil, fmt.Errorf("%w for the key %s", ErrWrongPassphrase, k.KeyID)
 	}
 	defer clear(raw)

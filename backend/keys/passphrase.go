@@ -1,11 +1,15 @@
 package keys
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MinPassphraseLen is the shortest passphrase (in characters) accepted for a new
@@ -36,7 +40,9 @@ func (p *Passphrase) Wipe() {
 	}
 }
 
-// CheckNew refuses passphrases that are too weak for a new kit or key file.
+// CheckNew refuses passphrases that are too weak for a new kit or key file:
+// shorter than MinPassphraseLen characters, or fewer than
+// MinPassphraseGuesses guesses by zxcvbn's estimate (see Strength).
 func (p *Passphrase) CheckNew() error {
 	if p == nil || len(p.b) == 0 {
 		return fmt.Errorf("%w: the passphrase is empty; choose one of at least %d characters", ErrWeakPassphrase, MinPassphraseLen)
@@ -47,7 +53,34 @@ func (p *Passphrase) CheckNew() error {
 	if n := p.Len(); n < MinPassphraseLen {
 		return fmt.Errorf("%w: %d characters, at least %d are needed (anyone who finds the kit can try passphrases offline)", ErrWeakPassphrase, n, MinPassphraseLen)
 	}
-	return nil
+	return p.checkStrength()
+}
+
+// nfc returns the passphrase in Unicode normal form C (a new Passphrase, to
+// be wiped): new kits are sealed with it, so the same text typed on systems
+// that compose accents differently opens them.
+func (p *Passphrase) nfc() *Passphrase {
+	if p == nil {
+		return nil
+	}
+	return NewPassphrase(norm.NFC.Append(nil, p.b...)) // Append copies; Bytes may return p.b itself
+}
+
+// variants are the forms of the passphrase a kit may have been sealed with,
+// each once: as typed (kits from before NFC normalisation), NFC (new kits)
+// and NFD (an older kit typed with decomposed accents, opened where they
+// are composed). Wipe each after use.
+func (p *Passphrase) variants() []*Passphrase {
+	out := []*Passphrase{NewPassphrase(bytes.Clone(p.b))}
+	for _, f := range []norm.Form{norm.NFC, norm.NFD} {
+		b := f.Append(nil, p.b...)
+		if slices.ContainsFunc(out, func(o *Passphrase) bool { return bytes.Equal(o.b, b) }) {
+			clear(b)
+			continue
+		}
+		out = append(out, NewPassphrase(b))
+	}
+	return out
 }
 
 // Equal reports whether two passphrases are the same (for "type it again").

@@ -16,9 +16,11 @@ func TestPassphraseCheckNew(t *testing.T) {
 		"":                             false,
 		"qwzx":                         false,
 		"elevenchars":                  false,
-		"twelve chars":                 true,
 		"ñññññññññññ":                  false, // 11 characters, 22 bytes: counted in characters
 		"correct horse battery staple": true,
+		"aaaaaaaaaaaa":                 false, // 12 characters, but guessed at once
+		"password1234":                 false,
+		"kP9#vL2@qX7!m":                true,
 	} {
 		err := pass(s).CheckNew()
 		if (err == nil) != ok {
