@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -34,11 +32,12 @@ func decryptCmd(env *Env) *cobra.Command {
 			"leaves none; elsewhere a killed decrypt can leave a plaintext .NAME.pgsafe-part-* beside it).\n" +
 			"--out - writes to standard output.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(_ *cobra.Command, _ []string) (err error) {
 			// Ctrl+C or SIGTERM stops the copy, and the partial output is
 			// removed (on Linux it never had a name: even kill -9 leaves none).
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(env)
 			defer stop()
+			defer func() { err = interruptedExit(ctx, err) }()
 			if in == "" || out == "" {
 				return errors.New("give --in BACKUP.pgsafe and --out FILE (or --out - for standard output)")
 			}

@@ -86,6 +86,9 @@ func TestDecryptInterrupted(t *testing.T) {
 			if code == 0 || !strings.Contains(stderr.String(), "stopped") || !strings.Contains(stderr.String(), "no output was written") {
 				t.Fatalf("decrypt stopped mid-way: exit %d, %s", code, stderr.String())
 			}
+			if how == "SIGINT" && code != 130 {
+				t.Errorf("decrypt stopped by SIGINT: exit %d, want 130", code)
+			}
 			if left, _ := os.ReadDir(outDir); len(left) != 0 {
 				t.Fatalf("a stopped decrypt left %v", names(left))
 			}
