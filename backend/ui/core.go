@@ -193,6 +193,8 @@ type KeyStatus struct {
 	// SettingsDamaged: the settings database was empty or damaged and was
 	// moved to KeptAs (Error says so); Retry starts with empty settings.
 	SettingsDamaged bool   `json:"settingsDamaged,omitempty"`
+	SettingsPath    string `json:"settingsPath,omitempty"`
+	DamagedReason   string `json:"damagedReason,omitempty"` // e.g. "is empty (0 bytes) although …"
 	KeptAs          string `json:"keptAs,omitempty"`
 }
 
@@ -207,7 +209,7 @@ func (c *Core) keyStatus() KeyStatus {
 		case errors.As(err, &ke):
 			msg = ke.Error()
 		case errors.As(err, &de):
-			return KeyStatus{Error: de.Error(), SettingsDamaged: true, KeptAs: de.KeptAs}
+			return KeyStatus{Error: de.Error(), SettingsDamaged: true, SettingsPath: de.Path, DamagedReason: de.Reason, KeptAs: de.KeptAs}
 		}
 		return KeyStatus{Error: msg, Starting: errors.Is(err, errStarting)}
 	}

@@ -29,9 +29,13 @@ function freePort() {
   });
 }
 
-/** Starts the dev binary and a browser page on it; call stop() at the end. */
-export async function startSession({ viewport = { width: 1024, height: 680 } } = {}) {
-  const s = { home: mkdtempSync(join(tmpdir(), 'pgsafe-e2e-home-')), profile: mkdtempSync(join(tmpdir(), 'pgsafe-e2e-profile-')), log: '', pageErrors: [], consoleErrors: [] };
+/**
+ * Starts the dev binary and a browser page on it; call stop() at the end.
+ * With home, the app uses that settings directory (a later start on the same
+ * settings) and stop() leaves it; otherwise a fresh one is made and removed.
+ */
+export async function startSession({ viewport = { width: 1024, height: 680 }, home } = {}) {
+  const s = { home: home ?? mkdtempSync(join(tmpdir(), 'pgsafe-e2e-home-')), profile: mkdtempSync(join(tmpdir(), 'pgsafe-e2e-profile-')), log: '', pageErrors: [], consoleErrors: [] };
   const port = await freePort();
   s.baseURL = `http://127.0.0.1:${port}`;
   s.app = spawn(devBin, ['-assetdir', join(repo, 'frontend/dist'), '-devserver', `127.0.0.1:${port}`], {
@@ -67,7 +71,7 @@ export async function startSession({ viewport = { width: 1024, height: 680 } } =
       await s.context?.close();
     } finally {
       await stopApp(s.app);
-      for (const d of [s.home, s.profile]) rmSync(d, { recursive: true, force: true });
+      for (const d of home ? [s.profile] : [s.home, s.profile]) rmSync(d, { recursive: true, force: true });
     }
   };
   return s;

@@ -256,12 +256,21 @@ describe('damaged settings', () => {
   it('says what happened and what is safe, and goes on with empty settings only when asked', async () => {
     const error =
       'the settings database /home/ada/.config/PgSafe/pgsafe.db is empty (0 bytes) although PgSafe has used it before: it was cut or replaced. It was moved to /home/ada/.config/PgSafe/damaged-20261206T020000.000Z, and PgSafe starts with empty settings from now on. Backups already made are safe in their storages, and the master key is still in the keychain: add your storages again to see their backups and restore them';
-    vi.mocked(api.getKeyStatus).mockResolvedValue({ ready: false, settingsDamaged: true, keptAs: '/home/ada/.config/PgSafe/damaged-20261206T020000.000Z', error });
+    vi.mocked(api.getKeyStatus).mockResolvedValue({
+      ready: false,
+      settingsDamaged: true,
+      settingsPath: '/home/ada/.config/PgSafe/pgsafe.db',
+      damagedReason: 'is empty (0 bytes) although PgSafe has used it before: it was cut or replaced',
+      keptAs: '/home/ada/.config/PgSafe/damaged-20261206T020000.000Z',
+      error,
+    });
     vi.mocked(api.retryOpen).mockResolvedValue({ ready: true, keyId: '3f9a0c1d2e4b5a69', source: 'keychain' });
     renderWithTheme(<App />);
     const banner = await screen.findByTestId('settings-damaged');
     expect(within(banner).getByText('PgSafe’s settings were damaged and set aside')).toBeInTheDocument();
     expect(within(banner).getByText(/safe in their storages/)).toBeInTheDocument();
+    expect(within(banner).getByText(/is empty \(0 bytes\)/)).toBeInTheDocument();
+    expect(within(banner).getByText('/home/ada/.config/PgSafe/damaged-20261206T020000.000Z')).toBeInTheDocument();
     expect(screen.queryByTestId('key-error')).not.toBeInTheDocument();
     expect(api.retryOpen).not.toHaveBeenCalled();
     await userEvent.click(within(banner).getByRole('button', { name: 'Continue with empty settings' }));

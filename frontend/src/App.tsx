@@ -1,4 +1,4 @@
-import { Alert, AppShell, Badge, Button, Group, Loader, NavLink, ScrollArea, Stack, Text, ThemeIcon, Tooltip } from '@mantine/core';
+import { Alert, AppShell, Badge, Button, Code, Group, Loader, NavLink, ScrollArea, Stack, Text, ThemeIcon, Tooltip } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
 import { IconAlertTriangle, IconBell, IconBucket, IconKey, IconLayoutDashboard, IconListCheck, IconSettings, IconShieldCheck } from '@tabler/icons-react';
 import { useEffect, useState, type ReactNode } from 'react';
@@ -172,11 +172,19 @@ function DamagedSettings({ status }: { status: KeyStatus }) {
     <Alert variant="light" color="red" mb="md" icon={<IconAlertTriangle size={18} />} title="PgSafe’s settings were damaged and set aside" data-testid="settings-damaged">
       <Stack gap="xs">
         <Text size="sm" className="selectable">
-          {status.error}
+          The settings file <Code>{status.settingsPath}</Code> {status.damagedReason}.{' '}
+          {status.keptAs ? (
+            <>
+              It was kept aside in <Code>{status.keptAs}</Code>.
+            </>
+          ) : (
+            <>It could not be moved aside: move it away yourself, then continue. ({status.error})</>
+          )}
         </Text>
+        <Text size="sm">Your backups are safe in their storages, and your master key is still in this computer’s keychain.</Text>
         <Text size="sm">
-          Continue with empty settings, then add each storage again under Storages: its backups are listed there and can be restored. Add your databases again to
-          go on backing them up.
+          Continue with empty settings, then add each storage again under Storages to see its backups and restore them. Add your databases again to go on backing
+          them up.
         </Text>
         {error && <ErrorNotice error={error} />}
         <Group>

@@ -84,8 +84,10 @@ export interface KeyStatus {
   error?: string;
   /** Still opening: a "core:status" event follows. */
   starting?: boolean;
-  /** The settings database was empty or damaged and was moved to keptAs (error says so). */
+  /** The settings database (settingsPath) was empty or damaged (damagedReason) and was moved to keptAs ("" when it could not be). */
   settingsDamaged?: boolean;
+  settingsPath?: string;
+  damagedReason?: string;
   keptAs?: string;
 }
 
