@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 	"github.com/pgsafe/pgsafe/backend/keys"
 )
 
@@ -181,7 +182,7 @@ func (f *FileCheckpoint) Lock(ctx context.Context) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock the audit checkpoint: %w", err)
 	}
-	if err := lockFile(lf); err != nil {
+	if err := filelock.Lock(lf); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("lock the audit checkpoint %s.lock: %w", f.path, err)
 	}

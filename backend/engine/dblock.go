@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 	"github.com/pgsafe/pgsafe/backend/storage"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -48,9 +49,9 @@ func tryLockDatabase(home string, dbID int64, h lockHolder) (*dbLock, *lockHolde
 	if err != nil {
 		return nil, nil, fmt.Errorf("open a database lock: %w", err)
 	}
-	if err := tryLock(f); err != nil {
+	if err := filelock.TryLock(f); err != nil {
 		f.Close()
-		if !lockHeld(err) {
+		if !errors.Is(err, filelock.ErrHeld) {
 			return nil, nil, fmt.Errorf("lock database %d: %w", dbID, err)
 		}
 		return nil, readLockHolder(p), nil

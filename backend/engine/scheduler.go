@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/format"
+	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/schedule"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -285,7 +286,7 @@ func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the scheduler lock %s: %w", path, err)
 	}
-	if err := tryLock(f); err != nil {
+	if err := filelock.TryLock(f); err != nil {
 		f.Close()
 		holder := ""
 		if b, rerr := os.ReadFile(path); rerr == nil {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 	"github.com/pgsafe/pgsafe/backend/keys"
 )
 
@@ -150,7 +151,7 @@ func (a *anchorFile) withLock(fn func() error) error {
 		return fmt.Errorf("lock the settings anchor: %w", err)
 	}
 	defer f.Close() // closing releases the lock
-	if err := lockFile(f); err != nil {
+	if err := filelock.Lock(f); err != nil {
 		return fmt.Errorf("lock the settings anchor %s: %w", f.Name(), err)
 	}
 	return fn()

@@ -1,12 +1,11 @@
-//go:build unix
-
 package keys
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 )
 
 // lockHome takes an exclusive lock on <home>/keys.lock, so that two PgSafe
@@ -21,7 +20,7 @@ func lockHome(home string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock keys: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := filelock.Lock(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock keys: %w", err)
 	}

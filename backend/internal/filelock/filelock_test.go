@@ -1,0 +1,57 @@
+package filelock
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// A lock held by one open file is refused to another, and to another
+// process; closing the holder releases it.
+func TestLockAndTryLock(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "x.lock")
+	open := func() *os.File {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	a, b := open(), open()
+	if err := Lock(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := TryLock(b); !errors.Is(err, ErrHeld) {
+		t.Fatalf("TryLock of a held lock = %v, want ErrHeld", err)
+	}
+	if os.Getenv("FILELOCK_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestChildTryLock$")
+		cmd.Env = append(os.Environ(), "FILELOCK_CHILD="+p)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("another process: %v\n%s", err, out)
+		}
+	}
+	a.Close()
+	if err := TryLock(b); err != nil {
+		t.Fatalf("TryLock after the holder closed = %v", err)
+	}
+}
+
+// TestChildTryLock runs in the child process of TestLockAndTryLock.
+func TestChildTryLock(t *testing.T) {
+	p := os.Getenv("FILELOCK_CHILD")
+	if p == "" {
+		return // only as the child of TestLockAndTryLock
+	}
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := TryLock(f); !errors.Is(err, ErrHeld) {
+		t.Fatalf("TryLock in another process = %v, want ErrHeld", err)
+	}
+}
