@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -16,19 +15,7 @@ import (
 func TestBackupVerifyRestore(t *testing.T) {
 	e, audit := newEngine(t)
 	ctx := context.Background()
-	srv := testenv.Postgres(t)
-	srv.CreateDB(t, "shop")
-	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY, total numeric);
-		INSERT INTO orders SELECT g, g * 2 FROM generate_series(1, 2000) g;
-		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-9'; GRANT SELECT ON orders TO reader;`)
-	folder := t.TempDir()
-	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
-		t.Fatal(err)
-	}
-	url := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "reader:reader-pw-9", 1)
-	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: url, StorageNames: []string{"nas"}, CountRows: true}, AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	srv, folder, _ := shopOnNAS(t, e, 2000)
 
 	b, err := e.BackupNow(ctx, "shop", store.OriginManual, nil)
 	if err != nil {

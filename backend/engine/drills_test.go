@@ -21,19 +21,7 @@ import (
 func TestDrillPolicyAndImport(t *testing.T) {
 	e, _ := newEngine(t)
 	ctx := context.Background()
-	srv := testenv.Postgres(t)
-	srv.CreateDB(t, "shop")
-	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY, total numeric);
-		INSERT INTO orders SELECT g, g * 2 FROM generate_series(1, 1500) g;
-		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-31'; GRANT SELECT ON orders TO reader;`)
-	folder := t.TempDir()
-	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
-		t.Fatal(err)
-	}
-	readerURL := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "reader:reader-pw-31", 1)
-	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: readerURL, StorageNames: []string{"nas"}, CountRows: true}, AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	srv, folder, readerURL := shopOnNAS(t, e, 1500)
 
 	if err := e.SetDrillServer(ctx, readerURL); err == nil || !strings.Contains(err.Error(), "cannot create databases") {
 		t.Fatalf("a drill server role without CREATEDB: %v", err)

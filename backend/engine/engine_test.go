@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/pg"
+	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // memAuditor keeps events, to check what was audited.
@@ -102,4 +104,26 @@ func TestDatabases(t *testing.T) {
 			}
 		}
 	}
+}
+
+// shopOnNAS is where most engine tests start: a new cluster with a "shop"
+// database (orders: rows rows), a read-only role "reader", a folder storage
+// "nas", and the database added as "shop" backing up to it, counting rows.
+func shopOnNAS(t *testing.T, e *Engine, rows int) (srv *testenv.PG, folder, readerURL string) {
+	t.Helper()
+	ctx := context.Background()
+	srv = testenv.Postgres(t)
+	srv.CreateDB(t, "shop")
+	srv.Exec(t, "shop", fmt.Sprintf(`CREATE TABLE orders (id int PRIMARY KEY, total numeric);
+		INSERT INTO orders SELECT g, g * 2 FROM generate_series(1, %d) g;
+		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-31'; GRANT SELECT ON orders TO reader;`, rows))
+	folder = t.TempDir()
+	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
+		t.Fatal(err)
+	}
+	readerURL = strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "reader:reader-pw-31", 1)
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: readerURL, StorageNames: []string{"nas"}, CountRows: true}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return srv, folder, readerURL
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -18,19 +17,7 @@ import (
 func TestRetentionNeverActsOnEditedSizes(t *testing.T) {
 	e, _ := newEngine(t)
 	ctx := context.Background()
-	srv := testenv.Postgres(t)
-	srv.CreateDB(t, "shop")
-	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY);
-		INSERT INTO orders SELECT generate_series(1, 100);
-		CREATE ROLE reader LOGIN PASSWORD 'reader-pw-77'; GRANT SELECT ON orders TO reader;`)
-	folder := t.TempDir()
-	if _, err := e.AddStorage(ctx, store.StorageConfig{Name: "nas", Kind: store.StorageLocal, Local: &store.LocalStorage{Path: folder}}); err != nil {
-		t.Fatal(err)
-	}
-	readerURL := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "reader:reader-pw-77", 1)
-	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: readerURL, StorageNames: []string{"nas"}}, AddOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	_, folder, _ := shopOnNAS(t, e, 100)
 	if err := e.SetRetention(ctx, "shop", store.RetentionPolicy{MaxSizeBytes: 1 << 30}); err != nil {
 		t.Fatal(err)
 	}

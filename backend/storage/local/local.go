@@ -138,22 +138,7 @@ func (l *Local) Stat(_ context.Context, name string) (storage.Info, error) {
 
 func (l *Local) List(_ context.Context, prefix string) ([]storage.Info, error) {
 	var out []storage.Info
-	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), tmpPrefix) {
-			return nil
-		}
-		rel, _ := filepath.Rel(l.root, p)
-		name := filepath.ToSlash(rel)
-		if !strings.HasPrefix(name, prefix) {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
+	err := l.walk(prefix, false, func(_, name string, fi fs.FileInfo) error {
 		out = append(out, storage.Info{Name: name, Size: fi.Size(), Modified: fi.ModTime()})
 		return nil
 	})
@@ -175,25 +160,7 @@ func (l *Local) Delete(_ context.Context, name string) error {
 // RemoveTemp removes the temporary files under prefix that stale picks.
 func (l *Local) RemoveTemp(_ context.Context, prefix string, stale func(storage.Temp) bool) ([]storage.Temp, error) {
 	var out []storage.Temp
-	err := filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p != l.root && errors.Is(err, fs.ErrNotExist) {
-				return nil // removed meanwhile
-			}
-			return err
-		}
-		if d.IsDir() || !strings.HasPrefix(d.Name(), tmpPrefix) {
-			return nil
-		}
-		rel, _ := filepath.Rel(l.root, p)
-		name := filepath.ToSlash(rel)
-		if !strings.HasPrefix(name, prefix) {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil // removed meanwhile
-		}
+	err := l.walk(prefix, true, func(p, name string, fi fs.FileInfo) error {
 		object, _ := storage.TempFileObject(name)
 		t := storage.Temp{Name: name, Object: object, Modified: fi.ModTime()}
 		if !stale(t) {
@@ -209,6 +176,34 @@ func (l *Local) RemoveTemp(_ context.Context, prefix string, stale func(storage.
 		return out, l.explain(err)
 	}
 	return out, nil
+}
+
+// walk calls visit with the path, the name (relative to the root, with
+// slashes) and the details of every file whose name starts with prefix:
+// the temporary files of unfinished writes with temps, the others without.
+// What is removed meanwhile is skipped.
+func (l *Local) walk(prefix string, temps bool, visit func(p, name string, fi fs.FileInfo) error) error {
+	return filepath.WalkDir(l.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p != l.root && errors.Is(err, fs.ErrNotExist) {
+				return nil // removed meanwhile
+			}
+			return err
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), tmpPrefix) != temps {
+			return nil
+		}
+		rel, _ := filepath.Rel(l.root, p)
+		name := filepath.ToSlash(rel)
+		if !strings.HasPrefix(name, prefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		return visit(p, name, fi)
+	})
 }
 
 // explain turns file system errors into what the user should do.

@@ -210,32 +210,12 @@ func (s *SFTP) List(ctx context.Context, prefix string) ([]storage.Info, error) 
 	var out []storage.Info
 	err := s.do(ctx, "list the folder", func(c *conn) error {
 		out = out[:0]
-		var walk func(rel string) error
-		walk = func(rel string) error {
-			entries, err := c.sftp.ReadDirContext(ctx, path.Join(s.root, rel))
-			if err != nil {
-				if rel != "" && errors.Is(err, fs.ErrNotExist) {
-					return nil // deleted meanwhile
-				}
-				return err
-			}
-			for _, fi := range entries {
-				name := path.Join(rel, fi.Name())
-				switch {
-				case strings.HasPrefix(fi.Name(), tmpPrefix):
-				case fi.IsDir():
-					if dir := name + "/"; strings.HasPrefix(dir, prefix) || strings.HasPrefix(prefix, dir) {
-						if err := walk(name); err != nil {
-							return err
-						}
-					}
-				case fi.Mode().IsRegular() && strings.HasPrefix(name, prefix):
-					out = append(out, storage.Info{Name: name, Size: fi.Size(), Modified: fi.ModTime()})
-				}
+		return s.walk(ctx, c, prefix, func(name string, fi fs.FileInfo) error {
+			if !strings.HasPrefix(fi.Name(), tmpPrefix) && fi.Mode().IsRegular() {
+				out = append(out, storage.Info{Name: name, Size: fi.Size(), Modified: fi.ModTime()})
 			}
 			return nil
-		}
-		return walk("")
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -250,41 +230,57 @@ func (s *SFTP) RemoveTemp(ctx context.Context, prefix string, stale func(storage
 	var out []storage.Temp
 	err := s.do(ctx, "remove unfinished uploads", func(c *conn) error {
 		out = out[:0]
-		var walk func(rel string) error
-		walk = func(rel string) error {
-			entries, err := c.sftp.ReadDirContext(ctx, path.Join(s.root, rel))
-			if err != nil {
-				if rel != "" && errors.Is(err, fs.ErrNotExist) {
-					return nil // deleted meanwhile
-				}
+		return s.walk(ctx, c, prefix, func(name string, fi fs.FileInfo) error {
+			if !strings.HasPrefix(fi.Name(), tmpPrefix) {
+				return nil
+			}
+			object, _ := storage.TempFileObject(name)
+			t := storage.Temp{Name: name, Object: object, Modified: fi.ModTime()}
+			if !stale(t) {
+				return nil
+			}
+			if err := c.sftp.Remove(path.Join(s.root, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			for _, fi := range entries {
-				name := path.Join(rel, fi.Name())
-				switch {
-				case fi.IsDir():
-					if dir := name + "/"; strings.HasPrefix(dir, prefix) || strings.HasPrefix(prefix, dir) {
-						if err := walk(name); err != nil {
-							return err
-						}
-					}
-				case strings.HasPrefix(fi.Name(), tmpPrefix) && strings.HasPrefix(name, prefix):
-					object, _ := storage.TempFileObject(name)
-					t := storage.Temp{Name: name, Object: object, Modified: fi.ModTime()}
-					if !stale(t) {
-						continue
-					}
-					if err := c.sftp.Remove(path.Join(s.root, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-						return err
-					}
-					out = append(out, t)
-				}
-			}
+			out = append(out, t)
 			return nil
-		}
-		return walk("")
+		})
 	})
 	return out, err
+}
+
+// walk calls visit for every entry that is not a folder and whose name
+// (relative to the root) starts with prefix, descending only into folders
+// that can hold such names. A folder deleted meanwhile is skipped.
+func (s *SFTP) walk(ctx context.Context, c *conn, prefix string, visit func(name string, fi fs.FileInfo) error) error {
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		entries, err := c.sftp.ReadDirContext(ctx, path.Join(s.root, rel))
+		if err != nil {
+			if rel != "" && errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted meanwhile
+			}
+			return err
+		}
+		for _, fi := range entries {
+			name := path.Join(rel, fi.Name())
+			if fi.IsDir() {
+				if dir := name + "/"; strings.HasPrefix(dir, prefix) || strings.HasPrefix(prefix, dir) {
+					if err := walk(name); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if strings.HasPrefix(name, prefix) {
+				if err := visit(name, fi); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	return walk("")
 }
 
 // Free is the space left for the login user in the folder's file system,
