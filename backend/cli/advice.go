@@ -9,6 +9,18 @@ import (
 // advice is what to type next after err, for errors whose way out is a
 // command; the engine's errors name none (they reach the window too).
 func advice(err error) string {
+	var row *store.DamagedRowError
+	if errors.As(err, &row) {
+		return "check the audit log (`pgsafe audit verify`); `pgsafe settings check` lists such rows and " +
+			"`pgsafe settings check --forget-damaged` removes damaged history records and schedules; " +
+			"if you made the change yourself, `pgsafe settings accept --yes` takes the file as it is"
+	}
+	var mod *store.ModifiedError
+	if errors.As(err, &mod) {
+		return "if you restored or edited the file yourself: `pgsafe settings accept --yes`; otherwise check the audit log " +
+			"(`pgsafe audit verify`), or move " + mod.Path + " away and set up again (`pgsafe storage add`, then " +
+			"`pgsafe backups --storage NAME` lists what a storage holds)"
+	}
 	var de *store.DamagedError
 	if errors.As(err, &de) {
 		return "to get your backups back: add each storage again (`pgsafe storage add …`), list what it holds " +

@@ -3,15 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -42,33 +39,12 @@ acceptance is recorded in the audit log.`,
 			if !yes {
 				return errors.New("this accepts the settings database as it is now, including changes made outside PgSafe: run again with --yes if you restored it yourself")
 			}
-			home, err := paths.EnsureHome()
-			if err != nil {
-				return err
-			}
-			mk, _, err := keys.Open(env.Ctx, keys.Options{Home: home, KeyFile: keyFile})
-			if err != nil {
-				return err
-			}
-			path := filepath.Join(home, store.FileName)
-			st, err := store.Accept(env.Ctx, path, mk)
-			mk.Wipe()
-			if err != nil {
-				return err
-			}
-			if err := st.Close(); err != nil {
-				return err
-			}
-			e, err := openEngine(env, keyFile)
+			e, err := engine.Open(env.Ctx, engine.Options{KeyFile: keyFile, Log: env.Log, AcceptModified: true})
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			if err := e.Audit().Record(env.Ctx, audit.Entry{Action: "settings.accepted", Outcome: audit.OK,
-				Fields: map[string]string{"path": path}}); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.Stdout, "settings database %s accepted as it is now ✓\n", path)
+			fmt.Fprintf(env.Stdout, "settings database %s accepted as it is now ✓\n", e.Store().Path())
 			return nil
 		},
 	}

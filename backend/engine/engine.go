@@ -37,6 +37,10 @@ type Options struct {
 	// CreateKey creates this machine's master key in the keychain on first
 	// run (the app does; commands that only read do not).
 	CreateKey bool
+	// AcceptModified accepts a settings database changed outside PgSafe as
+	// it now is (store.Accept), for a user who restored or edited it
+	// themselves; the acceptance is audited (settings.accepted).
+	AcceptModified bool
 	// StallAfter: see backup.Job.StallAfter (0: backup.DefaultStallAfter).
 	StallAfter time.Duration
 	// DesktopNotifications sends failures to this computer's notification
@@ -98,7 +102,11 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, filepath.Join(home, store.FileName), mk)
+	openStore := store.Open
+	if opts.AcceptModified {
+		openStore = store.Accept
+	}
+	st, err := openStore(ctx, filepath.Join(home, store.FileName), mk)
 	if err != nil {
 		mk.Wipe()
 		return nil, err
@@ -123,6 +131,13 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			Fields: map[string]string{"key_id": id, "source": string(src.Kind)}}); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("audit the creation of master key %s: %w", id, err)
+		}
+	}
+	if opts.AcceptModified {
+		if err := e.record(ctx, Event{Action: "settings.accepted", Outcome: audit.OK,
+			Fields: map[string]string{"path": st.Path()}}); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("audit accepting the settings database: %w", err)
 		}
 	}
 	e.startNotifications(opts)

@@ -135,7 +135,7 @@ type DamagedRowError struct {
 }
 
 func (e *DamagedRowError) Error() string {
-	return fmt.Sprintf("settings database %s: %s row %s was modified outside PgSafe (its values do not match their MAC); PgSafe will not act on this row. If you did not edit the file, someone with access to your account did: check `pgsafe audit verify`; `pgsafe settings check` lists such rows and `pgsafe settings check --forget-damaged` removes damaged history records and schedules (backup files in your storages are not touched). If you made the change yourself, `pgsafe settings accept --yes` takes the file as it is",
+	return fmt.Sprintf("settings database %s: %s row %s was modified outside PgSafe (its values do not match their MAC); PgSafe will not act on this row. If you did not edit the file, someone with access to your account did; backup files in your storages are not touched",
 		e.Path, e.Table, e.Row)
 }
 
@@ -151,8 +151,8 @@ type ModifiedError struct {
 }
 
 func (e *ModifiedError) Error() string {
-	return fmt.Sprintf("settings database %s was modified outside PgSafe: %s. PgSafe will not use these settings until you decide: if you restored or edited this file yourself, accept it with `pgsafe settings accept --yes`; otherwise someone with access to your account changed it (check `pgsafe audit verify`), and you can move %s away and set up again (`pgsafe storage add`, then `pgsafe backups --storage` lists what your storages hold)",
-		e.Path, e.Detail, e.Path)
+	return fmt.Sprintf("settings database %s was modified outside PgSafe: %s. PgSafe will not use these settings until you decide: if you restored or edited this file yourself, accept it as it is; otherwise someone with access to your account changed it, and you can move it away and set up again (your backups stay in their storages)",
+		e.Path, e.Detail)
 }
 
 // Is makes errors.Is(err, ErrModified) true.

@@ -57,8 +57,12 @@ func (c *Core) SetEmitter(emit func(event string, data any)) {
 // Start opens the engine: the master key (created in the keychain on first
 // run) and the settings. It keeps the error for the UI.
 // It emits "core:status" (a KeyStatus) when done.
-func (c *Core) Start(ctx context.Context) error {
-	eng, err := engine.Open(ctx, engine.Options{CreateKey: true, DesktopNotifications: true, Log: c.log})
+func (c *Core) Start(ctx context.Context) error { return c.open(ctx, false) }
+
+// open is Start; with accept, a settings database changed outside PgSafe
+// is accepted as it now is (see AcceptSettings).
+func (c *Core) open(ctx context.Context, accept bool) error {
+	eng, err := engine.Open(ctx, engine.Options{CreateKey: true, DesktopNotifications: true, Log: c.log, AcceptModified: accept})
 	c.mu.Lock()
 	c.ctx, c.eng, c.err = ctx, eng, err
 	c.mu.Unlock()
@@ -77,7 +81,14 @@ func (c *Core) Start(ctx context.Context) error {
 // Retry opens the key and settings again after Start failed: the keychain
 // was unlocked since, or damaged settings were set aside and PgSafe goes on
 // with empty ones. It emits "core:status" like Start.
-func (c *Core) Retry() error {
+func (c *Core) Retry() error { return c.reopen(false) }
+
+// AcceptSettings opens the settings the user says they changed themselves
+// (restored pgsafe.db from a backup of their home folder, say), accepting
+// them as they now are; the acceptance is audited.
+func (c *Core) AcceptSettings() error { return c.reopen(true) }
+
+func (c *Core) reopen(accept bool) error {
 	c.mu.Lock()
 	if c.eng != nil {
 		c.mu.Unlock()
@@ -89,7 +100,7 @@ func (c *Core) Retry() error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return c.Start(ctx)
+	return c.open(ctx, accept)
 }
 
 // startBackground runs the scheduler (scheduled backups, retention and
@@ -190,6 +201,10 @@ type KeyStatus struct {
 	Error  string `json:"error,omitempty"`  // why it is not ready, and what to do
 	// Starting: not ready yet, still opening (wait for the "core:status" event).
 	Starting bool `json:"starting,omitempty"`
+	// SettingsModified: the settings database was changed outside PgSafe
+	// (Error says how); AcceptSettings takes it as it now is.
+	SettingsModified bool   `json:"settingsModified,omitempty"`
+	ModifiedDetail   string `json:"modifiedDetail,omitempty"` // e.g. "it is an older copy (change 12; …)"
 	// SettingsDamaged: the settings database was empty or damaged and was
 	// moved to KeptAs (Error says so); Retry starts with empty settings.
 	SettingsDamaged bool   `json:"settingsDamaged,omitempty"`
@@ -204,12 +219,17 @@ func (c *Core) keyStatus() KeyStatus {
 	if err != nil {
 		var ke *keys.KeychainError
 		var de *store.DamagedError
+		var me *store.ModifiedError
 		msg := err.Error()
 		switch {
 		case errors.As(err, &ke):
 			msg = ke.Error()
 		case errors.As(err, &de):
 			return KeyStatus{Error: de.Error(), SettingsDamaged: true, SettingsPath: de.Path, DamagedReason: de.Reason, KeptAs: de.KeptAs}
+		case errors.As(err, &me):
+			return KeyStatus{Error: me.Error(), SettingsModified: true, SettingsPath: me.Path, ModifiedDetail: me.Detail}
+		case errors.Is(err, store.ErrModified):
+			return KeyStatus{Error: err.Error(), SettingsModified: true}
 		}
 		return KeyStatus{Error: msg, Starting: errors.Is(err, errStarting)}
 	}

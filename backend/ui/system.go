@@ -24,6 +24,13 @@ func NewSystemService(c *Core) *SystemService { return &SystemService{core: c} }
 // KeyStatus says whether the master key is open, where it lives, or why not.
 func (s *SystemService) KeyStatus() KeyStatus { return s.core.keyStatus() }
 
+// AcceptSettings opens settings changed outside PgSafe, accepting them as
+// they now are (the user restored or edited them); audited.
+func (s *SystemService) AcceptSettings() KeyStatus {
+	s.core.AcceptSettings()
+	return s.core.keyStatus()
+}
+
 // Retry opens the key and settings again (after the keychain was unlocked,
 // or to go on with empty settings after damaged ones were set aside).
 func (s *SystemService) Retry() KeyStatus {

@@ -3,11 +3,12 @@
 // says what happened and what is safe, keeps the damaged file aside, and goes
 // on with empty settings only when the user asks (issue 12, item 4).
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { repo, startSession } from './harness.mjs';
+import { devBin, repo, startSession } from './harness.mjs';
 
 const shotBase = resolve(repo, process.env.E2E_SHOT || 'build/e2e-shot.png').replace(/(\.png)?$/, '');
 
@@ -73,5 +74,46 @@ describe('damaged settings', () => {
   test('no unexpected page errors', () => {
     assert.deepEqual(s.pageErrors, []);
     assert.deepEqual(s.consoleErrors, []);
+  });
+});
+
+// The settings file put back to an older copy (restored from a backup of the
+// home folder): the window says it was changed outside PgSafe, uses nothing
+// of it, and accepts it only when the user says they did it (issue 12, item 3).
+describe('settings changed outside PgSafe', () => {
+  let home2;
+  let s2;
+  before(() => {
+    home2 = mkdtempSync(join(tmpdir(), 'pgsafe-e2e-modified-'));
+  });
+  after(async () => {
+    await s2?.stop();
+    rmSync(home2, { recursive: true, force: true });
+  });
+
+  test('an older copy of the settings is refused in words, then accepted on request', async () => {
+    s2 = await startSession({ home: home2 });
+    await s2.page.getByRole('heading', { name: 'No databases yet' }).waitFor({ timeout: 30_000 });
+    await until('the settings database', () => existsSync(join(home2, 'pgsafe.db')));
+    await s2.stop();
+    s2 = undefined;
+    copyFileSync(join(home2, 'pgsafe.db'), join(home2, 'older.db'));
+    const folder = mkdtempSync(join(tmpdir(), 'pgsafe-e2e-folder-'));
+    execFileSync(devBin, ['storage', 'add', 'local', '--name', 'usb', '--path', folder], { env: { ...process.env, PGSAFE_HOME: home2 }, stdio: 'pipe' });
+    copyFileSync(join(home2, 'older.db'), join(home2, 'pgsafe.db')); // the file put back; its anchor stays
+
+    s2 = await startSession({ home: home2, viewport: { width: 900, height: 600 } });
+    const banner = s2.page.getByTestId('settings-modified');
+    await banner.waitFor({ timeout: 30_000 });
+    assert.match(await banner.innerText(), /modified outside PgSafe/);
+    assert.doesNotMatch(await banner.innerText(), /pgsafe [a-z]+ /, 'the window names no command-line commands');
+    await s2.page.screenshot({ path: `${shotBase}-modified-light.png` });
+    await s2.page.getByRole('button', { name: 'I changed it: accept the settings as they are' }).click();
+    await banner.waitFor({ state: 'detached', timeout: 30_000 });
+    await s2.page.getByRole('heading', { name: 'No databases yet' }).waitFor({ timeout: 30_000 });
+    await s2.page.getByRole('navigation', { name: 'Places' }).getByRole('button', { name: 'Activity' }).click();
+    await s2.page.locator('[data-testid="activity-row"][data-action="settings.accepted"]').first().waitFor({ timeout: 30_000 });
+    rmSync(folder, { recursive: true, force: true });
+    assert.deepEqual(s2.pageErrors, []);
   });
 });

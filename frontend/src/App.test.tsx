@@ -14,6 +14,7 @@ vi.mock('./api', async (importOriginal) => {
     copyText: vi.fn(),
     getKeyStatus: vi.fn(),
     retryOpen: vi.fn(),
+    acceptSettings: vi.fn(),
     onKeyStatus: vi.fn(() => () => {}),
     listDatabases: vi.fn(),
     testDatabase: vi.fn(),
@@ -275,5 +276,25 @@ describe('damaged settings', () => {
     expect(api.retryOpen).not.toHaveBeenCalled();
     await userEvent.click(within(banner).getByRole('button', { name: 'Continue with empty settings' }));
     await waitFor(() => expect(api.retryOpen).toHaveBeenCalledTimes(1));
+  });
+});
+
+describe('settings changed outside PgSafe', () => {
+  it('says so and accepts them only when the user says they made the change', async () => {
+    vi.mocked(api.getKeyStatus).mockResolvedValue({
+      ready: false,
+      settingsModified: true,
+      settingsPath: '/home/ada/.config/PgSafe/pgsafe.db',
+      modifiedDetail: 'it is an older copy (change 12; PgSafe last wrote change 15)',
+      error: 'settings database /home/ada/.config/PgSafe/pgsafe.db was modified outside PgSafe: it is an older copy (change 12; PgSafe last wrote change 15).',
+    });
+    vi.mocked(api.acceptSettings).mockResolvedValue({ ready: true, keyId: '3f9a0c1d2e4b5a69', source: 'keychain' });
+    renderWithTheme(<App />);
+    const banner = await screen.findByTestId('settings-modified');
+    expect(within(banner).getByText(/older copy \(change 12/)).toBeInTheDocument();
+    expect(screen.queryByTestId('key-error')).not.toBeInTheDocument();
+    expect(api.acceptSettings).not.toHaveBeenCalled();
+    await userEvent.click(within(banner).getByRole('button', { name: 'I changed it: accept the settings as they are' }));
+    await waitFor(() => expect(api.acceptSettings).toHaveBeenCalledTimes(1));
   });
 });

@@ -8,6 +8,7 @@ import {
   getKeyStatus,
   listDatabases,
   onKeyStatus,
+  acceptSettings,
   retryOpen,
   toApiError,
   type ApiError,
@@ -144,6 +145,7 @@ function KeyBanner({ status }: { status?: KeyStatus }) {
     );
   }
   if (status.settingsDamaged) return <DamagedSettings status={status} />;
+  if (status.settingsModified) return <ModifiedSettings status={status} />;
   return (
     <Alert variant="light" color="red" mb="md" icon={<IconKey size={18} />} title="PgSafe cannot open its master key" data-testid="key-error">
       <Text size="sm" className="selectable">
@@ -190,6 +192,48 @@ function DamagedSettings({ status }: { status: KeyStatus }) {
         <Group>
           <Button size="xs" onClick={goOn} loading={busy}>
             Continue with empty settings
+          </Button>
+        </Group>
+      </Stack>
+    </Alert>
+  );
+}
+
+/** The settings database was changed outside PgSafe: accept it only if the user did it. */
+function ModifiedSettings({ status }: { status: KeyStatus }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const accept = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await acceptSettings(); // a "core:status" event reloads the window
+    } catch (e) {
+      setError(toApiError('accept the settings as they are', e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Alert variant="light" color="red" mb="md" icon={<IconAlertTriangle size={18} />} title="PgSafe’s settings were changed outside PgSafe" data-testid="settings-modified">
+      <Stack gap="xs">
+        <Text size="sm" className="selectable">
+          {status.modifiedDetail ? (
+            <>
+              The settings file <Code>{status.settingsPath}</Code> was changed outside PgSafe: {status.modifiedDetail}. PgSafe uses none of it until you decide.
+            </>
+          ) : (
+            status.error
+          )}
+        </Text>
+        <Text size="sm">
+          If you restored or edited the settings file yourself (from a backup of your home folder, say), accept it as it is: the change is recorded in the
+          Activity log. If you did not, someone with access to your account changed it; do not accept it, and add your storages again in fresh settings instead.
+        </Text>
+        {error && <ErrorNotice error={error} />}
+        <Group>
+          <Button size="xs" color="red" variant="outline" onClick={accept} loading={busy}>
+            I changed it: accept the settings as they are
           </Button>
         </Group>
       </Stack>

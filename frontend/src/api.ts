@@ -84,6 +84,10 @@ export interface KeyStatus {
   error?: string;
   /** Still opening: a "core:status" event follows. */
   starting?: boolean;
+  /** The settings database was changed outside PgSafe (error says how); acceptSettings takes it as it is. */
+  settingsModified?: boolean;
+  /** How it was changed, e.g. "it is an older copy (change 12; PgSafe last wrote change 15)". */
+  modifiedDetail?: string;
   /** The settings database (settingsPath) was empty or damaged (damagedReason) and was moved to keptAs ("" when it could not be). */
   settingsDamaged?: boolean;
   settingsPath?: string;
@@ -93,6 +97,11 @@ export interface KeyStatus {
 
 export function getKeyStatus(): Promise<KeyStatus> {
   return call('read the master key’s status', () => System.KeyStatus());
+}
+
+/** Opens settings changed outside PgSafe, accepting them as they now are (the user restored or edited them); audited. */
+export function acceptSettings(): Promise<KeyStatus> {
+  return call('accept the settings as they are', () => System.AcceptSettings(), LONG_CALL_MS);
 }
 
 /** Opens the key and settings again: after damaged settings were set aside, PgSafe goes on with empty ones. */
