@@ -34,7 +34,7 @@ func TestKeyExportPassphrases(t *testing.T) {
 
 	kit := filepath.Join(dir, "kit.pgsafe-key")
 	code, out, errOut := runIn(t, "", "key", "export", "--out", kit, "--generate-passphrase")
-	m := regexp.MustCompile(`shown this once.*\n  ([a-z]+(?:-[a-z]+){5})\n$`).FindStringSubmatch(errOut)
+	m := regexp.MustCompile(`shown this once.*\n  ([a-z-]+(?: [a-z-]+){5})\n$`).FindStringSubmatch(errOut)
 	if code != 0 || m == nil || strings.Contains(out, m[1]) {
 		t.Fatalf("export --generate-passphrase: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}

@@ -81,11 +81,12 @@ func (p *Passphrase) checkStrength() error {
 }
 
 // GeneratePassphrase returns GeneratedWords random words of the EFF's large
-// word list (diceware, rolled with crypto/rand), separated by hyphens.
+// word list (diceware, rolled with crypto/rand), separated by spaces (some
+// of the list's words hold a hyphen: "drop-down", "t-shirt").
 func GeneratePassphrase() (*Passphrase, error) {
 	words, err := diceware.Generate(GeneratedWords)
 	if err != nil {
 		return nil, fmt.Errorf("generate a passphrase: %w", err)
 	}
-	return NewPassphrase([]byte(strings.Join(words, "-"))), nil
+	return NewPassphrase([]byte(strings.Join(words, " "))), nil
 }

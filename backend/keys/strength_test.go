@@ -64,8 +64,8 @@ func TestGeneratePassphrase(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := string(p.Bytes())
-		words := strings.Split(s, "-")
-		if len(words) != GeneratedWords || !regexp.MustCompile(`^[a-z-]+$`).MatchString(s) {
+		words := strings.Split(s, " ")
+		if len(words) != GeneratedWords || !regexp.MustCompile(`^[a-z-]+( [a-z-]+)*$`).MatchString(s) {
 			t.Fatalf("generated %q", s)
 		}
 		for _, w := range words {
