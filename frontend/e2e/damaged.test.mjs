@@ -105,8 +105,10 @@ describe('settings changed outside PgSafe', () => {
     s2 = await startSession({ home: home2, viewport: { width: 900, height: 600 } });
     const banner = s2.page.getByTestId('settings-modified');
     await banner.waitFor({ timeout: 30_000 });
-    assert.match(await banner.innerText(), /modified outside PgSafe/);
-    assert.doesNotMatch(await banner.innerText(), /pgsafe [a-z]+ /, 'the window names no command-line commands');
+    const said = await banner.innerText();
+    assert.match(said, /was changed outside PgSafe: it is an older copy/);
+    assert.match(said, /PgSafe uses none of it until you decide/);
+    assert.doesNotMatch(said, /pgsafe [a-z]+ /, 'the window names no command-line commands');
     await s2.page.screenshot({ path: `${shotBase}-modified-light.png` });
     await s2.page.getByRole('button', { name: 'I changed it: accept the settings as they are' }).click();
     await banner.waitFor({ state: 'detached', timeout: 30_000 });
