@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/schedule"
+	"github.com/pgsafe/pgsafe/backend/status"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// DatabaseStatus is one database's state (see package status) with what a
+// face shows beside it.
+type DatabaseStatus struct {
+	Name string `json:"name"`
+	status.Status
+	NextRun time.Time `json:"-"` // zero: no schedule
+}
+
+// Overall is the state of every database together and whether a recovery
+// kit of this machine's key was ever exported.
+type Overall struct {
+	Databases           []DatabaseStatus `json:"databases"`
+	RecoveryKitExported bool             `json:"recovery_kit_exported"`
+}
+
+// State is the worst state of all databases (Protected when there are none).
+func (o Overall) State() status.State {
+	s := status.Protected
+	for _, d := range o.Databases {
+		s = status.Worse(s, d.State)
+	}
+	return s
+}
+
+// statusHistory is how many backups of a database the status reads: the
+// newest good one is nearly always among the newest few.
+const statusHistory = 50
+
+// Status computes the state of every database (or only the one named) from
+// what is recorded: its history, its newest check, its health checks and
+// its schedule.
+func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
+	dbs, err := e.store.Databases(ctx)
+	if err != nil {
+		return Overall{}, err
+	}
+	var out Overall
+	out.Databases = []DatabaseStatus{}
+	now := time.Now()
+	pausedUntil, paused, err := e.SchedulesPaused(ctx)
+	if err != nil {
+		return Overall{}, err
+	}
+	for _, d := range dbs {
+		if only != "" && d.Name != only {
+			continue
+		}
+		in := status.Input{Now: now, Paused: paused, PausedUntil: pausedUntil}
+		if in.Backups, err = e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: statusHistory, IncludeDamaged: true}); err != nil {
+			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
+		}
+		var next time.Time
+		sc, err := e.store.Schedule(ctx, d.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
+		case sc.Enabled:
+			next = sc.NextRunAt
+			in.Interval = interval(sc.ScheduleConfig, now)
+		}
+		if lc, err := e.LastCheck(ctx, d.Name); err != nil {
+			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
+		} else if !lc.When.IsZero() {
+			in.LastCheck = &status.Check{Kind: lc.Kind, When: lc.When, OK: lc.OK, Problem: lc.Problem}
+		}
+		if err := e.healthInput(ctx, d.ID, &in); err != nil {
+			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
+		}
+		out.Databases = append(out.Databases, DatabaseStatus{Name: d.Name, Status: status.Of(in), NextRun: next})
+	}
+	if only != "" && len(out.Databases) == 0 {
+		return Overall{}, notFound("db", only)
+	}
+	if e.auditLog != nil {
+		exported, err := e.auditLog.List(ctx, audit.Filter{ActionPrefix: keys.EventKeyExported, Limit: 1})
+		if err != nil {
+			return Overall{}, err
+		}
+		out.RecoveryKitExported = len(exported) > 0
+	}
+	return out, nil
+}
+
+// interval is the time between a schedule's runs from now on (0 if it has
+// none).
+func interval(cfg store.ScheduleConfig, now time.Time) time.Duration {
+	a, err := schedule.Next(cfg, now)
+	if err != nil {
+		return 0
+	}
+	b, err := schedule.Next(cfg, a)
+	if err != nil {
+		return 0
+	}
+	return b.Sub(a)
+}
+
+// healthInput sets in.Down when the database's newest health checks all
+// failed, as many as its policy counts as down.
+func (e *Engine) healthInput(ctx context.Context, dbID int64, in *status.Input) error {
+	pol, err := e.healthPolicy(ctx, dbID)
+	if err != nil {
+		return err
+	}
+	checks, err := e.store.HealthChecks(ctx, dbID, pol.failures())
+	if err != nil {
+		return err
+	}
+	if len(checks) < pol.failures() {
+		return nil
+	}
+	for _, c := range checks {
+		if c.OK {
+			return nil
+		}
+	}
+	in.Down, in.DownSince, in.DownReason = true, checks[len(checks)-1].At, checks[0].Error
+	return nil
+}

@@ -1,0 +1,232 @@
+// Package status answers "is this database safe?": one state per database
+// and the reasons for it, newest and worst first, computed from what is
+// recorded (the backup history, the last verification, the health checks,
+// the schedule). It is a pure function of its Input, as retention is, so
+// every face that shows it (the window, the tray, `pgsafe status`) says the
+// same thing.
+package status
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// State is how safe a database is, best first.
+type State string
+
+const (
+	// Protected: a good backup on every storage, recent enough for its
+	// schedule, nothing wrong since.
+	Protected State = "protected"
+	// Attention: backed up, but something needs a look (overdue, one
+	// storage failed, never verified, schedules paused).
+	Attention State = "attention"
+	// Failing: the last backup or check failed, or the database is down.
+	Failing State = "failing"
+	// Unprotected: no good backup at all.
+	Unprotected State = "unprotected"
+)
+
+// rank orders states from best to worst.
+func (s State) rank() int {
+	switch s {
+	case Attention:
+		return 1
+	case Failing:
+		return 2
+	case Unprotected:
+		return 3
+	}
+	return 0
+}
+
+// Worse is the worse of a and b.
+func Worse(a, b State) State {
+	if b.rank() > a.rank() {
+		return b
+	}
+	return a
+}
+
+// Reason codes.
+const (
+	CodeNoBackup      = "no_backup"
+	CodeBackupFailed  = "backup_failed"
+	CodePartial       = "backup_partial"
+	CodeOverdue       = "overdue"
+	CodeStale         = "no_recent_backup"
+	CodeCheckFailed   = "check_failed"
+	CodeNeverVerified = "never_verified"
+	CodeDown          = "database_down"
+	CodePaused        = "schedules_paused"
+	CodeDamaged       = "record_damaged"
+)
+
+// Reason is one thing that makes a database less than protected: what, in
+// a sentence; since when; and what fixes it.
+type Reason struct {
+	Code     string    `json:"code"`
+	Severity State     `json:"severity"`
+	Message  string    `json:"message"`
+	Since    time.Time `json:"since"`
+	Action   string    `json:"action"`
+}
+
+// Check is the newest verification or restore drill of a database.
+type Check struct {
+	Kind    string // "verify" or "drill"
+	When    time.Time
+	OK      bool
+	Problem string
+}
+
+// Input is what is recorded about one database.
+type Input struct {
+	Now time.Time
+	// Backups is its history, newest first (running ones are skipped).
+	Backups []store.Backup
+	// Interval is the time between its scheduled backups (0: no schedule).
+	Interval time.Duration
+	// PausedUntil is set while schedules are paused.
+	PausedUntil time.Time
+	Paused      bool
+	// LastCheck is its newest verification or drill (nil: never).
+	LastCheck *Check
+	// Down: its health checks say it cannot be reached, since DownSince.
+	Down       bool
+	DownSince  time.Time
+	DownReason string
+}
+
+// Status is a database's state, its reasons (worst, then newest, first),
+// its newest finished backup and its newest good one.
+type Status struct {
+	State    State         `json:"state"`
+	Reasons  []Reason      `json:"reasons"`
+	Last     *store.Backup `json:"-"`
+	LastGood *store.Backup `json:"-"`
+}
+
+// StaleAfter is how old the newest good backup of a database without a
+// schedule may be before it needs attention.
+const StaleAfter = 7 * 24 * time.Hour
+
+// Grace is how late a scheduled backup may be before it is overdue: a
+// quarter of the interval, at least an hour (a laptop that slept, a long
+// backup, retries).
+func Grace(interval time.Duration) time.Duration { return max(interval/4, time.Hour) }
+
+// Of computes a database's status.
+func Of(in Input) Status {
+	var st Status
+	add := func(r Reason) { st.Reasons = append(st.Reasons, r) }
+	damaged := false
+	for i := range in.Backups {
+		b := &in.Backups[i]
+		switch b.Status {
+		case store.StatusRunning, store.StatusCancelled:
+			continue // in progress, or stopped on purpose: neither good nor failed
+		case store.StatusDamaged:
+			damaged = true // changed outside PgSafe: nothing it says is trusted
+			continue
+		}
+		if st.Last == nil {
+			st.Last = b
+		}
+		if b.Status == store.StatusSucceeded && b.Shown() == store.StatusSucceeded {
+			st.LastGood = b
+			break
+		}
+	}
+
+	switch {
+	case st.LastGood == nil:
+		add(Reason{Code: CodeNoBackup, Severity: Unprotected, Message: "No backup has succeeded yet", Action: "Back up now"})
+	case in.Interval > 0 && in.Now.Sub(st.LastGood.StartedAt) > in.Interval+Grace(in.Interval):
+		add(Reason{Code: CodeOverdue, Severity: Attention, Since: st.LastGood.StartedAt.Add(in.Interval),
+			Message: fmt.Sprintf("No good backup for %s, though one is scheduled every %s", ago(in.Now.Sub(st.LastGood.StartedAt)), ago(in.Interval)),
+			Action:  "Check that PgSafe is running, then back up now"})
+	case in.Interval == 0 && in.Now.Sub(st.LastGood.StartedAt) > StaleAfter:
+		add(Reason{Code: CodeStale, Severity: Attention, Since: st.LastGood.StartedAt.Add(StaleAfter),
+			Message: fmt.Sprintf("The newest backup is %s old and no schedule makes new ones", ago(in.Now.Sub(st.LastGood.StartedAt))),
+			Action:  "Set a schedule"})
+	}
+	if l := st.Last; l != nil && l != st.LastGood && l.Status == store.StatusFailed {
+		add(Reason{Code: CodeBackupFailed, Severity: Failing, Since: l.StartedAt,
+			Message: "The last backup failed: " + firstLine(l.Error), Action: "See why, fix it, and back up again"})
+	}
+	if g := st.LastGood; g != nil && g == st.Last && g.Error != "" {
+		add(Reason{Code: CodePartial, Severity: Attention, Since: g.StartedAt,
+			Message: "The last backup did not reach every storage: " + firstLine(g.Error), Action: "Check the storage, then back up again"})
+	}
+	if c := in.LastCheck; c != nil && !c.OK {
+		add(Reason{Code: CodeCheckFailed, Severity: Failing, Since: c.When,
+			Message: fmt.Sprintf("The last %s failed: %s", checkWord(c.Kind), firstLine(c.Problem)), Action: "See the problem, and verify a newer backup"})
+	}
+	if in.LastCheck == nil && st.LastGood != nil {
+		add(Reason{Code: CodeNeverVerified, Severity: Attention, Since: st.LastGood.FinishedAt,
+			Message: "No backup of it has been verified yet", Action: "Verify the newest backup"})
+	}
+	if damaged {
+		add(Reason{Code: CodeDamaged, Severity: Attention, Message: "A backup record in the history was changed outside PgSafe; PgSafe ignores it",
+			Action: "Check the Activity log"})
+	}
+	if in.Down {
+		msg := "The database cannot be reached"
+		if in.DownReason != "" {
+			msg += ": " + firstLine(in.DownReason)
+		}
+		add(Reason{Code: CodeDown, Severity: Failing, Since: in.DownSince, Message: msg, Action: "Check the server, or update the connection"})
+	}
+	if in.Paused && in.Interval > 0 {
+		msg := "Scheduled backups are paused"
+		if !in.PausedUntil.IsZero() {
+			msg += " until " + in.PausedUntil.Local().Format("Mon 2 Jan 15:04")
+		}
+		add(Reason{Code: CodePaused, Severity: Attention, Message: msg, Action: "Resume schedules"})
+	}
+
+	st.State = Protected
+	for _, r := range st.Reasons {
+		st.State = Worse(st.State, r.Severity)
+	}
+	sort.SliceStable(st.Reasons, func(i, j int) bool {
+		a, b := st.Reasons[i], st.Reasons[j]
+		if a.Severity.rank() != b.Severity.rank() {
+			return a.Severity.rank() > b.Severity.rank()
+		}
+		return a.Since.After(b.Since)
+	})
+	if st.Reasons == nil {
+		st.Reasons = []Reason{}
+	}
+	return st
+}
+
+func checkWord(kind string) string {
+	if kind == "drill" {
+		return "restore drill"
+	}
+	return "verification"
+}
+
+// firstLine is the first line of a recorded error.
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// ago says a duration the way a person would: "3 h", "2 days".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}

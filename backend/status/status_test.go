@@ -1,0 +1,90 @@
+package status
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+var now = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+
+func backup(status store.Status, age time.Duration, errText string, copies ...store.CopyStatus) store.Backup {
+	b := store.Backup{ID: age.String(), Status: status, StartedAt: now.Add(-age), FinishedAt: now.Add(-age + time.Minute)}
+	b.Error = errText
+	for _, c := range copies {
+		b.Copies = append(b.Copies, store.BackupCopy{Status: c})
+	}
+	return b
+}
+
+var (
+	verified = &Check{Kind: "verify", When: now.Add(-time.Hour), OK: true}
+	good1h   = backup(store.StatusSucceeded, time.Hour, "", store.CopyWritten)
+)
+
+func codes(rs []Reason) string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, r.Code)
+	}
+	return strings.Join(out, ",")
+}
+
+func TestOf(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		in    Input
+		state State
+		codes string
+	}{
+		{"nothing yet", Input{}, Unprotected, "no_backup"},
+		{"only failures", Input{Backups: []store.Backup{backup(store.StatusFailed, time.Hour, "password authentication failed")}}, Unprotected, "no_backup,backup_failed"},
+		{"fresh, verified, daily", Input{Backups: []store.Backup{good1h}, Interval: 24 * time.Hour, LastCheck: verified}, Protected, ""},
+		{"fresh, never verified", Input{Backups: []store.Backup{good1h}, Interval: 24 * time.Hour}, Attention, "never_verified"},
+		{"the last scheduled backup failed (the password changed)", Input{Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{
+			backup(store.StatusFailed, time.Hour, "pg_dump: the server refused the password\nSQLSTATE 28P01"), backup(store.StatusSucceeded, 25*time.Hour, "", store.CopyWritten)}},
+			Failing, "backup_failed"},
+		{"overdue: the app was not running", Input{Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{backup(store.StatusSucceeded, 31*time.Hour, "", store.CopyWritten)}}, Attention, "overdue"},
+		{"late but within grace", Input{Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{backup(store.StatusSucceeded, 29*time.Hour, "", store.CopyWritten)}}, Protected, ""},
+		{"no schedule, a week-old manual backup", Input{LastCheck: verified, Backups: []store.Backup{backup(store.StatusSucceeded, 8*24*time.Hour, "", store.CopyWritten)}}, Attention, "no_recent_backup"},
+		{"no schedule, a recent manual backup", Input{LastCheck: verified, Backups: []store.Backup{good1h}}, Protected, ""},
+		{"one storage failed", Input{LastCheck: verified, Backups: []store.Backup{backup(store.StatusSucceeded, time.Hour, "storage offsite: connection refused", store.CopyWritten, store.CopyFailed)}}, Attention, "backup_partial"},
+		{"the last verify failed", Input{Backups: []store.Backup{good1h}, LastCheck: &Check{Kind: "verify", When: now, Problem: "chunk 3 does not authenticate"}}, Failing, "check_failed"},
+		{"down, and overdue", Input{Interval: time.Hour, LastCheck: verified, Down: true, DownSince: now.Add(-3 * time.Hour), DownReason: "connection refused",
+			Backups: []store.Backup{backup(store.StatusSucceeded, 4*time.Hour, "", store.CopyWritten)}}, Failing, "database_down,overdue"},
+		{"paused", Input{Interval: 24 * time.Hour, Paused: true, LastCheck: verified, Backups: []store.Backup{good1h}}, Attention, "schedules_paused"},
+		{"a running and a cancelled backup change nothing", Input{Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{
+			backup(store.StatusRunning, time.Minute, ""), backup(store.StatusCancelled, 10*time.Minute, "interrupted by SIGINT"), good1h}}, Protected, ""},
+		{"a record changed outside PgSafe is ignored and said", Input{LastCheck: verified, Backups: []store.Backup{{ID: "x", Status: store.StatusDamaged}, good1h}}, Attention, "record_damaged"},
+		{"pruned backups are not good ones", Input{LastCheck: verified, Backups: []store.Backup{backup(store.StatusSucceeded, time.Hour, "", store.CopyDeleted)}}, Unprotected, "no_backup"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Now = now
+			got := Of(tc.in)
+			if got.State != tc.state || codes(got.Reasons) != tc.codes {
+				t.Fatalf("Of = %s [%s], want %s [%s]; reasons %+v", got.State, codes(got.Reasons), tc.state, tc.codes, got.Reasons)
+			}
+			for _, r := range got.Reasons {
+				if r.Message == "" || r.Action == "" || strings.Contains(r.Message, "\n") {
+					t.Errorf("reason %+v: every reason needs one line of words and an action", r)
+				}
+			}
+		})
+	}
+}
+
+// The failed backup's reason quotes the recorded error's first line, and
+// names when it happened.
+func TestFailedReasonSaysWhy(t *testing.T) {
+	failed := backup(store.StatusFailed, 2*time.Hour, "pg_dump: the server refused the password: check the user name and password\nSQLSTATE 28P01")
+	st := Of(Input{Now: now, Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{failed, backup(store.StatusSucceeded, 26*time.Hour, "", store.CopyWritten)}})
+	r := st.Reasons[0]
+	if r.Code != CodeBackupFailed || !strings.Contains(r.Message, "refused the password") || strings.Contains(r.Message, "SQLSTATE") || !r.Since.Equal(failed.StartedAt) {
+		t.Fatalf("reason %+v", r)
+	}
+	if st.LastGood == nil || st.LastGood.ID != (26*time.Hour).String() || st.Last.ID != failed.ID {
+		t.Fatalf("last %v, last good %v", st.Last, st.LastGood)
+	}
+}
