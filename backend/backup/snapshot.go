@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
 
@@ -46,7 +47,7 @@ func openSnapshot(ctx context.Context, c pgtools.Conn) (*snapshot, error) {
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", c, err)
+		return nil, pg.ExplainConnect(c, err)
 	}
 	s := &snapshot{conn: conn}
 	s.tx, err = conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})

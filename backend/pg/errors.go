@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
 
 // Code classifies why a connection failed, so the UI and the CLI can say
@@ -175,4 +177,11 @@ func networkDetail(err error) string {
 	}
 	walk(err)
 	return strings.Join(parts, "; ")
+}
+
+// ExplainConnect says in words why connecting as c failed (a *ConnError:
+// what happened and what to do, the server's own words as detail), for the
+// sessions PgSafe opens through a pgtools.Conn (the backup's snapshot).
+func ExplainConnect(c pgtools.Conn, err error) error {
+	return classify(Config{Host: c.Host, Port: c.Port, Database: c.Database, User: c.User}, err)
 }

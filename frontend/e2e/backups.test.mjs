@@ -5,6 +5,7 @@
 //   E2E_BACKUP_DIR                an empty folder for a folder storage
 //   E2E_S3_ENDPOINT, E2E_S3_BUCKET, E2E_S3_ACCESS_KEY, E2E_S3_SECRET_KEY
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -85,6 +86,9 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
     const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
     await card.waitFor({ timeout: 30_000 });
+    // Saved, never backed up: the card says so, in grey, not "safe".
+    await card.locator('[data-testid="state-dot"][data-state="unprotected"]').waitFor({ timeout: 30_000 });
+    assert.match(await card.getByTestId('state-line').innerText(), /Not backed up yet: No backup has succeeded yet/);
     await card.getByRole('button', { name: 'Backups' }).click();
 
     await page.getByRole('main').getByLabel('Storages').click();
@@ -152,6 +156,32 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     assert.ok(!(await page.content()).includes(decodeURIComponent(admin.password)), 'the write password is on the page');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await page.screenshot({ path: join(shots, 'database-verified.png') });
+  });
+
+  test('a changed password turns the card red with the reason; fixed, it is green again', async () => {
+    const psql = '/usr/lib/postgresql/15/bin/psql';
+    const role = (pw) => execFileSync(psql, [env.E2E_PG_ADMIN_URL, '-qc', `ALTER ROLE ${env.E2E_PG_READER} PASSWORD '${pw}'`], { stdio: 'pipe' });
+    const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
+    await place('Overview');
+    await card.locator('[data-testid="state-dot"][data-state="protected"]').waitFor({ timeout: 30_000 }); // backed up and verified above
+    role('a-password-someone-changed-77');
+    try {
+      await card.getByRole('button', { name: 'Backups' }).click();
+      await page.getByRole('button', { name: 'Back up now' }).click();
+      await page.locator('[data-testid="backup-row"][data-status="failed"]').waitFor({ timeout: 60_000 });
+      await place('Overview');
+      await card.locator('[data-testid="state-dot"][data-state="failing"]').waitFor({ timeout: 30_000 });
+      assert.match(await card.getByTestId('state-line').innerText(), /Failing: The last backup failed: .*password/);
+      assert.equal(await card.getByTestId('last-check').count(), 0, 'a failing card shows no "verified ✓" of an older backup');
+      await page.screenshot({ path: join(shots, 'overview-failing.png') });
+    } finally {
+      role(env.E2E_PG_READER_PASSWORD);
+    }
+    await card.getByRole('button', { name: 'Backups' }).click();
+    await page.getByRole('button', { name: 'Back up now' }).click();
+    await page.getByText('Backup finished').waitFor({ timeout: 60_000 });
+    await place('Overview');
+    await card.locator('[data-testid="state-dot"][data-state="protected"]').waitFor({ timeout: 30_000 });
   });
 
   test('a schedule and a webhook notifier set up through the UI; Send test reaches the webhook', async () => {

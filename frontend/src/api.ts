@@ -564,6 +564,40 @@ export function listDatabases(): Promise<DatabaseView[]> {
   return call('list your databases', async () => (await Databases.List()) ?? []);
 }
 
+/** How safe a database is (docs/STATUS.md): computed by the engine, the same as `pgsafe status`. */
+export type SafetyState = 'protected' | 'attention' | 'failing' | 'unprotected';
+
+export interface StatusReason {
+  code: string;
+  severity: SafetyState;
+  message: string;
+  since: string;
+  action: string;
+}
+
+export interface DatabaseStatus {
+  name: string;
+  state: SafetyState;
+  /** Worst first, then newest. */
+  reasons: StatusReason[];
+  lastGoodBackup: string | null;
+  lastGoodSize: number;
+}
+
+export function databaseStatus(): Promise<DatabaseStatus[]> {
+  return call('read how safe your databases are', async () => ((await Databases.Status()) ?? []) as unknown as DatabaseStatus[]);
+}
+
+/** Calls fn whenever something that changes a database's state happened: a backup ended, a schedule ran, a health check changed. */
+export function onStateEvents(fn: () => void): () => void {
+  try {
+    const offs = ['backup:finished', 'schedule:event', 'health:changed', 'restore:finished'].map((e) => EventsOn(e, fn));
+    return () => offs.forEach((off) => off());
+  } catch {
+    return () => {};
+  }
+}
+
 function normalizeCheck(r: CheckResult): CheckResult {
   return { ...r, report: { ...r.report, findings: r.report.findings ?? [], missing_read: r.report.missing_read ?? [] } };
 }

@@ -14,6 +14,9 @@ vi.mock('./api', async (importOriginal) => {
     getKeyStatus: vi.fn(),
     onKeyStatus: vi.fn(() => () => {}),
     listDatabases: vi.fn(),
+    databaseStatus: vi.fn(),
+    onStateEvents: vi.fn(() => () => {}),
+    lastCheck: vi.fn(),
     testDatabase: vi.fn(),
     addDatabase: vi.fn(),
     listActivity: vi.fn(),
@@ -41,6 +44,8 @@ beforeEach(() => {
   m(api.getClientTools).mockResolvedValue({ installs: [], newest: 0 });
   m(api.getKeyStatus).mockResolvedValue({ ready: true, keyId: '3f9a0c1d2e4b5a69', source: 'keychain' });
   m(api.listDatabases).mockResolvedValue([]);
+  m(api.databaseStatus).mockResolvedValue([]);
+  m(api.lastCheck).mockResolvedValue({ kind: '', when: '0001-01-01T00:00:00Z', ok: false, backupId: '' });
   m(api.listActivity).mockResolvedValue([]);
   m(api.addDatabase).mockResolvedValue(undefined);
   m(api.listImportCandidates).mockResolvedValue([]);
@@ -56,6 +61,37 @@ describe('databases', () => {
     expect(card).toHaveTextContent('Shop');
     expect(card).toHaveTextContent('reader@db.example.com:5432/shop');
     expect(card).toHaveTextContent('password set ✓');
+  });
+
+  it('a card shows its database’s state from the engine: a failed backup is never shown as safe', async () => {
+    m(api.listDatabases).mockResolvedValue([
+      { id: 1, name: 'Shop', host: 'db.example.com', port: 5432, dbname: 'shop', user: 'reader', passwordSet: true, sslmode: 'require', ssh: false, countRows: true },
+      { id: 2, name: 'Blog', host: 'db.example.com', port: 5432, dbname: 'blog', user: 'reader', passwordSet: true, sslmode: 'require', ssh: false, countRows: true },
+    ]);
+    m(api.databaseStatus).mockResolvedValue([
+      {
+        name: 'Shop',
+        state: 'failing',
+        lastGoodBackup: '2026-12-05T02:00:00Z',
+        lastGoodSize: 34_800_000,
+        reasons: [
+          { code: 'backup_failed', severity: 'failing', message: 'The last backup failed: the server refused the password', since: '2026-12-06T02:00:00Z', action: 'See why, fix it, and back up again' },
+          { code: 'overdue', severity: 'attention', message: 'No good backup for 31 h', since: '2026-12-06T02:00:00Z', action: 'Back up now' },
+        ],
+      },
+      { name: 'Blog', state: 'protected', lastGoodBackup: '2026-12-06T02:00:00Z', lastGoodSize: 1_000_000, reasons: [] },
+    ]);
+    renderWithTheme(<App />);
+    const cards = await screen.findAllByTestId('database-card');
+    const shop = cards.find((c) => c.dataset.name === 'Shop')!;
+    const blog = cards.find((c) => c.dataset.name === 'Blog')!;
+    await waitFor(() => expect(within(shop).getByTestId('state-dot')).toHaveAttribute('data-state', 'failing'));
+    expect(within(shop).getByTestId('state-dot')).toHaveAttribute('aria-label', 'Failing');
+    expect(within(shop).getByTestId('state-line')).toHaveTextContent('Failing: The last backup failed: the server refused the password');
+    expect(within(shop).getByTestId('state-line')).toHaveTextContent('See why, fix it, and back up again');
+    expect(within(shop).getByTestId('state-line')).toHaveTextContent('1 more');
+    expect(within(blog).getByTestId('state-dot')).toHaveAttribute('data-state', 'protected');
+    expect(within(blog).getByTestId('state-line')).toHaveTextContent(/^Protected · last good backup/);
   });
 
   it('the wizard shows the audit and needs a deliberate choice to save a write-capable role', async () => {

@@ -1,7 +1,7 @@
 import { Anchor, Badge, Box, Button, EmptyState, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase, IconPlus } from '@tabler/icons-react';
-import { useState, type ReactNode } from 'react';
-import { formatVersion, lastCheck, type AppInfo, type ClientTools, type DatabaseView } from '../api';
+import { useEffect, useState, type ReactNode } from 'react';
+import { databaseStatus, formatVersion, lastCheck, onStateEvents, type AppInfo, type ClientTools, type DatabaseStatus, type DatabaseView, type SafetyState } from '../api';
 import { ImportDialog } from '../components/ImportDialog';
 import { SchedulerLine } from '../components/SchedulerLine';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
@@ -25,6 +25,13 @@ interface Props {
 /** With no databases yet: what PgSafe does, and whether this machine is ready. */
 export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings, onAddDatabase, onOpenDatabase }: Props) {
   const dbs = databases.state.data ?? [];
+  const safety = useCall(databaseStatus, 'read how safe your databases are');
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(() => onStateEvents(() => safety.reload()), []);
+  // A database added, removed or changed: read the states again.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(() => safety.reload(), [databases.state.data]);
+  const stateOf = (name: string) => safety.state.data?.find((s) => s.name === name);
   const [importing, setImporting] = useState(false);
   const [restoring, setRestoring] = useState<RestoreSource | null>(null);
   return (
@@ -63,7 +70,7 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
             <Paper key={d.id} withBorder radius="md" p="md" data-testid="database-card" data-name={d.name}>
               <Group justify="space-between" wrap="nowrap">
                 <Group gap="xs" wrap="nowrap">
-                  <Box w={10} h={10} style={{ borderRadius: 5, background: 'var(--mantine-color-gray-5)' }} aria-label="no backups yet" />
+                  <StateDot s={stateOf(d.name)} />
                   <Text fw={600}>{d.name}</Text>
                 </Group>
                 <Badge variant="default" size="sm" tt="none">
@@ -73,7 +80,9 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
               <Text size="sm" c="dimmed" mt={4} className="selectable">
                 {d.user}@{d.host}:{d.port}/{d.dbname}
               </Text>
-              <CardCheck db={d.name} />
+              <StateLine s={stateOf(d.name)} />
+              {/* A verified badge of an older backup beside a failing database would read as "safe". */}
+              {stateOf(d.name)?.state !== 'failing' && <CardCheck db={d.name} />}
               <Group justify="space-between" mt="xs">
                 <Text size="xs" c="dimmed">
                   {(d.storageIds?.length ?? 0) === 0 ? 'No storage chosen yet' : `Backs up to ${d.storageIds!.length} storage${d.storageIds!.length > 1 ? 's' : ''}`}
@@ -212,6 +221,46 @@ function DataLine({ info: { state } }: { info: Call<AppInfo> }) {
         <PathText path={state.data.settingsDir} label="settings folder" />
       </Group>
     </Line>
+  );
+}
+
+const stateColor: Record<SafetyState, string> = { protected: 'teal', attention: 'yellow', failing: 'red', unprotected: 'gray' };
+const stateWords: Record<SafetyState, string> = { protected: 'Protected', attention: 'Needs attention', failing: 'Failing', unprotected: 'Not backed up yet' };
+
+/** The card's dot: the database's state in its colour (grey while it is read). */
+function StateDot({ s }: { s?: DatabaseStatus }) {
+  const color = s ? stateColor[s.state] : 'gray';
+  return (
+    <Box
+      w={10}
+      h={10}
+      style={{ borderRadius: 5, background: `var(--mantine-color-${color}-${s?.state === 'attention' ? 5 : 6})`, flexShrink: 0 }}
+      aria-label={s ? stateWords[s.state] : 'reading its state'}
+      data-testid="state-dot"
+      data-state={s?.state ?? ''}
+    />
+  );
+}
+
+/** The card's verdict: the worst reason in words and what fixes it, or when the last good backup was. */
+function StateLine({ s }: { s?: DatabaseStatus }) {
+  if (!s) return null;
+  const first = s.reasons[0];
+  const last = s.lastGoodBackup ? `last good backup ${new Date(s.lastGoodBackup).toLocaleString()}` : '';
+  return (
+    <Stack gap={0} mt={6} data-testid="state-line" data-state={s.state}>
+      <Text size="sm" fw={600} c={s.state === 'protected' ? 'teal.7' : s.state === 'unprotected' ? 'dimmed' : `${stateColor[s.state]}.8`}>
+        {stateWords[s.state]}
+        {first ? `: ${first.message}` : last ? ` · ${last}` : ''}
+      </Text>
+      {first && (
+        <Text size="xs" c="dimmed">
+          {first.action}
+          {last ? ` · ${last}` : ''}
+          {s.reasons.length > 1 ? ` · ${s.reasons.length - 1} more` : ''}
+        </Text>
+      )}
+    </Stack>
   );
 }
 
