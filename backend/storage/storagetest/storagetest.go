@@ -162,11 +162,25 @@ func Run(t *testing.T, s storage.Storage) {
 			t.Fatalf("RemoveTemp removed %+v (%v); want the temporary object of %s", removed, err, name)
 		}
 		pw.Close() // the stream ends well, but the Put lost its temporary object
+		// A folder or SFTP Put now fails: its file is gone. On S3 a part
+		// upload in flight during the abort can bring the upload back and
+		// complete it (AWS: an abort may have to be repeated while parts
+		// upload; seen here with versitygw about once in 20 loaded runs).
+		// PgSafe sweeps only the uploads of runs that ended, which have no
+		// part in flight. Either way no half-written object may be there.
 		if err := <-done; err == nil {
-			t.Fatal("a Put whose temporary object was swept succeeded")
-		}
-		if _, err := s.Stat(ctx, name); !storage.IsNotFound(err) {
+			info, serr := s.Stat(ctx, name)
+			if serr != nil || info.Size != 9<<20 {
+				t.Fatalf("a Put whose temporary object was swept succeeded with %+v (%v), not the whole stream", info, serr)
+			}
+			if err := s.Delete(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := s.Stat(ctx, name); !storage.IsNotFound(err) {
 			t.Fatalf("a swept Put left an object: %v", err)
+		}
+		if _, err := sw.RemoveTemp(ctx, "", func(storage.Temp) bool { return true }); err != nil {
+			t.Fatal(err)
 		}
 		if removed, err := sw.RemoveTemp(ctx, "", func(storage.Temp) bool { return true }); err != nil || len(removed) != 0 {
 			t.Fatalf("left after the sweep: %+v (%v)", removed, err)
