@@ -259,42 +259,67 @@ func TestLogWithoutGenesisIsUpgraded(t *testing.T) {
 // helperEnv names the settings directory a helper process appends to.
 const helperEnv = "PGSAFE_AUDIT_TEST_HELPER_HOME"
 
-// TestAppendHelper is the other process of TestConcurrentProcessesAndLogs.
-func TestAppendHelper(t *testing.T) {
-	home := os.Getenv(helperEnv)
-	if home == "" {
-		t.Skip("run by TestConcurrentProcessesAndLogs")
+// TestMain makes this test binary the other process of
+// TestConcurrentProcessesAndLogs when that test starts it with helperEnv set.
+func TestMain(m *testing.M) {
+	if home := os.Getenv(helperEnv); home != "" {
+		if err := appendAsHelper(home); err != nil {
+			fmt.Fprintln(os.Stderr, "audit helper process:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	n, _ := strconv.Atoi(os.Getenv(helperEnv + "_N"))
+	os.Exit(m.Run())
+}
+
+// appendAsHelper appends helperEnv_N entries to the log in home.
+func appendAsHelper(home string) error {
+	n, err := strconv.Atoi(os.Getenv(helperEnv + "_N"))
+	if err != nil {
+		return err
+	}
 	mk, err := keys.LoadKeyFile(filepath.Join(home, "test.key"))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
-	l := openLog(t, home, mk)
+	l, closeLog, err := openLogAt(home, mk)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	for i := range n {
 		if err := l.Record(context.Background(), Entry{Action: "test.process", Fields: map[string]string{"i": strconv.Itoa(i)}}); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 // openLog opens another Store and Log on the files of a settings directory.
 func openLog(t *testing.T, home string, mk *keys.MasterKey) *Log {
 	t.Helper()
+	l, closeLog, err := openLogAt(home, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(closeLog)
+	return l
+}
+
+func openLogAt(home string, mk *keys.MasterKey) (*Log, func(), error) {
 	st, err := store.Open(context.Background(), filepath.Join(home, store.FileName), mk)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	t.Cleanup(func() { st.Close() })
 	cp, err := NewFileCheckpoint(filepath.Join(home, CheckpointFile), mk)
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		var l *Log
+		if l, err = New(st, mk, cp); err == nil {
+			return l, func() { st.Close() }, nil
+		}
 	}
-	l, err := New(st, mk, cp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
+	st.Close()
+	return nil, nil, err
 }
 
 // Two Logs on the same files in this process and one in another process
@@ -307,7 +332,7 @@ func TestConcurrentProcessesAndLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	const perWriter = 60
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAppendHelper$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+f.dir, helperEnv+"_N="+strconv.Itoa(perWriter))
 	var out []byte
 	done := make(chan error, 1)

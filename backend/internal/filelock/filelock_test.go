@@ -2,6 +2,7 @@ package filelock
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,12 +28,10 @@ func TestLockAndTryLock(t *testing.T) {
 	if err := TryLock(b); !errors.Is(err, ErrHeld) {
 		t.Fatalf("TryLock of a held lock = %v, want ErrHeld", err)
 	}
-	if os.Getenv("FILELOCK_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestChildTryLock$")
-		cmd.Env = append(os.Environ(), "FILELOCK_CHILD="+p)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("another process: %v\n%s", err, out)
-		}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "FILELOCK_CHILD="+p)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("another process: %v\n%s", err, out)
 	}
 	a.Close()
 	if err := TryLock(b); err != nil {
@@ -40,18 +39,20 @@ func TestLockAndTryLock(t *testing.T) {
 	}
 }
 
-// TestChildTryLock runs in the child process of TestLockAndTryLock.
-func TestChildTryLock(t *testing.T) {
-	p := os.Getenv("FILELOCK_CHILD")
-	if p == "" {
-		return // only as the child of TestLockAndTryLock
+// TestMain makes this test binary the other process of TestLockAndTryLock
+// when started with FILELOCK_CHILD: it exits 0 when it finds the lock held.
+func TestMain(m *testing.M) {
+	if p := os.Getenv("FILELOCK_CHILD"); p != "" {
+		f, err := os.OpenFile(p, os.O_RDWR, 0)
+		if err == nil {
+			err = TryLock(f)
+			f.Close()
+		}
+		if !errors.Is(err, ErrHeld) {
+			fmt.Fprintf(os.Stderr, "TryLock in another process = %v, want ErrHeld\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
-	f, err := os.OpenFile(p, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := TryLock(f); !errors.Is(err, ErrHeld) {
-		t.Fatalf("TryLock in another process = %v, want ErrHeld", err)
-	}
+	os.Exit(m.Run())
 }
