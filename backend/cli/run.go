@@ -4,9 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,31 +53,15 @@ func runCmd(env *Env) *cobra.Command {
 
 			ctx, stop := context.WithCancel(env.Ctx)
 			defer stop()
-			sigs := make(chan os.Signal, 2)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(sigs)
-			quit := make(chan struct{})
-			defer close(quit)
-			go func() {
-				n := 0
-				for {
-					select {
-					case sig := <-sigs:
-						n++
-						if n == 1 {
-							log.Info("stopping: no new backups start; a backup in progress may finish", "signal", sig.String(), "grace", grace)
-							stop()
-							continue
-						}
-						log.Warn("stopping now: cancelling the backups in progress", "signal", sig.String())
-						for _, r := range e.RunningBackups() {
-							e.CancelBackup(r.DatabaseName)
-						}
-					case <-quit:
-						return
-					}
+			defer onSignals(func(sig os.Signal) {
+				log.Info("stopping: no new backups start; a backup in progress may finish", "signal", sig.String(), "grace", grace)
+				stop()
+			}, func(sig os.Signal) {
+				log.Warn("stopping now: cancelling the backups in progress", "signal", sig.String())
+				for _, r := range e.RunningBackups() {
+					e.CancelBackup(r.DatabaseName)
 				}
-			}()
+			})()
 
 			list, err := e.Schedules(ctx)
 			if err != nil {

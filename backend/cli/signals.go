@@ -41,6 +41,22 @@ func signalName(sig os.Signal) string {
 // ends the process at once. stop gives the signals back.
 func interruptible(env *Env) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(env.Ctx)
+	stopSignals := onSignals(func(sig os.Signal) {
+		fmt.Fprintf(env.Stderr, "\npgsafe: %s: stopping and cleaning up (again to quit at once)\n", signalName(sig))
+		cancel(interrupted{sig})
+	}, func(sig os.Signal) {
+		fmt.Fprintf(env.Stderr, "pgsafe: %s again: quitting without cleaning up\n", signalName(sig))
+		os.Exit(128 + signalNumber(sig))
+	})
+	return ctx, func() {
+		stopSignals()
+		cancel(nil)
+	}
+}
+
+// onSignals calls first on the first SIGINT or SIGTERM and again on each
+// one after it, until stop, which gives the signals back.
+func onSignals(first, again func(os.Signal)) (stop func()) {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	quit := make(chan struct{})
@@ -49,23 +65,19 @@ func interruptible(env *Env) (ctx context.Context, stop func()) {
 		for {
 			select {
 			case sig := <-sigs:
-				n++
-				if n == 1 {
-					fmt.Fprintf(env.Stderr, "\npgsafe: %s: stopping and cleaning up (again to quit at once)\n", signalName(sig))
-					cancel(interrupted{sig})
-					continue
+				if n++; n == 1 {
+					first(sig)
+				} else {
+					again(sig)
 				}
-				fmt.Fprintf(env.Stderr, "pgsafe: %s again: quitting without cleaning up\n", signalName(sig))
-				os.Exit(128 + signalNumber(sig))
 			case <-quit:
 				return
 			}
 		}
 	}()
-	return ctx, func() {
+	return func() {
 		signal.Stop(sigs)
 		close(quit)
-		cancel(nil)
 	}
 }
 
