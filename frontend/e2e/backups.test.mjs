@@ -174,6 +174,13 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
       assert.match(await card.getByTestId('state-line').innerText(), /Failing: The last backup failed: .*password/);
       assert.equal(await card.getByTestId('last-check').count(), 0, 'a failing card shows no "verified ✓" of an older backup');
       await page.screenshot({ path: join(shots, 'overview-failing.png') });
+      const size = page.viewportSize();
+      await page.setViewportSize({ width: 900, height: 600 });
+      await page.screenshot({ path: join(shots, 'overview-failing-900-light.png') });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(shots, 'overview-failing-900-dark.png') });
+      await page.emulateMedia({ colorScheme: 'light' });
+      await page.setViewportSize(size);
     } finally {
       role(env.E2E_PG_READER_PASSWORD);
     }
