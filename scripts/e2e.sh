@@ -4,6 +4,7 @@
 # Needs: build/bin/pgsafe-dev and frontend/dist (make test-e2e builds both),
 # frontend/node_modules (playwright-core), /usr/bin/chromium, xvfb-run, dbus-run-session.
 #   E2E_SHOT=path   where to save the screenshot (default build/e2e-shot.png)
+#   E2E_ONLY=name   run only frontend/e2e/<name>.test.mjs (while working on one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,7 @@ for t in xvfb-run dbus-run-session; do command -v "$t" >/dev/null || fail "$t is
 # Each test file owns its own app process, profile and PGSAFE_HOME.
 shopt -s nullglob
 tests=(frontend/e2e/*.test.mjs)
+[[ -n ${E2E_ONLY:-} ]] && tests=(frontend/e2e/"$E2E_ONLY".test.mjs)
 (( ${#tests[@]} )) || fail "no tests in frontend/e2e"
 # NO_AT_BRIDGE: the GTK window of the dev binary needs no accessibility bus here.
 export NO_AT_BRIDGE=1
@@ -31,7 +33,7 @@ bus=(dbus-run-session --)
 [[ ${E2E_KEEP_BUS:-} == 1 && -n ${DBUS_SESSION_BUS_ADDRESS:-} ]] && bus=()
 set +e
 {
-  timeout --kill-after=10 300 \
+  timeout --kill-after=10 900 \
     xvfb-run -a -s "-screen 0 1280x900x24" \
     "${bus[@]}" \
     node --test --test-reporter=spec --test-concurrency=1 "${tests[@]}" 2>&1 1>&3 3>&- |

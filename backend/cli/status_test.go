@@ -55,8 +55,16 @@ func TestStatusCommand(t *testing.T) {
 	run(0, "db", "add", "--name", "shop", "--url", roleURL(p, "shop", "reader", "reader-pw-5151"), "--storage", "nas")
 
 	d, kit := status(exitStatusFailing)
-	if d.State != "unprotected" || d.LastGood != nil || d.LastBackup != nil || len(d.Reasons) != 1 || d.Reasons[0].Code != "no_backup" || kit {
-		t.Fatalf("before any backup: %+v, kit %v", d, kit)
+	if d.State != "unprotected" || d.LastGood != nil || d.LastBackup != nil || len(d.Reasons) != 2 ||
+		d.Reasons[0].Code != "no_backup" || d.Reasons[1].Code != "no_recovery_kit" || kit {
+		t.Fatalf("before any backup and kit: %+v, kit %v", d, kit)
+	}
+	if out := run(exitStatusFailing, "status"); !strings.Contains(out, "no recovery kit") {
+		t.Fatalf("status without a kit: %s", out)
+	}
+	run(0, "key", "export", "--out", filepath.Join(t.TempDir(), "kit.txt"), "--generate-passphrase")
+	if d, kit = status(exitStatusFailing); !kit || len(d.Reasons) != 1 || d.Reasons[0].Code != "no_backup" {
+		t.Fatalf("a recovery kit was exported: %+v, kit %v", d, kit)
 	}
 	run(0, "backup", "shop")
 	if d, _ = status(exitStatusAttention); d.State != "attention" || d.LastGood == nil || d.Reasons[0].Code != "never_verified" {
@@ -66,7 +74,7 @@ func TestStatusCommand(t *testing.T) {
 	if d, _ = status(0); d.State != "protected" || len(d.Reasons) != 0 {
 		t.Fatalf("backed up and verified: %+v", d)
 	}
-	if out := run(0, "status"); !strings.Contains(out, "shop") || !strings.Contains(out, "protected") || !strings.Contains(out, "no recovery kit") {
+	if out := run(0, "status"); !strings.Contains(out, "shop") || !strings.Contains(out, "protected") || strings.Contains(out, "no recovery kit") {
 		t.Fatalf("status: %s", out)
 	}
 
@@ -83,9 +91,4 @@ func TestStatusCommand(t *testing.T) {
 	}
 	run(exitStatusFailing, "status", "shop")
 	run(1, "status", "nosuchdb")
-
-	run(0, "key", "export", "--out", filepath.Join(t.TempDir(), "kit.txt"), "--generate-passphrase")
-	if _, kit = status(exitStatusFailing); !kit {
-		t.Fatal("a recovery kit was exported, status says none")
-	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -201,11 +202,13 @@ func (e *Engine) AddDatabase(ctx context.Context, in DatabaseInput, opts AddOpti
 			return nil, err
 		}
 		res.Server, res.Report = &chk.Server, &chk.Report
+		c.Verdict, c.CheckedAt = string(chk.Report.Verdict), time.Now().UTC()
 		if chk.Report.Verdict == pg.VerdictWriteAccess {
 			if !opts.AllowWriteAccess {
 				e.record(ctx, Event{Action: "database.write_access_refused", Outcome: "denied", Target: c.Name})
 				return res, &WriteAccessError{Report: chk.Report}
 			}
+			c.WriteAccepted = true
 		}
 	}
 	id, err := e.store.CreateDatabase(ctx, c)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/pg"
 	"github.com/pgsafe/pgsafe/backend/schedule"
 	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -56,11 +57,17 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 	if err != nil {
 		return Overall{}, err
 	}
+	kit, err := e.recoveryKitSaved(ctx)
+	if err != nil {
+		return Overall{}, err
+	}
+	out.RecoveryKitExported = kit
 	for _, d := range dbs {
 		if only != "" && d.Name != only {
 			continue
 		}
-		in := status.Input{Now: now, Paused: paused, PausedUntil: pausedUntil}
+		in := status.Input{Now: now, Paused: paused, PausedUntil: pausedUntil, NoRecoveryKit: !kit,
+			WriteAccess: d.Verdict == string(pg.VerdictWriteAccess), WriteAccepted: d.WriteAccepted, CheckedAt: d.CheckedAt}
 		if in.Backups, err = e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: statusHistory, IncludeDamaged: true}); err != nil {
 			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
 		}
@@ -87,14 +94,27 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 	if only != "" && len(out.Databases) == 0 {
 		return Overall{}, notFound("db", only)
 	}
-	if e.auditLog != nil {
-		exported, err := e.auditLog.List(ctx, audit.Filter{ActionPrefix: keys.EventKeyExported, Limit: 1})
-		if err != nil {
-			return Overall{}, err
-		}
-		out.RecoveryKitExported = len(exported) > 0
-	}
 	return out, nil
+}
+
+// recoveryKitSaved says whether the user holds a recovery kit of the key in
+// use: it was exported or imported (audited as key.exported, key.imported),
+// or the key was opened from a file they keep.
+func (e *Engine) recoveryKitSaved(ctx context.Context) (bool, error) {
+	if e.keySource.Kind != keys.SourceKeychain || e.auditLog == nil {
+		return true, nil
+	}
+	evs, err := e.auditLog.List(ctx, audit.Filter{ActionPrefix: "key."})
+	if err != nil {
+		return false, err
+	}
+	id := e.key.ID().String()
+	for _, ev := range evs {
+		if (ev.Action == keys.EventKeyExported || ev.Action == keys.EventKeyImported) && ev.Fields["key_id"] == id {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // interval is the time between a schedule's runs from now on (0 if it has

@@ -64,6 +64,9 @@ const (
 	CodeDown          = "database_down"
 	CodePaused        = "schedules_paused"
 	CodeDamaged       = "record_damaged"
+	CodeWriteAccess   = "write_access"
+	CodeWriteFound    = "write_access_found"
+	CodeNoKit         = "no_recovery_kit"
 )
 
 // Reason is one thing that makes a database less than protected: what, in
@@ -100,6 +103,15 @@ type Input struct {
 	Down       bool
 	DownSince  time.Time
 	DownReason string
+	// WriteAccess: the newest privilege check found that its role can change
+	// data, at CheckedAt. WriteAccepted: the user accepted that (when adding
+	// or editing it); without it, write access found later is a failure.
+	WriteAccess   bool
+	WriteAccepted bool
+	CheckedAt     time.Time
+	// NoRecoveryKit: this machine's key has never been exported as a
+	// recovery kit, so a lost computer loses every backup with it.
+	NoRecoveryKit bool
 }
 
 // Status is a database's state, its reasons (worst, then newest, first),
@@ -181,6 +193,21 @@ func Of(in Input) Status {
 			msg += ": " + firstLine(in.DownReason)
 		}
 		add(Reason{Code: CodeDown, Severity: Failing, Since: in.DownSince, Message: msg, Action: "Check the server, or update the connection"})
+	}
+	switch {
+	case in.WriteAccess && in.WriteAccepted:
+		add(Reason{Code: CodeWriteAccess, Severity: Attention, Since: in.CheckedAt,
+			Message: "Its role can change data (you accepted this); PgSafe needs only read access",
+			Action:  "Switch to a read-only role"})
+	case in.WriteAccess:
+		add(Reason{Code: CodeWriteFound, Severity: Failing, Since: in.CheckedAt,
+			Message: "Its role can now change data, though it was read-only when added",
+			Action:  "Re-check the role, or switch to a read-only role"})
+	}
+	if in.NoRecoveryKit {
+		add(Reason{Code: CodeNoKit, Severity: Attention,
+			Message: "No recovery kit has been saved: if this computer is lost, no backup can be opened",
+			Action:  "Save a recovery kit"})
 	}
 	if in.Paused && in.Interval > 0 {
 		msg := "Scheduled backups are paused"

@@ -57,6 +57,9 @@ func TestOf(t *testing.T) {
 		{"paused", Input{Interval: 24 * time.Hour, Paused: true, LastCheck: verified, Backups: []store.Backup{good1h}}, Attention, "schedules_paused"},
 		{"a running and a cancelled backup change nothing", Input{Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{
 			backup(store.StatusRunning, time.Minute, ""), backup(store.StatusCancelled, 10*time.Minute, "interrupted by SIGINT"), good1h}}, Protected, ""},
+		{"write access the user accepted", Input{LastCheck: verified, Backups: []store.Backup{good1h}, WriteAccess: true, WriteAccepted: true}, Attention, "write_access"},
+		{"write access found later", Input{LastCheck: verified, Backups: []store.Backup{good1h}, WriteAccess: true}, Failing, "write_access_found"},
+		{"no recovery kit", Input{LastCheck: verified, Backups: []store.Backup{good1h}, NoRecoveryKit: true}, Attention, "no_recovery_kit"},
 		{"a record changed outside PgSafe is ignored and said", Input{LastCheck: verified, Backups: []store.Backup{{ID: "x", Status: store.StatusDamaged}, good1h}}, Attention, "record_damaged"},
 		{"pruned backups are not good ones", Input{LastCheck: verified, Backups: []store.Backup{backup(store.StatusSucceeded, time.Hour, "", store.CopyDeleted)}}, Unprotected, "no_backup"},
 	} {

@@ -35,6 +35,13 @@ type DatabaseConfig struct {
 	Timeout   time.Duration `json:"timeout"`    // per-backup time limit; 0: none
 
 	StorageIDs []int64 `json:"storage_ids"` // storages each backup is written to
+
+	// The newest privilege check of its role: the verdict (pg.Verdict, ""
+	// when never checked) and when. WriteAccepted: the user accepted a role
+	// that can change data (audited as database.write_access_accepted).
+	Verdict       string    `json:"verdict,omitempty"`
+	CheckedAt     time.Time `json:"checked_at,omitempty"`
+	WriteAccepted bool      `json:"write_accepted,omitempty"`
 }
 
 // SSHTunnel is an SSH bastion the database is reached through.
