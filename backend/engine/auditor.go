@@ -40,11 +40,29 @@ func (e *Engine) record(ctx context.Context, ev Event) error {
 		ev.Outcome = "ok"
 	}
 	err := e.audit.Record(ctx, ev)
-	if !errors.Is(err, audit.ErrBroken) || e.auditLog == nil {
-		return err
+	if errors.Is(err, audit.ErrBroken) && e.auditLog != nil {
+		e.checkAudit(ctx)
+		err = e.audit.Record(ctx, ev)
 	}
-	e.checkAudit(ctx)
-	return e.audit.Record(ctx, ev)
+	if err == nil {
+		if db, ok := changesState(ev); ok {
+			e.StatusChanged(ctx, db)
+		}
+	}
+	return err
+}
+
+// changesState says whether an audited action can change a database's
+// state (beyond the jobs, which say so when they finish), and whose: ""
+// is every database's.
+func changesState(ev Event) (db string, ok bool) {
+	switch ev.Action {
+	case "schedule.changed", "schedule.cleared", "database.created", "database.changed", "database.deleted", "database.checked":
+		return ev.Target, true
+	case "schedule.paused", "schedule.resumed", keys.EventKeyExported, keys.EventKeyImported, keys.EventKeyReplaced, "settings.accepted":
+		return "", true
+	}
+	return "", false
 }
 
 // logAuditor records events in the tamper-evident audit log.

@@ -17,7 +17,7 @@ import (
 // BackupNow makes one backup of the named database to every storage it is
 // configured with, recording it in the history (running, then succeeded or
 // failed with the reason) and in the audit log.
-func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress func(backup.Progress)) (*store.Backup, error) {
+func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress func(backup.Progress)) (_ *store.Backup, err error) {
 	d, c, err := e.database(ctx, name)
 	if err != nil {
 		return nil, err
@@ -34,7 +34,22 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 		return nil, err
 	}
 	defer e.finish(run)
-	progress = run.observe(progress)
+	jev := JobEvent{Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin}
+	e.publish(JobEvent{Type: EventJobStarted, Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin})
+	var b *store.Backup
+	defer func() {
+		if b != nil && b.Error != "" {
+			jev.Outcome, jev.Error = "partial", b.Error
+		}
+		e.jobFinished(ctx, jev, err)
+	}()
+	caller := progress
+	progress = run.observe(func(p backup.Progress) {
+		if caller != nil {
+			caller(p)
+		}
+		e.publish(JobEvent{Type: EventJobProgress, Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin, Backup: &p})
+	})
 	rec := store.Backup{ID: id.String(), DatabaseID: d.ID, Status: store.StatusRunning, Origin: origin,
 		StartedAt: time.Now().UTC(), KeyID: e.key.ID().String(), BackupDetails: store.BackupDetails{DatabaseName: c.Name}}
 	if err := e.store.CreateBackup(ctx, rec); err != nil {
@@ -105,13 +120,14 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 		e.log.Error("retention after a backup", "database", c.Name, "err", err)
 	}
 	e.checkSpace(ctx, c.Name, targets, m.StoredSize)
-	b, err := e.store.Backup(ctx, rec.ID)
+	stored, err := e.store.Backup(ctx, rec.ID)
 	if err != nil {
 		return nil, err
 	}
-	e.notifyBackup(c.Name, &b, nil, rec.Error)
-	e.drillAfterBackup(ctx, b)
-	return &b, nil
+	b = &stored
+	e.notifyBackup(c.Name, b, nil, rec.Error)
+	e.drillAfterBackup(ctx, stored)
+	return b, nil
 }
 
 // partialMessage says which storages lack a backup that others hold.

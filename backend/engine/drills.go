@@ -178,7 +178,7 @@ func (e *Engine) drillAfterBackup(ctx context.Context, b store.Backup) {
 		return
 	}
 	e.background(func(ctx context.Context) {
-		res, err := e.DrillBackup(ctx, b)
+		res, err := e.DrillBackup(WithOrigin(ctx, OriginDrillRule), b)
 		switch {
 		case err != nil:
 			e.log.Error("restore drill could not run", "database", b.DatabaseName, "backup", b.ID, "err", err)
@@ -255,7 +255,7 @@ func (e *Engine) RunDueDrills(ctx context.Context, now time.Time) int {
 			continue
 		}
 		ran++
-		if res, err := e.DrillBackup(ctx, bs[0]); err != nil {
+		if res, err := e.DrillBackup(WithOrigin(ctx, OriginDrillRule), bs[0]); err != nil {
 			e.log.Error("restore drill could not run", "database", d.Name, "backup", bs[0].ID, "err", err)
 		} else if !res.OK {
 			e.log.Error("restore drill failed", "database", d.Name, "backup", bs[0].ID, "problem", res.Problem.Detail)

@@ -70,6 +70,8 @@ type Engine struct {
 	mu      sync.Mutex
 	running map[int64]*Running // backups in progress, by database id
 
+	stream eventStream // the job event stream (Subscribe)
+
 	// Work the engine starts on its own (drills after a backup) runs under
 	// bgCtx; Close cancels it and waits.
 	bgCtx    context.Context

@@ -219,4 +219,5 @@ func (m *HealthMonitor) check(ctx context.Context, dbID int64, name string, p He
 	if m.onChange != nil {
 		m.onChange(*ev)
 	}
+	m.e.StatusChanged(ctx, name)
 }

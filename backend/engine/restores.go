@@ -113,6 +113,11 @@ func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL stri
 		return nil, err
 	}
 	kind := store.RunVerify
+	jev := JobEvent{Job: JobVerify, JobID: b.ID, Database: b.DatabaseName, Origin: OriginOf(ctx)}
+	if drillURL != "" {
+		jev.Job = JobDrill
+	}
+	e.publish(JobEvent{Type: EventJobStarted, Job: jev.Job, JobID: jev.JobID, Database: jev.Database, Origin: jev.Origin})
 	rec := store.RestoreRecord{Kind: kind, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
 		RestoreDetails: store.RestoreDetails{StorageID: storageID}}
 	var res *restore.Result
@@ -127,7 +132,15 @@ func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL stri
 			res, err = restore.Drill(ctx, src, m, keys.Keys{e.key}, pgRestore, srv.ToolConn())
 		}
 	}
-	return res, e.finishRun(ctx, rec, b, res, err)
+	err = e.finishRun(ctx, rec, b, res, err)
+	if err == nil && res != nil && !res.OK {
+		jev.Outcome = "failed"
+		if res.Problem != nil {
+			jev.Error = res.Problem.Detail
+		}
+	}
+	e.jobFinished(ctx, jev, err)
+	return res, err
 }
 
 // finishRun records a verify, drill or restore run.
@@ -250,15 +263,25 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 	if to.SameServer {
 		where = fmt.Sprintf("%s@(the server of %s)/%s", target.User, b.DatabaseName, target.Database)
 	}
+	jev := JobEvent{Job: JobRestore, JobID: b.ID, Database: b.DatabaseName, Origin: store.OriginManual}
+	e.publish(JobEvent{Type: EventJobStarted, Job: JobRestore, JobID: b.ID, Database: b.DatabaseName, Origin: jev.Origin})
+	progress := func(p restore.Progress) {
+		if opts.Progress != nil {
+			opts.Progress(p)
+		}
+		e.publish(JobEvent{Type: EventJobProgress, Job: JobRestore, JobID: b.ID, Database: b.DatabaseName, Origin: jev.Origin, Restore: &p})
+	}
 	rec := store.RestoreRecord{Kind: store.RunRestore, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
 		RestoreDetails: store.RestoreDetails{StorageID: storageID, Target: where}}
 	rr, err := restore.Restore(ctx, src, m, keys.Keys{e.key}, pgRestore, tc, restore.Options{Mode: mode, Jobs: opts.Jobs,
 		NoOwner: opts.NoOwner, OwnersIfAble: opts.OwnersIfAble, NoPrivileges: opts.NoPrivileges, ExcludeExtensions: opts.ExcludeExtensions,
-		TempDir: filepath.Join(e.home, "tmp"), Progress: opts.Progress})
+		TempDir: filepath.Join(e.home, "tmp"), Progress: progress})
 	if rr != nil {
 		rec.Warnings = rr.Warnings
 	}
-	return rr, e.finishRun(ctx, rec, b, nil, err)
+	err = e.finishRun(ctx, rec, b, nil, err)
+	e.jobFinished(ctx, jev, err)
+	return rr, err
 }
 
 // Manifest returns a finished backup's manifest.
