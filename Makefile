@@ -125,7 +125,7 @@ test-frontend: frontend-deps bindings
 # Browser tests against real parts (PostgreSQL, keychain) started by the Go
 # harness in backend/internal/e2e, which runs scripts/e2e.sh.
 test-e2e: test-deps build/bin/pgsafe-dev
-	go test -tags e2e,$(GOTAGS) -count=1 -timeout 10m ./backend/internal/e2e
+	go test -tags e2e,$(GOTAGS) -count=1 -timeout 20m ./backend/internal/e2e
 
 smoke-cli: build/bin/pgsafe build/bin/pgsafe-headless
 	bash scripts/smoke-cli.sh build/bin/pgsafe
