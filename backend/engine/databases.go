@@ -263,15 +263,6 @@ func (e *Engine) RemoveDatabase(ctx context.Context, name string) error {
 	return e.record(ctx, Event{Action: "database.deleted", Target: name, Fields: map[string]string{"id": strconv.FormatInt(d.ID, 10)}})
 }
 
-// CheckDatabase tests a stored database and audits its role again.
-func (e *Engine) CheckDatabase(ctx context.Context, name string) (*CheckResult, error) {
-	_, c, err := e.database(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return check(ctx, c)
-}
-
 // ImportCandidates lists the connections of the user's pg_service.conf and
 // ~/.pgpass, without passwords.
 func ImportCandidates() ([]pg.Candidate, error) { return pg.ImportCandidates() }

@@ -93,7 +93,7 @@ func TestDatabases(t *testing.T) {
 	if err := e.RemoveDatabase(ctx, "Shop admin"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("removing twice: %v", err)
 	}
-	want := "database.created:ok,database.write_access_refused:denied,database.created:ok,database.write_access_accepted:ok,database.deleted:ok"
+	want := "database.created:ok,database.write_access_refused:denied,database.created:ok,database.write_access_accepted:ok,database.checked:ok,database.deleted:ok"
 	if got := audit.actions(); got != want {
 		t.Fatalf("audited %s\nwant     %s", got, want)
 	}
