@@ -51,7 +51,8 @@ func (k *Kit) Text() []byte {
 	b.WriteString(kitMagic + "\n")
 	fmt.Fprintf(&b, "# PgSafe recovery kit of master key %s (%s).\n", k.KeyID, k.Params)
 	b.WriteString("# With its passphrase it opens every backup made with this key. Keep both safe, apart.\n")
-	b.WriteString("# Restore: pgsafe key import FILE, where FILE is this file or the lines below typed back.\n")
+	b.WriteString("# Restore: in PgSafe, Settings > Import recovery kit; or pgsafe key import FILE, where FILE\n")
+	b.WriteString("# is this file or the lines below typed back.\n")
 	b.WriteString("# The last group of each line is a checksum that catches typing mistakes.\n")
 	for n := 1; len(enc) > 0; n++ {
 		line := enc[:min(kitLineChars, len(enc))]

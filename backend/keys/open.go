@@ -193,6 +193,10 @@ func OpenKitFile(ctx context.Context, path string, pass PassphraseFunc) (*Master
 	return mk, kit, nil
 }
 
+// ReadKitFile reads a recovery kit without opening it: its key ID and
+// parameters are readable without the passphrase.
+func ReadKitFile(path string) (*Kit, error) { return readKitFile(path) }
+
 func readKitFile(path string) (*Kit, error) {
 	data, err := readKeyMaterial(path)
 	if err != nil {
