@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -252,6 +253,29 @@ func (a *App) ChooseBackupFile() (string, error) {
 	return runtime.OpenFileDialog(a.ctx, runtime.OpenDialogOptions{
 		Title:   "Choose a PgSafe backup file",
 		Filters: []runtime.FileFilter{{DisplayName: "PgSafe backups (*.pgsafe)", Pattern: "*.pgsafe"}},
+	})
+}
+
+// ChooseKitSaveFile asks where to save a recovery kit with the system's
+// save dialog, starting at defaultPath ("" if the user cancelled).
+func (a *App) ChooseKitSaveFile(defaultPath string) (string, error) {
+	return runtime.SaveFileDialog(a.ctx, runtime.SaveDialogOptions{
+		Title:            "Save the recovery kit",
+		DefaultDirectory: filepath.Dir(defaultPath),
+		DefaultFilename:  filepath.Base(defaultPath),
+		Filters:          []runtime.FileFilter{{DisplayName: "Recovery kits (*.txt)", Pattern: "*.txt"}},
+	})
+}
+
+// ChooseKitFile asks for a recovery kit with the system's open dialog (""
+// if the user cancelled).
+func (a *App) ChooseKitFile() (string, error) {
+	return runtime.OpenFileDialog(a.ctx, runtime.OpenDialogOptions{
+		Title: "Choose a PgSafe recovery kit",
+		Filters: []runtime.FileFilter{
+			{DisplayName: "Recovery kits (*.txt, *.pgsafe-key)", Pattern: "*.txt;*.pgsafe-key"},
+			{DisplayName: "All files", Pattern: "*"},
+		},
 	})
 }
 
