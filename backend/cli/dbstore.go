@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -130,42 +129,6 @@ func dbRemoveCmd(env *Env) *cobra.Command {
 			return nil
 		}),
 	}
-	keyFileFlag(cmd, &keyFile)
-	return cmd
-}
-
-func dbSetCmd(env *Env) *cobra.Command {
-	var keyFile, timeout string
-	cmd := &cobra.Command{
-		Use:   "set NAME --timeout DURATION",
-		Short: "Change a database's settings: its time limit per backup",
-		Long: "--timeout stops a backup of this database that runs longer (e.g. 2h, 90m; 0 for no limit):\n" +
-			"it fails, saying so, and nothing of it is kept.",
-		Args: cobra.ExactArgs(1),
-		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
-			if timeout == "" {
-				return errors.New("give what to change: --timeout DURATION (0 for no limit)")
-			}
-			limit := time.Duration(0)
-			if timeout != "0" {
-				d, err := time.ParseDuration(timeout)
-				if err != nil {
-					return fmt.Errorf("--timeout %q: give a duration such as 2h or 90m, or 0 for no limit", timeout)
-				}
-				limit = d
-			}
-			if err := e.SetBackupTimeout(env.Ctx, args[0], limit); err != nil {
-				return err
-			}
-			if limit == 0 {
-				fmt.Fprintf(env.Stdout, "%s: backups have no time limit\n", args[0])
-			} else {
-				fmt.Fprintf(env.Stdout, "%s: a backup running longer than %s is stopped\n", args[0], limit)
-			}
-			return nil
-		}),
-	}
-	cmd.Flags().StringVar(&timeout, "timeout", "", "time limit per backup, e.g. 2h (0: none)")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
 }

@@ -74,6 +74,32 @@ func TestDBAddListRemove(t *testing.T) {
 	if !strings.Contains(out, "no time limit") {
 		t.Errorf("db set --timeout 0: %s", out)
 	}
+	// A new password from stdin: the wrong one changes nothing, the right
+	// one is stored; a rename and the row-count switch are audited by name.
+	p.Exec(t, "shop", `ALTER ROLE reader PASSWORD 'reader-pw-new-9902'`)
+	if code, out, errOut := runIn(t, "wrong-pw-1\n", "db", "set", "shop", "--password-stdin"); code != 1 || !strings.Contains(errOut, "password authentication failed") {
+		t.Fatalf("a wrong password: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := runIn(t, "reader-pw-new-9902\n", "db", "set", "shop", "--password-stdin")
+	outs = append(outs, out, errOut)
+	if code != 0 || !strings.Contains(out, "shop: changed password (connection tested; role read-only") {
+		t.Fatalf("the right password: exit %d\n%s\n%s", code, out, errOut)
+	}
+	run(0, "db", "check", "shop")
+	out, _ = run(0, "db", "set", "shop", "--rename", "Shop main", "--row-counts=false")
+	if !strings.Contains(out, "Shop main: changed name, count_rows") {
+		t.Errorf("db set --rename: %s", out)
+	}
+	_, errOut = run(3, "db", "set", "Shop main", "--url", p.URL("shop"))
+	if !strings.Contains(errOut, "can change data") {
+		t.Errorf("a superuser URL without --allow-write-access: %s", errOut)
+	}
+	if _, errOut := run(1, "db", "set", "Shop main"); !strings.Contains(errOut, "give what to change") {
+		t.Errorf("db set without changes: %s", errOut)
+	}
+	if out, _ := run(0, "audit", "export", "--format", "json"); !strings.Contains(out, `"renamed_from": "shop"`) || !strings.Contains(out, `"fields": "password"`) {
+		t.Errorf("the edits are not in the audit log: %s", out)
+	}
 	run(3, "db", "check", "shop-admin")
 	run(0, "db", "remove", "shop-admin")
 	_, errOut = run(1, "db", "remove", "shop-admin")

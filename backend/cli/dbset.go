@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/pg"
+)
+
+func dbSetCmd(env *Env) *cobra.Command {
+	var keyFile, timeout, rename, url string
+	var storages []string
+	var rowCounts, passwordStdin, allowWrite bool
+	cmd := &cobra.Command{
+		Use:   "set NAME [--rename NEW] [--url URL | --password-stdin] [--row-counts=BOOL] [--storage S]... [--timeout DURATION]",
+		Short: "Change a database: its connection, name, row counts, storages, time limit per backup",
+		Long: "--url replaces how the database is reached (a postgres:// URI or key=value string); a URL\n" +
+			"without a password keeps the stored one. --password-stdin reads a new password from the\n" +
+			"first line of stdin and keeps the rest of the connection. A changed connection is tested and\n" +
+			"the role's privileges audited first, as `db add` does: a connection that fails changes\n" +
+			"nothing, and a role that can change data is refused (exit 3) unless --allow-write-access is\n" +
+			"given (audited). --rename gives it a new name; its schedule, history and policies follow.\n" +
+			"--row-counts=false stops counting rows per table at backup time (very large tables).\n" +
+			"--storage (repeatable) sets where its backups go. --timeout stops a backup of this database\n" +
+			"that runs longer (e.g. 2h, 90m; 0 for no limit): it fails, saying so, and nothing of it is kept.\n" +
+			"Every change is audited with the names of the changed fields, never their values.",
+		Args: cobra.ExactArgs(1),
+	}
+	cmd.RunE = withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
+		name := args[0]
+		fl := cmd.Flags()
+		var edit engine.DatabaseEdit
+		edit.Name = rename
+		if fl.Changed("row-counts") {
+			edit.CountRows = &rowCounts
+		}
+		if fl.Changed("storage") {
+			edit.Storages = &storages
+		}
+		switch {
+		case url != "" && passwordStdin:
+			return errors.New("give either --url or --password-stdin: a password goes in the URL")
+		case url != "":
+			edit.Connection = &engine.DatabaseInput{URL: url}
+		case passwordStdin:
+			pw, err := readPasswordLine(env.Stdin)
+			if err != nil {
+				return err
+			}
+			in, err := storedConnection(env, e, name)
+			if err != nil {
+				return err
+			}
+			in.Password = pw
+			edit.Connection = &in
+		}
+		if !fl.Changed("timeout") && edit == (engine.DatabaseEdit{}) {
+			return errors.New("give what to change: --rename, --url, --password-stdin, --row-counts, --storage or --timeout")
+		}
+		if edit != (engine.DatabaseEdit{}) {
+			res, err := e.UpdateDatabase(env.Ctx, name, edit, engine.EditOptions{AllowWriteAccess: allowWrite})
+			var wa *engine.WriteAccessError
+			if errors.As(err, &wa) {
+				printReport(env.Stderr, name, wa.Report)
+				return exitError{code: exitWriteAccess, err: err}
+			}
+			if err != nil {
+				return err
+			}
+			if res.Report != nil && res.Report.Verdict != pg.VerdictReadOnly {
+				printReport(env.Stderr, res.Name, *res.Report)
+			}
+			printEdit(env, res)
+			name = res.Name
+		}
+		if fl.Changed("timeout") {
+			return setTimeout(env, e, name, timeout)
+		}
+		return nil
+	})
+	f := cmd.Flags()
+	f.StringVar(&rename, "rename", "", "a new name for this database in PgSafe")
+	f.StringVar(&url, "url", "", "a new connection URL or key=value string (read-only credentials; no password: keep the stored one)")
+	f.BoolVar(&passwordStdin, "password-stdin", false, "read a new password from the first line of stdin")
+	f.BoolVar(&allowWrite, "allow-write-access", false, "accept a role that can change data (audited)")
+	f.BoolVar(&rowCounts, "row-counts", true, "count rows per table at backup time")
+	f.StringArrayVar(&storages, "storage", nil, "storage to back up to (repeatable; replaces the list)")
+	f.StringVar(&timeout, "timeout", "", "time limit per backup, e.g. 2h (0: none)")
+	keyFileFlag(cmd, &keyFile)
+	return cmd
+}
+
+// storedConnection is the named database's stored connection as input:
+// its secrets withheld, so that an edit keeps them.
+func storedConnection(env *Env, e *engine.Engine, name string) (engine.DatabaseInput, error) {
+	dbs, err := e.Databases(env.Ctx)
+	if err != nil {
+		return engine.DatabaseInput{}, err
+	}
+	for _, d := range dbs {
+		if d.Name == name || strings.EqualFold(d.Name, name) {
+			return engine.DatabaseInput{Host: d.Host, Port: d.Port, DBName: d.DBName, User: d.User, SSLMode: d.SSLMode,
+				SSLRootCert: d.SSLRootCert, SSLCert: d.SSLCert, SSLKey: d.SSLKey, SSH: d.SSH}, nil
+		}
+	}
+	// The engine's own message (and exit code) for a name it does not know.
+	_, err = e.UpdateDatabase(env.Ctx, name, engine.DatabaseEdit{}, engine.EditOptions{})
+	return engine.DatabaseInput{}, err
+}
+
+func printEdit(env *Env, res *engine.EditResult) {
+	if len(res.Changed) == 0 {
+		fmt.Fprintf(env.Stdout, "%s: nothing changed\n", res.Name)
+		return
+	}
+	line := fmt.Sprintf("%s: changed %s", res.Name, strings.Join(res.Changed, ", "))
+	if res.Report != nil {
+		line += fmt.Sprintf(" (connection tested; role %s)", verdictText[res.Report.Verdict])
+	}
+	fmt.Fprintln(env.Stdout, line)
+}
+
+// setTimeout is --timeout.
+func setTimeout(env *Env, e *engine.Engine, name, timeout string) error {
+	limit := time.Duration(0)
+	if timeout != "0" {
+		d, err := time.ParseDuration(timeout)
+		if err != nil {
+			return fmt.Errorf("--timeout %q: give a duration such as 2h or 90m, or 0 for no limit", timeout)
+		}
+		limit = d
+	}
+	if err := e.SetBackupTimeout(env.Ctx, name, limit); err != nil {
+		return err
+	}
+	if limit == 0 {
+		fmt.Fprintf(env.Stdout, "%s: backups have no time limit\n", name)
+	} else {
+		fmt.Fprintf(env.Stdout, "%s: a backup running longer than %s is stopped\n", name, limit)
+	}
+	return nil
+}
