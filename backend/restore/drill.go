@@ -84,6 +84,51 @@ func Drill(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring,
 	return res.finish(nil)
 }
 
+// RowCheck is a restored database's row counts compared with the counts the
+// manifest recorded from the backup's snapshot (the comparison a drill
+// makes, see compareCounts).
+type RowCheck struct {
+	// Recorded: the backup recorded row counts (the database's row-count
+	// setting was on); otherwise there is nothing to compare.
+	Recorded bool `json:"recorded"`
+	// Tables is how many tables were compared; Uncounted how many tables the
+	// backup holds without a recorded count.
+	Tables    int `json:"tables"`
+	Uncounted int `json:"uncounted,omitempty"`
+	// Diffs are the tables whose restored count differs (Got -1: missing).
+	Diffs []RowDiff `json:"diffs,omitempty"`
+	// Error says why the rows could not be counted (the restore itself
+	// succeeded).
+	Error string `json:"error,omitempty"`
+}
+
+// Match says the comparison was made and every table matched.
+func (r RowCheck) Match() bool { return r.Recorded && r.Error == "" && len(r.Diffs) == 0 }
+
+// checkRows compares the row counts of the database c with m's recorded
+// counts.
+func checkRows(ctx context.Context, c pgtools.Conn, m *backup.Manifest) RowCheck {
+	var rc RowCheck
+	for _, t := range m.Tables {
+		if t.Counted {
+			rc.Tables++
+		} else {
+			rc.Uncounted++
+		}
+	}
+	rc.Recorded = rc.Tables > 0
+	if !rc.Recorded {
+		return rc
+	}
+	diffs, err := compareCounts(ctx, c, m)
+	if err != nil {
+		rc.Error = err.Error()
+		return rc
+	}
+	rc.Diffs = diffs
+	return rc
+}
+
 // compareCounts counts the rows of every counted manifest table in the
 // restored database.
 func compareCounts(ctx context.Context, c pgtools.Conn, m *backup.Manifest) ([]RowDiff, error) {

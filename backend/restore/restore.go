@@ -2,7 +2,6 @@ package restore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -46,7 +45,16 @@ type Options struct {
 
 // Progress is a restore's progress.
 type Progress struct {
-	Phase     string `json:"phase"` // "checking", "decrypting", "restoring", "done"
+	// Phase is "checking" (the target server), "verifying" (replace: the
+	// whole backup is read and authenticated before anything is dropped),
+	// "decrypting" (parallel: to a private temporary file), "restoring",
+	// "counting" (the restored rows, compared with the backup's counts) or
+	// "done".
+	Phase string `json:"phase"`
+	// ReadBytes is how much of the stored (encrypted) file the current read
+	// of it has reached: it grows to Total while the file is read, in every
+	// phase that reads it. A parallel restore reads it while decrypting, so
+	// it stays at Total while pg_restore works from the decrypted copy.
 	ReadBytes int64  `json:"readBytes"`
 	Total     int64  `json:"total"` // the stored file's size
 	Item      string `json:"item,omitempty"`
@@ -65,6 +73,16 @@ type RestoreResult struct {
 	// Retried are archive entries a parallel restore lost to a deadlock
 	// between its own jobs and restored again one at a time (pgtools.Restore).
 	Retried []string `json:"retried,omitempty"`
+	// Notes say in words what pg_restore's Warnings, IgnoredErrors and
+	// Retried mean, and whether the owners were kept (see summarize).
+	Notes []Note `json:"notes,omitempty"`
+	// Rows compares the restored database's row counts with the counts the
+	// backup recorded, as a drill does.
+	Rows RowCheck `json:"rows"`
+	// Connection is how to reach the restored database:
+	// postgres://user@host:port/db, never with a password. The engine sets
+	// it (it knows the address the user knows, not a tunnel's).
+	Connection string `json:"connection,omitempty"`
 }
 
 // TempPrefix starts the name of a parallel restore's temporary directory.
@@ -82,13 +100,9 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 	if pgRestore == "" {
 		return nil, errNoClient
 	}
-	report := func(p Progress) {
-		if opts.Progress != nil {
-			p.Total = m.StoredSize
-			opts.Progress(p)
-		}
-	}
-	report(Progress{Phase: "checking"})
+	meter := newMeter(m.StoredSize, opts.Progress)
+	src = meteredSource{src, meter}
+	meter.setPhase("checking")
 	srv, err := connectServer(ctx, target, "postgres")
 	if err != nil {
 		return nil, err
@@ -140,12 +154,12 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		defer os.RemoveAll(tmp)
 	}
 	if checkFirst {
-		report(Progress{Phase: "verifying"})
+		meter.setPhase("verifying")
 		local, err := checkedCopy(ctx, src, m, kr, filepath.Join(tmp, "backup.pgsafe"))
 		if err != nil {
 			return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
 		}
-		src = local
+		src = meteredSource{local, meter}
 	}
 	if opts.Mode == ModeNew {
 		if err := srv.create(ctx, target.Database); err != nil {
@@ -168,33 +182,33 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		return nil, err
 	}
 	defer a.Close()
-	read := &progressReader{r: a, every: 250 * time.Millisecond, phase: "restoring"}
-	read.report = func(n int64) { report(Progress{Phase: read.phase, ReadBytes: n}) }
 
 	c := target
 	c.AllowWrite = true
 	ropts := pgtools.RestoreOptions{NoOwner: noOwner, NoPrivileges: opts.NoPrivileges, Clean: opts.Mode == ModeReplace,
 		Jobs: opts.Jobs, ExcludeExtensions: opts.ExcludeExtensions,
-		OnItem: func(item string) { report(Progress{Phase: "restoring", ReadBytes: read.n, Item: item}) }}
+		OnItem: meter.setItem}
 	var rr *pgtools.RestoreResult
 	if viaFile {
 		// Decrypting to the file reads and authenticates the whole backup
 		// before pg_restore starts: in replace mode nothing is dropped before
 		// that, and pg_restore reads only what was checked.
-		read.phase = "decrypting"
+		phase := "decrypting"
 		if opts.Mode == ModeReplace {
-			read.phase = "verifying"
+			phase = "verifying"
 		}
+		meter.setPhase(phase)
 		file := filepath.Join(tmp, "archive.dump")
-		if err := decryptTo(file, read, a); err != nil {
+		if err := decryptTo(file, a, a); err != nil {
 			if opts.Mode == ModeReplace {
 				return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
 			}
 			return nil, err
 		}
-		read.phase = "restoring"
+		meter.setPhase("restoring")
 		rr, err = pgtools.Restore(ctx, pgRestore, c, nil, file, ropts)
 	} else {
+		meter.setPhase("restoring")
 		err = feed(a, func(r io.Reader) error {
 			var err error
 			rr, err = pgtools.Restore(ctx, pgRestore, c, r, "", ropts)
@@ -204,9 +218,14 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 	if err != nil {
 		return nil, fmt.Errorf("restore into %q: %w", target.Database, err)
 	}
-	report(Progress{Phase: "done", ReadBytes: read.n})
-	return &RestoreResult{Database: target.Database, Warnings: rr.Warnings, IgnoredErrors: rr.IgnoredErrors,
-		Retried: rr.Retried, ViaTempFile: viaFile, NoOwner: noOwner, Duration: time.Since(started)}, nil
+	res := &RestoreResult{Database: target.Database, Warnings: rr.Warnings, IgnoredErrors: rr.IgnoredErrors,
+		Retried: rr.Retried, ViaTempFile: viaFile, NoOwner: noOwner}
+	res.Notes = summarize(rr.Warnings, rr.IgnoredErrors, rr.Retried, noOwner && !opts.NoOwner)
+	meter.setPhase("counting")
+	res.Rows = checkRows(ctx, c, m)
+	meter.setPhase("done")
+	res.Duration = time.Since(started)
+	return res, nil
 }
 
 // checkedCopy reads the stored backup once, writing its encrypted bytes to
@@ -321,25 +340,6 @@ func RemoveStale(parent string) (removed []string) {
 		}
 	}
 	return removed
-}
-
-type progressReader struct {
-	r      io.Reader
-	n      int64
-	phase  string
-	every  time.Duration
-	last   time.Time
-	report func(int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.n += int64(n)
-	if now := time.Now(); now.Sub(p.last) >= p.every || errors.Is(err, io.EOF) {
-		p.last = now
-		p.report(p.n)
-	}
-	return n, err
 }
 
 func human(n int64) string {

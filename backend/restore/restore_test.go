@@ -221,7 +221,7 @@ func TestRestore(t *testing.T) {
 		if n := f.count(t, "shop_copy", `"Sales Dept"."Orders"`); n != 5000 {
 			t.Fatalf("restored %d orders", n)
 		}
-		if strings.Join(phases, ",") != "checking,restoring,done" {
+		if strings.Join(phases, ",") != "checking,restoring,counting,done" {
 			t.Errorf("phases %v", phases)
 		}
 	})
