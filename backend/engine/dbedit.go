@@ -232,3 +232,27 @@ func (e *Engine) CheckDatabase(ctx context.Context, name string) (*CheckResult, 
 	return chk, e.record(ctx, Event{Action: "database.checked", Target: now.Name,
 		Fields: map[string]string{"id": strconv.FormatInt(d.ID, 10), "verdict": string(chk.Report.Verdict)}})
 }
+
+// SwitchToReadOnlyRole creates a read-only role with admin credentials
+// typed in for this moment (never stored, never logged), as the guided
+// setup does, and makes the named database connect as it: the same host,
+// database, SSL and tunnel, the new role and its generated password
+// (stored sealed, never shown). The new connection is tested and audited
+// before it is stored; if that fails, the role exists but is not used.
+func (e *Engine) SwitchToReadOnlyRole(ctx context.Context, name, adminURL, role string, opts pg.SetupOptions) (*SetupResult, *EditResult, error) {
+	_, c, err := e.database(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	setup, err := e.SetupReadOnlyRole(ctx, adminURL, role, opts, "", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := DatabaseInput{Host: c.Host, Port: c.Port, DBName: c.DBName, User: setup.Plan.Role, Password: setup.Password.Reveal(),
+		SSLMode: c.SSLMode, SSLRootCert: c.SSLRootCert, SSLCert: c.SSLCert, SSLKey: c.SSLKey, SSH: c.SSH}
+	res, err := e.UpdateDatabase(ctx, name, DatabaseEdit{Connection: &in}, EditOptions{})
+	if err != nil {
+		return setup, nil, fmt.Errorf("role %s was created, but %s does not use it yet: %w", setup.Plan.Role, name, err)
+	}
+	return setup, res, nil
+}

@@ -184,4 +184,19 @@ func TestRecheckWriteAccess(t *testing.T) {
 	if got := audit.actions(); !strings.HasSuffix(got, want) {
 		t.Fatalf("audited %s\nwant ending %s", got, want)
 	}
+
+	// "Switch to a read-only role": created with the admin URL, used at once.
+	setup, edit, err := e.SwitchToReadOnlyRole(ctx, "shop", srv.URL("shop"), "pgsafe_ro", pg.SetupOptions{})
+	if err != nil || edit.Report.Verdict == pg.VerdictWriteAccess || !slices.Contains(edit.Changed, "user") {
+		t.Fatalf("switch to a read-only role: %+v %+v, %v", setup, edit, err)
+	}
+	if _, c, _ := e.database(ctx, "shop"); c.User != "pgsafe_ro" || c.Password.Reveal() != setup.Password.Reveal() {
+		t.Fatalf("after the switch the database connects as %s", c.User)
+	}
+	if st, codes := reasons(); slices.Contains(codes, status.CodeWriteAccess) || st == status.Failing {
+		t.Fatalf("after the switch: %s %v", st, codes)
+	}
+	if b, err := e.BackupNow(ctx, "shop", store.OriginManual, nil); err != nil || b.Status != store.StatusSucceeded {
+		t.Fatalf("a backup as the new role: %+v, %v", b, err)
+	}
 }
