@@ -70,10 +70,16 @@ func (a *auditor) add(f Finding) { a.rep.Findings = append(a.rep.Findings, f) }
 
 func (a *auditor) run(ctx context.Context) error {
 	if a.me.super {
+		fix, err := suggestReadOnlyRole(ctx, a.tx)
+		if err != nil {
+			return err
+		}
 		a.add(Finding{Code: CodeSuperuser, Severity: SeverityWrite, Object: "role " + a.meID,
 			Detail: a.meID + " is a superuser: it can read, change and delete everything in every database of this server, " +
-				"and no permission applies to it. Back up with a dedicated read-only role instead (pgsafe db setup-readonly).",
-			FixSQL: "ALTER ROLE " + a.meID + " NOSUPERUSER;"})
+				"and no permission applies to it. Leave it as it is (it may be the server's only superuser, and others rely on it): " +
+				"back up with a dedicated read-only role instead. PgSafe's guided setup creates one with a generated password " +
+				"and keeps only its credentials; the SQL below is what it runs.",
+			FixSQL: fix})
 		return nil
 	}
 	a.attributes()
@@ -183,7 +189,7 @@ func (a *auditor) ownPowers(ps []power, grantee string) {
 		switch k.code {
 		case CodeTableOwner, CodeSchemaOwner, CodeDatabaseOwner, CodeFunctionOwner:
 			f.Detail = ownerDetail(k.kind, a.meID)
-			f.FixSQL = fmt.Sprintf("-- Back up with a dedicated read-only role (pgsafe db setup-readonly), or give the %s another owner:\nALTER %s %s OWNER TO new_owner;",
+			f.FixSQL = fmt.Sprintf("-- Better: back up with a dedicated read-only role (PgSafe's guided setup creates one). Or give the %s another owner:\nALTER %s %s OWNER TO new_owner;",
 				k.kind, sqlKind(k.kind), k.object)
 		case CodeTableWrite:
 			f.Detail = fmt.Sprintf("It can %s this %s.%s", joinAnd(verbs(privs)), k.kind, via)
@@ -227,11 +233,17 @@ func (a *auditor) ownPowers(ps []power, grantee string) {
 			f.FixSQL = fmt.Sprintf("REVOKE CREATE ON DATABASE %s FROM %s;", k.object, grantee)
 		case CodeDatabaseTemp:
 			f.Detail = "It can create temporary tables. They vanish at the end of the session and change no stored data, " +
-				"but use the server's disk while they exist."
+				"but use the server's disk while they exist. A backup does not need them."
 			f.FixSQL = fmt.Sprintf("REVOKE TEMPORARY ON DATABASE %s FROM %s;", k.object, grantee)
 			if public {
-				f.Detail += " PostgreSQL grants this to PUBLIC by default, so every role has it; revoking it affects every role that relies on it."
-				f.FixSQL += fmt.Sprintf("\n-- roles that need temporary tables then need: GRANT TEMPORARY ON DATABASE %s TO that_role;", k.object)
+				// PostgreSQL's default for every database: every role has
+				// it, the one PgSafe's own setup creates too. A note, not a
+				// warning: nothing about this role is wrong.
+				f.Severity = SeverityInfo
+				f.Detail = "Like every role, it can create temporary tables here: PostgreSQL grants TEMPORARY on every database to PUBLIC by default. " +
+					"Temporary tables vanish at the end of the session and change no stored data. Nothing to do; " +
+					"revoking it from PUBLIC is optional and affects every role that relies on it."
+				f.FixSQL = fmt.Sprintf("-- optional, for every role:\nREVOKE TEMPORARY ON DATABASE %s FROM PUBLIC;\n-- roles that need temporary tables then need: GRANT TEMPORARY ON DATABASE %s TO that_role;", k.object, k.object)
 			}
 		default:
 			f.Detail = "It can " + joinAnd(phrases(g)) + "." + via

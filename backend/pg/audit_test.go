@@ -141,7 +141,8 @@ func setupMatrix(t *testing.T, p *testenv.PG) {
 }
 
 var auditCases = []auditCase{
-	{role: "r_super", verdict: always(VerdictWriteAccess), codes: codes(CodeSuperuser), objects: map[string]string{CodeSuperuser: "role r_super"}},
+	{role: "r_super", verdict: always(VerdictWriteAccess), codes: codes(CodeSuperuser), objects: map[string]string{CodeSuperuser: "role r_super"},
+		fixHas: map[string]string{CodeSuperuser: "GRANT CONNECT ON DATABASE appdb TO pgsafe_backup;"}},
 	{role: "r_createdb", verdict: always(VerdictReadOnlyWithWarnings), codes: codes(CodeCreateDB), fixHas: map[string]string{CodeCreateDB: "ALTER ROLE r_createdb NOCREATEDB;"}},
 	{role: "r_createrole", verdict: func(m int) Verdict {
 		if m < 16 {
@@ -167,7 +168,8 @@ var auditCases = []auditCase{
 		objects: map[string]string{CodeSequenceWrite: "sequence shop.orders_id_seq"}, fixHas: map[string]string{CodeSequenceWrite: "REVOKE UPDATE ON SEQUENCE shop.orders_id_seq FROM r_seq;"}},
 	{role: "r_secdef", verdict: always(VerdictWriteAccess), codes: codes(CodeSecurityDefiner),
 		objects: map[string]string{CodeSecurityDefiner: "function shop.bump()"}},
-	{role: "r_temp", db: "tempdb", verdict: always(VerdictReadOnlyWithWarnings), codes: codes(CodeDatabaseTemp),
+	// TEMPORARY only through PUBLIC's default: a note (info), not a warning.
+	{role: "r_temp", db: "tempdb", verdict: always(VerdictReadOnly), codes: codes(CodeDatabaseTemp),
 		objects: map[string]string{CodeDatabaseTemp: "database tempdb"}, fixHas: map[string]string{CodeDatabaseTemp: "REVOKE TEMPORARY ON DATABASE tempdb FROM PUBLIC;"}},
 	{role: "r_schema_create", verdict: always(VerdictWriteAccess), codes: codes(CodeSchemaCreate),
 		objects: map[string]string{CodeSchemaCreate: "schema shop"}},
@@ -241,6 +243,12 @@ func testAuditMatrix(t *testing.T, p *testenv.PG) {
 				if f.Detail == "" || f.Object == "" || (f.Severity != SeverityInfo && f.FixSQL == "") {
 					t.Errorf("finding %+v lacks a field", f)
 				}
+				if removesSuperuser(f) {
+					t.Errorf("%s: the fix takes superuser away from a role (it may be the server's only one): %s", f.Code, f.FixSQL)
+				}
+				if f.Code == CodeDatabaseTemp && strings.Contains(f.Detail, "PUBLIC by default") != (f.Severity == SeverityInfo) {
+					t.Errorf("TEMPORARY through PUBLIC must be a note (info), granted otherwise a warning: %+v", f)
+				}
 				if o, ok := c.objects[f.Code]; ok && f.Object != o {
 					t.Errorf("%s: object %q, want %q", f.Code, f.Object, o)
 				}
@@ -304,6 +312,10 @@ func testAuditFixes(t *testing.T, p *testenv.PG) {
 					}
 				}
 			}
+			if c.role == "r_super" {
+				testSuggestedRole(t, p, db, audit().Findings, run)
+				return
+			}
 			for _, f := range audit().Findings {
 				if f.Severity != SeverityInfo {
 					run(f.FixSQL)
@@ -322,5 +334,49 @@ func testAuditFixes(t *testing.T, p *testenv.PG) {
 				t.Errorf("after their fix, still missing: %+v", rep.MissingRead)
 			}
 		})
+	}
+}
+
+// removesSuperuser says whether f's fix would take superuser away from an
+// existing role (ALTER ROLE … NOSUPERUSER, or any NOSUPERUSER outside the
+// CREATE ROLE of the new read-only role).
+func removesSuperuser(f Finding) bool {
+	for _, line := range strings.Split(f.FixSQL, "\n") {
+		if strings.Contains(strings.ToUpper(line), "NOSUPERUSER") && !strings.HasPrefix(line, "CREATE ROLE ") {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToUpper(f.Detail), "NOSUPERUSER")
+}
+
+// testSuggestedRole runs the superuser finding's fix, the guided setup's
+// SQL for a dedicated role, as an administrator would (with a password set
+// afterwards, as psql's \password does), and audits the new role: it must be
+// read-only, with nothing pg_dump would miss, and the superuser unchanged.
+func testSuggestedRole(t *testing.T, p *testenv.PG, db string, findings []Finding, run func(string)) {
+	t.Helper()
+	if len(findings) != 1 || findings[0].Code != CodeSuperuser {
+		t.Fatalf("superuser findings: %+v", findings)
+	}
+	t.Logf("the superuser's fix:\n%s", findings[0].FixSQL)
+	run(findings[0].FixSQL)
+	p.Exec(t, "postgres", "ALTER ROLE "+SuggestedRole+" PASSWORD '"+rolePassword+"'")
+	ctx := context.Background()
+	conn, err := Connect(ctx, clusterConfig(p, db, SuggestedRole, rolePassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rep, err := Audit(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != VerdictReadOnly || len(rep.MissingRead) != 0 {
+		js, _ := json.MarshalIndent(rep, "", "  ")
+		t.Errorf("the suggested role: %s, want read_only with nothing missing\n%s", rep.Verdict, js)
+	}
+	var super bool
+	if err := p.Conn(t, db).QueryRow(ctx, "SELECT rolsuper FROM pg_roles WHERE rolname = 'r_super'").Scan(&super); err != nil || !super {
+		t.Errorf("r_super is no longer a superuser (%v)", err)
 	}
 }

@@ -104,10 +104,21 @@ func SetupReadOnlySQL(ctx context.Context, admin *pgx.Conn, role string, opts Se
 		return SetupPlan{}, fmt.Errorf("plan the read-only role: %w", err)
 	}
 	defer tx.Rollback(context.Background())
+	plan, err := planReadOnly(ctx, tx, role, fmt.Sprintf(" PASSWORD '%s'", verifier), opts)
+	if err != nil {
+		return SetupPlan{}, err
+	}
+	plan.Password = pw
+	return plan, nil
+}
+
+// planReadOnly plans the read-only role in tx (read-only: it only reads
+// the catalogs); password is the CREATE ROLE's PASSWORD clause, or empty.
+func planReadOnly(ctx context.Context, tx pgx.Tx, role, password string, opts SetupOptions) (SetupPlan, error) {
 	var exists, adminSuper bool
 	var versionNum, los int
-	plan := SetupPlan{Role: role, Password: pw}
-	err = tx.QueryRow(ctx, `SELECT quote_ident($1), quote_ident(current_database()),
+	plan := SetupPlan{Role: role}
+	err := tx.QueryRow(ctx, `SELECT quote_ident($1), quote_ident(current_database()),
 			EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
 			(SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
 			current_setting('server_version_num')::int,
@@ -124,7 +135,7 @@ func SetupReadOnlySQL(ctx context.Context, admin *pgx.Conn, role string, opts Se
 		plan.Statements = append(plan.Statements, SetupStatement{Step: step, Why: why, SQL: sql})
 	}
 	add("create role", "a login role without any administrative power",
-		fmt.Sprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD '%s';", r, verifier))
+		fmt.Sprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT%s;", r, password))
 	add("grant CONNECT", "it may connect to this database",
 		fmt.Sprintf("GRANT CONNECT ON DATABASE %s TO %s;", db, r))
 
@@ -237,7 +248,7 @@ func planPublic(ctx context.Context, tx pgx.Tx, plan *SetupPlan, opts SetupOptio
 			fmt.Sprintf("REVOKE TEMPORARY ON DATABASE %s FROM PUBLIC;", plan.Database))
 	case publicTemp:
 		plan.Notes = append(plan.Notes, "every role may create temporary tables in this database (PostgreSQL's default), the new one too: "+
-			"the check reports it as a warning. Temporary tables change no stored data; revoking TEMPORARY from PUBLIC is optional.")
+			"the check reports it as a note, not a warning. Temporary tables change no stored data; revoking TEMPORARY from PUBLIC is optional.")
 	}
 	rows, err := tx.Query(ctx, `SELECT quote_ident(n.nspname) FROM pg_namespace n,
 			aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
