@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
@@ -213,24 +217,50 @@ type RestoreTarget struct {
 }
 
 // resolve turns t into connection settings (through the tunnel for
-// SameServer); call closeFn when done.
-func (e *Engine) resolveTarget(ctx context.Context, b store.Backup, t RestoreTarget) (cfg pg.Config, closeFn func(), err error) {
+// SameServer), and the address the user knows it by (the server's own, not
+// the tunnel's); call closeFn when done.
+func (e *Engine) resolveTarget(ctx context.Context, b store.Backup, t RestoreTarget) (cfg, known pg.Config, closeFn func(), err error) {
 	if !t.SameServer {
 		cfg, err = pg.ParseConnString(t.URL)
-		return cfg, func() {}, err
+		return cfg, cfg, func() {}, err
 	}
 	if t.User == "" || t.Database == "" {
-		return cfg, nil, errors.New("restore to the same server needs a user with write access and the database to restore into")
+		return cfg, cfg, nil, errors.New("restore to the same server needs a user with write access and the database to restore into")
 	}
 	if b.DatabaseID == 0 {
-		return cfg, nil, fmt.Errorf("the database backup %s came from is no longer in PgSafe: restore to a server named by its URL", b.ID)
+		return cfg, cfg, nil, fmt.Errorf("the database backup %s came from is no longer in PgSafe: restore to a server named by its URL", b.ID)
 	}
 	c, err := e.store.DatabaseCredentials(ctx, b.DatabaseID)
 	if err != nil {
-		return cfg, nil, err
+		return cfg, cfg, nil, err
 	}
 	c.User, c.Password, c.DBName = t.User, store.NewSecret(t.Password), t.Database
-	return connect(ctx, c)
+	cfg, closeFn, err = connect(ctx, c)
+	return cfg, pgConfig(c), closeFn, err
+}
+
+// connectionURL is how to reach c's database, never with its password:
+// postgres://user@host:port/db, with ?sslmode= when c asks for more than
+// libpq's default (prefer) and ?host= for a Unix socket directory.
+func connectionURL(c pg.Config) string {
+	port := c.Port
+	if port == 0 {
+		port = 5432
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(c.User), Path: "/" + c.Database}
+	q := url.Values{}
+	if strings.HasPrefix(c.Host, "/") {
+		q.Set("host", c.Host)
+		q.Set("port", strconv.Itoa(port))
+	} else {
+		u.Host = net.JoinHostPort(c.Host, strconv.Itoa(port))
+	}
+	switch c.SSLMode {
+	case pg.SSLRequire, pg.SSLVerifyCA, pg.SSLVerifyFull:
+		q.Set("sslmode", string(c.SSLMode))
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // RestoreBackup restores b into the target database (see RestoreTarget).
@@ -239,7 +269,7 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 	if err != nil {
 		return nil, err
 	}
-	target, closeTarget, err := e.resolveTarget(ctx, b, to)
+	target, known, closeTarget, err := e.resolveTarget(ctx, b, to)
 	if err != nil {
 		return nil, err
 	}
@@ -278,6 +308,7 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 		TempDir: filepath.Join(e.home, "tmp"), Progress: progress})
 	if rr != nil {
 		rec.Warnings = rr.Warnings
+		rr.Connection = connectionURL(known)
 	}
 	err = e.finishRun(ctx, rec, b, nil, err)
 	e.jobFinished(ctx, jev, err)
