@@ -4,9 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/restore"
@@ -136,7 +143,7 @@ type RestoreRequest struct {
 // RestoreProgress is the "restore:progress" event.
 type RestoreProgress struct {
 	BackupID  string `json:"backupId"`
-	Phase     string `json:"phase"` // checking, decrypting, restoring, done
+	Phase     string `json:"phase"` // checking, verifying, decrypting, restoring, counting, done (restore.Progress)
 	ReadBytes int64  `json:"readBytes"`
 	Total     int64  `json:"total"`
 	Item      string `json:"item,omitempty"`
@@ -144,15 +151,39 @@ type RestoreProgress struct {
 
 // RestoreFinished is the "restore:finished" event.
 type RestoreFinished struct {
-	BackupID        string   `json:"backupId"`
-	OK              bool     `json:"ok"`
-	Cancelled       bool     `json:"cancelled"`
-	Database        string   `json:"database,omitempty"`
-	Error           string   `json:"error,omitempty"`
-	Warnings        []string `json:"warnings,omitempty"`
-	IgnoredErrors   int      `json:"ignoredErrors"`
-	ViaTempFile     bool     `json:"viaTempFile"`
-	DurationSeconds float64  `json:"durationSeconds"`
+	BackupID  string `json:"backupId"`
+	OK        bool   `json:"ok"`
+	Cancelled bool   `json:"cancelled"`
+	Database  string `json:"database,omitempty"`
+	// Problem says why the restore failed in the user's words; Error is the
+	// technical detail.
+	Problem string `json:"problem,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Warnings are pg_restore's raw problem lines; Notes say what they mean.
+	Warnings      []string       `json:"warnings,omitempty"`
+	Notes         []restore.Note `json:"notes,omitempty"`
+	IgnoredErrors int            `json:"ignoredErrors"`
+	ViaTempFile   bool           `json:"viaTempFile"`
+	// Rows compares the restored rows with the backup's recorded counts.
+	Rows *restore.RowCheck `json:"rows,omitempty"`
+	// Connection reaches the restored database (never with a password).
+	Connection      string  `json:"connection,omitempty"`
+	DurationSeconds float64 `json:"durationSeconds"`
+}
+
+var plainName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// plainDatabaseName refuses a new database's name that would need quoting
+// in SQL (and so in every tool the user reaches it with) or that PostgreSQL
+// would cut.
+func plainDatabaseName(name string) error {
+	switch {
+	case len(name) > 63:
+		return fmt.Errorf("%q is %d bytes long; PostgreSQL keeps 63 at most: choose a shorter name", name, len(name))
+	case !plainName.MatchString(name):
+		return fmt.Errorf("%q would need quoting in SQL: use lowercase letters, digits and _ only, starting with a letter (like shop_restored_20261206_1402)", name)
+	}
+	return nil
 }
 
 func (r RestoreRequest) target() (engine.RestoreTarget, bool, error) {
@@ -160,6 +191,11 @@ func (r RestoreRequest) target() (engine.RestoreTarget, bool, error) {
 	case "same", "replace":
 		if strings.TrimSpace(r.User) == "" || strings.TrimSpace(r.Database) == "" {
 			return engine.RestoreTarget{}, false, errors.New("give a user with write access and the database to restore into")
+		}
+		if r.Target == "same" {
+			if err := plainDatabaseName(r.Database); err != nil {
+				return engine.RestoreTarget{}, false, err
+			}
 		}
 		if r.Target == "replace" && r.Confirm != r.Database {
 			return engine.RestoreTarget{}, false, fmt.Errorf("type the name of the database to replace (%s) to confirm", r.Database)
@@ -207,7 +243,9 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 		var last time.Time
 		var lastPhase string
 		started := time.Now()
-		rr, err := e.RestoreBackup(ctx, b, to, engine.RestoreOptions{Replace: replace, Jobs: req.Jobs, NoOwner: req.NoOwner,
+		// Owners are kept when the restoring role can set them (a superuser);
+		// otherwise the result says they were not, instead of one error per object.
+		rr, err := e.RestoreBackup(ctx, b, to, engine.RestoreOptions{Replace: replace, Jobs: req.Jobs, NoOwner: req.NoOwner, OwnersIfAble: !req.NoOwner,
 			NoPrivileges: req.NoPrivileges, ExcludeExtensions: req.ExcludeExtensions,
 			Progress: func(p restore.Progress) {
 				if p.Phase == lastPhase && time.Since(last) < 250*time.Millisecond {
@@ -221,12 +259,47 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 		case err != nil:
 			done.Error = err.Error()
 			done.Cancelled = ctx.Err() != nil
+			done.Problem = restoreProblem(err)
 		default:
 			done.OK, done.Database, done.Warnings, done.IgnoredErrors, done.ViaTempFile = true, rr.Database, rr.Warnings, rr.IgnoredErrors, rr.ViaTempFile
+			done.Notes, done.Rows, done.Connection = rr.Notes, &rr.Rows, rr.Connection
 		}
 		s.core.emit("restore:finished", done)
 	}()
 	return nil
+}
+
+// restoreProblem says in words why a restore failed.
+func restoreProblem(err error) string {
+	var pgErr *pgconn.PgError
+	var problem *restore.Problem
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "The restore was cancelled."
+	case errors.As(err, &problem):
+		return "The backup could not be read to its end, so nothing of it was kept: " + problem.Detail + "."
+	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
+		return "The target server refused the password of the user given for the restore."
+	case errors.As(err, &pgErr) && pgErr.Code == "28000":
+		return "The target server does not let the user given for the restore in: check the user name."
+	case errors.As(err, &pgErr) && pgErr.Code == "42501":
+		return "The user given for the restore lacks a privilege it needs: restoring into a new database needs a role that may create databases (CREATEDB), replacing one needs its owner."
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "Nothing accepts connections at the target server's address: check that PostgreSQL runs there."
+	case errors.As(err, &dnsErr):
+		return "The target server's host name does not resolve."
+	}
+	return upperFirst(err.Error()) + "."
+}
+
+func upperFirst(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // Cancel stops the running restore (pg_restore is stopped; a new database
