@@ -29,6 +29,7 @@ import (
 	// itself, which would leave cron with other DST rules than daily.
 	"github.com/robfig/cron/v3"
 
+	"github.com/pgsafe/pgsafe/backend/human"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -207,10 +208,10 @@ func parse(cfg store.ScheduleConfig) (*plan, error) {
 	switch cfg.Kind {
 	case store.ScheduleEvery:
 		if cfg.Every > MaxEvery {
-			return nil, fmt.Errorf("every %s is too rare: the interval must be at most %s", FormatEvery(cfg.Every), FormatEvery(MaxEvery))
+			return nil, fmt.Errorf("every %s is too rare: the interval must be at most %s", human.Duration(cfg.Every), human.Duration(MaxEvery))
 		}
 		if cfg.Every < MinEvery {
-			return nil, fmt.Errorf("every %s is too often: the interval must be at least %s", cfg.Every, MinEvery)
+			return nil, fmt.Errorf("every %s is too often: the interval must be at least %s", human.Duration(cfg.Every), human.Duration(MinEvery))
 		}
 		p.every = cfg.Every
 		return p, nil
@@ -356,7 +357,7 @@ func Describe(cfg store.ScheduleConfig) string {
 	var s string
 	switch cfg.Kind {
 	case store.ScheduleEvery:
-		s = "every " + FormatEvery(cfg.Every)
+		s = "every " + human.Duration(cfg.Every)
 	case store.ScheduleDaily:
 		s = "daily at " + cfg.At
 	case store.ScheduleWeekly:

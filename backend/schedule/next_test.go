@@ -184,7 +184,7 @@ func TestNextEvery(t *testing.T) {
 	// Real elapsed hours across the fall-back: 01:00 EDT, 01:00 EST, 02:00 EST.
 	wantTimes(t, seq(t, cfg, utc("2025-11-02T04:00:00Z"), 3), "2025-11-02T05:00:00Z", "2025-11-02T06:00:00Z", "2025-11-02T07:00:00Z")
 	cfg.Every = 30 * time.Second
-	if _, err := Next(cfg, time.Now()); err == nil || !strings.Contains(err.Error(), "at least 1m") {
+	if _, err := Next(cfg, time.Now()); err == nil || !strings.Contains(err.Error(), "every 30 s is too often: the interval must be at least 1 min") {
 		t.Fatalf("every 30s: %v", err)
 	}
 }
@@ -245,7 +245,9 @@ func TestValidate(t *testing.T) {
 		"never runs":                   {Kind: store.ScheduleCron, Cron: "0 0 30 2 *"},
 		"not in the cron expression":   {Kind: store.ScheduleCron, Cron: "TZ=UTC 0 0 * * *"},
 		"use the \"every\" kind":       {Kind: store.ScheduleCron, Cron: "@every 1h"},
-		"at least 1m":                  {Kind: store.ScheduleEvery, Every: time.Second},
+		"every 1 s is too often: the interval must be at least 1 min": {Kind: store.ScheduleEvery, Every: time.Second},
+		"every 0 s is too often":   {Kind: store.ScheduleEvery},
+		"must be at most 366 days": {Kind: store.ScheduleEvery, Every: 400 * 24 * time.Hour},
 	}
 	for want, cfg := range bad {
 		if err := Validate(cfg); err == nil || !strings.Contains(err.Error(), want) {
@@ -297,7 +299,8 @@ func TestParseAndFormat(t *testing.T) {
 		cfg        store.ScheduleConfig
 		spec, desc string
 	}{
-		{store.ScheduleConfig{Enabled: true, Kind: store.ScheduleEvery, Every: 6 * time.Hour}, "6h", "every 6h"},
+		{store.ScheduleConfig{Enabled: true, Kind: store.ScheduleEvery, Every: 6 * time.Hour}, "6h", "every 6 h"},
+		{store.ScheduleConfig{Enabled: true, Kind: store.ScheduleEvery, Every: 90 * time.Minute}, "1h30m", "every 1 h 30 min"},
 		{daily("02:30", "Europe/Berlin"), "02:30", "daily at 02:30 (Europe/Berlin)"},
 		{store.ScheduleConfig{Enabled: true, Kind: store.ScheduleWeekly, Weekdays: []int{1, 5}, At: "03:00"}, "mon,fri@03:00", "weekly on Mon, Fri at 03:00 (local time)"},
 		{store.ScheduleConfig{Enabled: true, Kind: store.ScheduleMonthly, DayOfMonth: 31, At: "01:00", TimeZone: "UTC"}, "31@01:00",

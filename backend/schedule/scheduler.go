@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/human"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -532,7 +533,7 @@ func (l *loop) reload(now time.Time) {
 		if !l.reportedLoadFail {
 			l.reportedLoadFail = true
 			s.emit(Event{Kind: EventError, At: now, Err: err, Message: fmt.Sprintf(
-				"could not read the schedules (%v); the scheduler keeps the ones it knows and tries again every %s", err, s.opts.Heartbeat)})
+				"could not read the schedules (%v); the scheduler keeps the ones it knows and tries again every %s", err, human.Duration(s.opts.Heartbeat))})
 		}
 		return
 	}

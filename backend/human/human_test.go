@@ -1,0 +1,30 @@
+package human
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[int64]string{
+		-5: "0 B", 0: "0 B", 999: "999 B", 1000: "1.0 kB", 1234567: "1.2 MB", 34_800_000: "34.8 MB",
+		123_456_789: "123 MB", 99_960_000: "100 MB", 5_000_000_000_000: "5.0 TB",
+	} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0 s", 400 * time.Millisecond: "under 1 s", 2 * time.Second: "2 s", 1600 * time.Millisecond: "2 s",
+		time.Minute: "1 min", 95 * time.Second: "1 min 35 s", time.Hour: "1 h", 150 * time.Minute: "2 h 30 min",
+		2*time.Hour + 30*time.Minute + 20*time.Second: "2 h 30 min", 24 * time.Hour: "1 day", 30 * time.Hour: "1 day 6 h",
+		7 * 24 * time.Hour: "7 days", -time.Second: "0 s",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
