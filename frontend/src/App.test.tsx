@@ -16,6 +16,8 @@ vi.mock('./api', async (importOriginal) => {
     retryOpen: vi.fn(),
     acceptSettings: vi.fn(),
     onKeyStatus: vi.fn(() => () => {}),
+    // A kit was saved: no welcome over the screens tested here (kit.test.tsx tests it).
+    recoveryKit: vi.fn(async () => ({ keyId: '3f9a0c1d2e4b5a69', needed: true, keyCreated: false, saved: true, savedAt: '2026-01-02T10:00:00Z', postponed: false, welcome: false, defaultPath: '' })),
     listDatabases: vi.fn(),
     testDatabase: vi.fn(),
     addDatabase: vi.fn(),

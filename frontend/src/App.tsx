@@ -18,6 +18,7 @@ import {
 } from './api';
 import { ErrorNotice } from './components/ErrorNotice';
 import { AddDatabaseWizard } from './components/AddDatabaseWizard';
+import { WelcomeDialog } from './components/WelcomeDialog';
 import { ActivityPage } from './pages/ActivityPage';
 import { DatabasePage } from './pages/DatabasePage';
 import { OverviewPage } from './pages/OverviewPage';
@@ -128,6 +129,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
             )}
           </div>
           <AddDatabaseWizard opened={adding} onClose={() => setAdding(false)} onAdded={() => databases.reload()} />
+          <WelcomeDialog keyReady={ready} onChanged={databases.reload} />
         </ScrollArea>
       </AppShell.Main>
     </AppShell>

@@ -940,3 +940,93 @@ export function getRetention(db: string): Promise<RetentionView> {
 export function setRetention(db: string, p: RetentionPolicy): Promise<RetentionView> {
   return call('save the retention policy', async () => (await Schedules.SetRetention(db, p as unknown as GoArg<typeof Schedules.SetRetention, 1>)) as unknown as RetentionView);
 }
+
+// The recovery kit (docs/KEYS.md, "In the window"). Passphrases go to the Go
+// side and are wiped there; only a generated one comes back, to be shown once.
+
+export interface RecoveryKitInfo {
+  keyId: string;
+  /** The key lives in the keychain: only a kit brings it back. */
+  needed: boolean;
+  /** PgSafe created the key on this start. */
+  keyCreated: boolean;
+  saved: boolean;
+  savedAt: string;
+  savedPath?: string;
+  /** "exported" or "imported". */
+  savedHow?: string;
+  postponed: boolean;
+  /** Show the first-start welcome. */
+  welcome: boolean;
+  defaultPath: string;
+}
+
+export interface PassphraseCheck {
+  ok: boolean;
+  reason?: string;
+  /** 0–100, for the meter; ok decides. */
+  strength: number;
+}
+
+export interface ExportedKit {
+  path: string;
+  keyId: string;
+  /** The kit file's text, to print. */
+  text: string;
+}
+
+export interface KitCheck {
+  path: string;
+  kitKeyId: string;
+  thisKeyId: string;
+  same: boolean;
+  databases: number;
+  backups: number;
+  canImport: boolean;
+  blocked?: string;
+}
+
+export interface KitImported {
+  keyId: string;
+  unchanged: boolean;
+  replaced?: string;
+  keptAs?: string;
+}
+
+export function recoveryKit(): Promise<RecoveryKitInfo> {
+  return call('read the recovery kit’s status', async () => (await System.RecoveryKit()) as unknown as RecoveryKitInfo);
+}
+
+export function postponeRecoveryKit(): Promise<void> {
+  return call('postpone the recovery kit', () => System.PostponeRecoveryKit());
+}
+
+export function generatePassphrase(): Promise<string> {
+  return call('generate a passphrase', () => System.GeneratePassphrase());
+}
+
+export function checkPassphrase(passphrase: string): Promise<PassphraseCheck> {
+  return call('check the passphrase', async () => (await System.CheckPassphrase(passphrase)) as unknown as PassphraseCheck);
+}
+
+export function exportRecoveryKit(passphrase: string, path: string): Promise<ExportedKit> {
+  return call('save the recovery kit', async () => (await System.ExportRecoveryKit(passphrase, path)) as unknown as ExportedKit, LONG_CALL_MS);
+}
+
+export function inspectRecoveryKit(path: string): Promise<KitCheck> {
+  return call('read the recovery kit', async () => (await System.InspectRecoveryKit(path)) as unknown as KitCheck);
+}
+
+export function importRecoveryKit(path: string, passphrase: string, replace: boolean): Promise<KitImported> {
+  return call('import the recovery kit', async () => (await System.ImportRecoveryKit(path, passphrase, replace)) as unknown as KitImported, LONG_CALL_MS);
+}
+
+/** The system's save dialog for a kit, starting at defaultPath; "" when cancelled. */
+export function chooseKitSaveFile(defaultPath: string): Promise<string> {
+  return call('open the file chooser', () => AppShell.ChooseKitSaveFile(defaultPath), LONG_CALL_MS);
+}
+
+/** The system's open dialog for a kit; "" when cancelled. */
+export function chooseKitFile(): Promise<string> {
+  return call('open the file chooser', () => AppShell.ChooseKitFile(), LONG_CALL_MS);
+}

@@ -2,6 +2,7 @@ import { Alert, Button, Group, Modal, Stack, Text, TextInput } from '@mantine/co
 import { useState } from 'react';
 import { chooseBackupFile, formatBytes, importBackupFile, toApiError, type ApiError, type ImportedBackup } from '../api';
 import { ErrorNotice } from './ErrorNotice';
+import { ImportKitDialog } from './ImportKitDialog';
 
 /**
  * Restore from a file: a .pgsafe backup that is in none of this machine's
@@ -13,6 +14,9 @@ export function ImportDialog({ opened, onClose, onRestore }: { opened: boolean; 
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [found, setFound] = useState<ImportedBackup | null>(null);
+  const [kitOpen, setKitOpen] = useState(false);
+  // The file was made with another key (keys.WrongKeyError): offer its kit.
+  const needKey = error?.detail.match(/this backup needs key ([0-9a-f]{16})/)?.[1];
   const browse = async () => {
     try {
       const p = await chooseBackupFile();
@@ -42,7 +46,7 @@ export function ImportDialog({ opened, onClose, onRestore }: { opened: boolean; 
     <Modal opened={opened} onClose={close} title="Restore from a backup file" size="lg">
       <Stack gap="sm">
         <Text size="sm" c="dimmed">
-          A .pgsafe file from another machine opens with that machine’s key: import its recovery kit first (<code>pgsafe key import</code>). If the file’s
+          A .pgsafe file from another machine opens with that machine’s key: PgSafe offers to import its recovery kit when needed. If the file’s
           manifest (NAME.manifest.pgsafe) is beside it, PgSafe also learns the row counts recorded at backup time.
         </Text>
         <Group align="end" wrap="nowrap">
@@ -55,6 +59,19 @@ export function ImportDialog({ opened, onClose, onRestore }: { opened: boolean; 
           </Button>
         </Group>
         {error && <ErrorNotice error={error} />}
+        {needKey && (
+          <Group justify="flex-end">
+            <Button variant="light" onClick={() => setKitOpen(true)}>
+              Import the recovery kit of key {needKey}…
+            </Button>
+          </Group>
+        )}
+        <ImportKitDialog
+          opened={kitOpen}
+          needKeyId={needKey}
+          onClose={() => setKitOpen(false)}
+          onImported={() => void read()}
+        />
         {found && (
           <Alert color="green" variant="light" title={`Backup of ${found.database || 'a database'} ✓`} data-testid="imported-backup">
             <Text size="sm">

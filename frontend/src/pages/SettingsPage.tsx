@@ -19,6 +19,7 @@ import { DesktopPanel } from '../components/DesktopPanel';
 import { DrillServerPanel } from '../components/DrillServerPanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
+import { RecoveryKitPanel } from '../components/RecoveryKitPanel';
 import type { Call } from '../useCall';
 
 interface Props {
@@ -45,10 +46,13 @@ export function SettingsPage({ info, tools, keyStatus }: Props) {
           Master key
         </Title>
         {keyStatus?.ready ? (
-          <Text size="sm" data-testid="key-status">
-            Key <Code>{keyStatus.keyId}</Code> is kept {sourceText[keyStatus.source ?? ''] ?? keyStatus.source}. Every backup is
-            encrypted under it: keep a recovery kit (<Code>pgsafe key export</Code>) somewhere safe, away from this computer.
-          </Text>
+          <>
+            <Text size="sm" data-testid="key-status">
+              Key <Code>{keyStatus.keyId}</Code> is kept {sourceText[keyStatus.source ?? ''] ?? keyStatus.source}. Every backup is encrypted under it: keep a
+              recovery kit somewhere safe, away from this computer.
+            </Text>
+            <RecoveryKitPanel keyId={keyStatus.keyId} />
+          </>
         ) : (
           <Text size="sm" c="red" data-testid="key-status">
             {keyStatus?.error ?? 'Not open yet.'}
