@@ -333,11 +333,36 @@ export interface RestoreFinished {
   ok: boolean;
   cancelled: boolean;
   database?: string;
+  /** Why it failed, in a sentence; error is the technical detail. */
+  problem?: string;
   error?: string;
+  /** pg_restore's raw problem lines; notes say what they mean. */
   warnings?: string[] | null;
+  notes?: RestoreNote[] | null;
   ignoredErrors: number;
   viaTempFile: boolean;
+  /** The restored rows compared with the counts the backup recorded. */
+  rows?: RowCheck | null;
+  /** postgres://user@host:port/db — never with a password. */
+  connection?: string;
   durationSeconds: number;
+}
+
+/** One thing pg_restore's messages say, in words, with its raw lines (restore.Note). */
+export interface RestoreNote {
+  code: string;
+  severity: 'warning' | 'info' | string;
+  message: string;
+  lines?: string[] | null;
+}
+
+/** A restored database's row counts against the backup's recorded ones (restore.RowCheck; got -1: the table is missing). */
+export interface RowCheck {
+  recorded: boolean;
+  tables: number;
+  uncounted?: number;
+  diffs?: { table: string; want: number; got: number }[] | null;
+  error?: string;
 }
 
 export interface ImportedBackup extends BackupRow {

@@ -3,7 +3,8 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from './api';
 import { ImportDialog } from './components/ImportDialog';
-import { describeUrl } from './components/RestoreDialog';
+import { defaultRestoreName, describeUrl, newDatabaseNameProblem } from './components/RestoreDialog';
+import { itemWords, RestoreEnd } from './components/RestoreOutcome';
 import { DatabasePage } from './pages/DatabasePage';
 import { renderWithTheme } from './test/render';
 
@@ -110,25 +111,70 @@ describe('verification', () => {
 });
 
 describe('restore dialog', () => {
-  it('restores into a new database on the same server with credentials used once, with progress and warnings', async () => {
+  it('restores into a new database on the same server with credentials used once, with progress, the row comparison and a connection string', async () => {
     const user = userEvent.setup();
     renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
     await openRowMenu(user, 1);
     await user.click(await screen.findByRole('menuitem', { name: 'Restore…' }));
-    expect(screen.getByLabelText('New database (must not exist yet)')).toHaveValue('shop_restored');
+    const name = screen.getByLabelText('New database (must not exist yet)');
+    expect((name as HTMLInputElement).value).toMatch(/^shop_restored_\d{8}_\d{4}$/);
+    await user.clear(name);
+    await user.type(name, 'shop_restored');
     await user.type(screen.getByLabelText('User with write access'), 'admin');
     await user.type(screen.getByLabelText(/^Password/), 's3cret-pw');
     await user.click(screen.getByRole('button', { name: 'Continue' }));
     expect(screen.getByTestId('restore-confirm')).toHaveTextContent('create the database shop_restored on db.example:5432');
     await user.click(screen.getByRole('button', { name: 'Restore' }));
     expect(api.startRestore).toHaveBeenCalledWith(expect.objectContaining({ backupId: 'b1', target: 'same', user: 'admin', password: 's3cret-pw', database: 'shop_restored', jobs: 1, noOwner: true }));
-    act(() => emitProgress({ backupId: 'b1', phase: 'restoring', readBytes: 1_200_000, total: 2_300_000 }));
-    expect(screen.getByTestId('restore-progress')).toHaveTextContent('1.2 MB of 2.3 MB read');
-    act(() => emitFinished({ backupId: 'b1', ok: true, cancelled: false, database: 'shop_restored', warnings: ['extension "plpgsql" already exists'], ignoredErrors: 1, viaTempFile: false, durationSeconds: 12 }));
+    act(() => emitProgress({ backupId: 'b1', phase: 'restoring', readBytes: 1_200_000, total: 2_300_000, item: 'processing data for table "public.orders"' }));
+    const running = screen.getByTestId('restore-progress');
+    expect(running).toHaveTextContent('Restoring…');
+    expect(running).toHaveTextContent('1.2 MB of 2.3 MB read');
+    expect(running).toHaveTextContent('Loading the rows of public.orders');
+    expect(screen.getByRole('progressbar', { name: 'Backup read' })).toHaveAttribute('aria-valuenow', '52');
+    act(() =>
+      emitFinished({ backupId: 'b1', ok: true, cancelled: false, database: 'shop_restored', ignoredErrors: 0, viaTempFile: false, durationSeconds: 12,
+        rows: { recorded: true, tables: 23 }, connection: 'postgres://admin@db.example:5432/shop_restored' }),
+    );
     const done = screen.getByTestId('restore-finished');
     expect(done).toHaveTextContent('Restored into shop_restored in 12 s');
-    expect(done).toHaveTextContent('extension "plpgsql" already exists');
+    expect(done).toHaveTextContent('All 23 tables have the rows recorded at backup time ✓');
+    expect(screen.getByTestId('restore-connection')).toHaveValue('postgres://admin@db.example:5432/shop_restored');
+    expect(within(done).getByRole('button', { name: 'Copy the connection string' })).toBeInTheDocument();
     expect(done).not.toHaveTextContent('s3cret-pw');
+    expect(screen.queryByTestId('restore-notes')).toBeNull();
+  });
+
+  it('refuses a new database name that needs quoting, in a sentence', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    await user.click(await screen.findByRole('button', { name: 'Restore latest' }));
+    await user.type(screen.getByLabelText('User with write access'), 'admin');
+    const name = screen.getByLabelText('New database (must not exist yet)');
+    await user.clear(name);
+    await user.type(name, 'Shop Copy');
+    expect(await screen.findByText(/“Shop Copy” would need quoting in SQL: use lowercase letters, digits and _ only/)).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: 'Continue' })).toBeDisabled();
+    await user.clear(name);
+    await user.type(name, 'shop_copy');
+    expect(screen.getByRole('button', { name: 'Continue' })).toBeEnabled();
+  });
+
+  it('shows a parallel restore as read once the backup is decrypted', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    await user.click(await screen.findByRole('button', { name: 'Restore latest' }));
+    await user.type(screen.getByLabelText('User with write access'), 'admin');
+    const jobs = screen.getByLabelText('Parallel jobs');
+    await user.clear(jobs);
+    await user.type(jobs, '4');
+    await user.click(screen.getByRole('button', { name: 'Continue' }));
+    await user.click(screen.getByRole('button', { name: 'Restore' }));
+    act(() => emitProgress({ backupId: 'b2', phase: 'decrypting', readBytes: 600_000, total: 2_400_000 }));
+    expect(screen.getByTestId('restore-progress')).toHaveTextContent('Decrypting to a private temporary folder…600 kB of 2.4 MB read');
+    act(() => emitProgress({ backupId: 'b2', phase: 'restoring', readBytes: 2_400_000, total: 2_400_000, item: 'launching item 3447 TABLE DATA public orders' }));
+    expect(screen.getByTestId('restore-progress')).toHaveTextContent('All 2.4 MB of the backup read and checked');
+    expect(screen.getByTestId('restore-item')).toHaveTextContent('Loading the rows of public.orders');
   });
 
   it('replacing a database names it and needs its name typed', async () => {
@@ -149,12 +195,79 @@ describe('restore dialog', () => {
     expect(api.startRestore).toHaveBeenCalledWith(expect.objectContaining({ backupId: 'b2', target: 'replace', database: 'shop', confirm: 'shop' }));
     await user.click(screen.getByRole('button', { name: 'Cancel restore' }));
     expect(api.cancelRestore).toHaveBeenCalled();
-    act(() => emitFinished({ backupId: 'b2', ok: false, cancelled: true, error: 'context canceled', ignoredErrors: 0, viaTempFile: false, durationSeconds: 2 }));
+    act(() => emitFinished({ backupId: 'b2', ok: false, cancelled: true, problem: 'The restore was cancelled.', error: 'context canceled', ignoredErrors: 0, viaTempFile: false, durationSeconds: 2 }));
     expect(screen.getByTestId('restore-finished')).toHaveTextContent('Restore cancelled');
+  });
+
+  it('names a new database so it needs no quoting', () => {
+    expect(defaultRestoreName('Shop', new Date(2026, 11, 6, 14, 2))).toBe('shop_restored_20261206_1402');
+    expect(defaultRestoreName('Café Größe-2', new Date(2026, 0, 2, 3, 4))).toBe('cafe_gro_e_2_restored_20260102_0304');
+    expect(defaultRestoreName('2024 sales', new Date(2026, 0, 2, 3, 4))).toBe('db_2024_sales_restored_20260102_0304');
+    expect(defaultRestoreName('x'.repeat(80)).length).toBe(63);
+    for (const label of ['Shop', 'Café Größe-2', '2024 sales', 'x'.repeat(80), '***']) expect(newDatabaseNameProblem(defaultRestoreName(label))).toBeNull();
+    expect(newDatabaseNameProblem('shop-copy')).toMatch(/would need quoting/);
+    expect(newDatabaseNameProblem('a'.repeat(64))).toMatch(/PostgreSQL keeps 63 at most/);
+  });
+
+  it('says pg_restore’s items in words', () => {
+    expect(itemWords('creating TABLE "public.orders"')).toBe('Creating table public.orders');
+    expect(itemWords('creating FK CONSTRAINT "public.orders orders_customer_fkey"')).toBe('Creating fk constraint public.orders orders_customer_fkey');
+    expect(itemWords('launching item 3450 INDEX public orders_total_idx')).toBe('Creating index orders_total_idx');
   });
 
   it('describes a target URL without its password', () => {
     expect(describeUrl('postgres://u:hunter2@db.internal:6543/newdb')).toBe('newdb on db.internal:6543');
+  });
+});
+
+describe('the end of a restore', () => {
+  const base: api.RestoreFinished = { backupId: 'b1', ok: true, cancelled: false, database: 'shop_restored', ignoredErrors: 0, viaTempFile: false, durationSeconds: 3 };
+
+  it('says pg_restore’s errors in sentences, the raw lines one click away', async () => {
+    const user = userEvent.setup();
+    const lines = ['pg_restore: from TOC entry 2; 3079 16385 EXTENSION pg_trgm (no owner)', 'pg_restore: error: could not execute query: ERROR:  extension "pg_trgm" is not available'];
+    renderWithTheme(
+      <RestoreEnd
+        finished={{ ...base, ignoredErrors: 1, warnings: lines, rows: { recorded: true, tables: 2 },
+          notes: [
+            { code: 'owners_not_kept', severity: 'info', message: 'Owners were not kept: the restoring role is not a superuser, so every restored object belongs to it.' },
+            { code: 'extension_missing', severity: 'warning', message: '1 extension could not be created: pg_trgm (not installed on the target server).', lines },
+          ] }}
+      />,
+    );
+    const notes = screen.getByTestId('restore-notes');
+    expect(notes).toHaveTextContent('pg_restore went past one error:');
+    expect(notes).toHaveTextContent('Owners were not kept: the restoring role is not a superuser');
+    expect(notes).toHaveTextContent('1 extension could not be created: pg_trgm (not installed on the target server).');
+    expect(notes).not.toHaveTextContent('from TOC entry');
+    await user.click(within(notes).getByRole('button', { name: 'Show pg_restore’s messages (2 lines)' }));
+    expect(notes).toHaveTextContent('pg_restore: from TOC entry 2; 3079 16385 EXTENSION pg_trgm (no owner)');
+  });
+
+  it('lists the tables whose rows differ from the backup’s counts', () => {
+    renderWithTheme(<RestoreEnd finished={{ ...base, rows: { recorded: true, tables: 23, diffs: [{ table: 'public.orders', want: 700, got: 699 }, { table: 'public.gone', want: 5, got: -1 }] } }} />);
+    expect(screen.getByTestId('restore-rows')).toHaveTextContent('2 of 23 tables differ from the rows recorded at backup time:');
+    const rows = within(screen.getByTestId('row-diffs')).getAllByRole('row');
+    expect(rows[1]).toHaveTextContent('public.orders700699');
+    expect(rows[2]).toHaveTextContent('public.gone5missing');
+  });
+
+  it('says when the backup has no recorded counts', () => {
+    renderWithTheme(<RestoreEnd finished={{ ...base, rows: { recorded: false, tables: 0, uncounted: 4 } }} />);
+    expect(screen.getByTestId('restore-rows')).toHaveTextContent('The backup recorded no row counts (row counting was off for this database), so the restored rows could not be compared.');
+  });
+
+  it('a failure in words, the technical error one click away', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(
+      <RestoreEnd finished={{ ...base, ok: false, problem: 'The target server refused the password of the user given for the restore.', error: 'connect to the target server admin@db:5432/postgres: FATAL: password authentication failed (SQLSTATE 28P01)' }} />,
+    );
+    const alert = screen.getByRole('alert');
+    expect(alert).toHaveTextContent('The restore failed');
+    expect(alert).toHaveTextContent('The target server refused the password');
+    expect(alert).not.toHaveTextContent('SQLSTATE');
+    await user.click(within(alert).getByRole('button', { name: 'Show details' }));
+    expect(alert).toHaveTextContent('SQLSTATE 28P01');
   });
 });
 

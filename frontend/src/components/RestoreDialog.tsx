@@ -1,9 +1,7 @@
-import { Alert, Button, Checkbox, Group, List, Modal, NumberInput, PasswordInput, Progress, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
+import { Alert, Button, Checkbox, Group, Modal, NumberInput, PasswordInput, SegmentedControl, Stack, Text, TextInput } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import {
   cancelRestore,
-  formatBytes,
-  formatDuration,
   onRestoreEvents,
   startRestore,
   toApiError,
@@ -14,6 +12,7 @@ import {
   type RestoreTargetKind,
 } from '../api';
 import { ErrorNotice } from './ErrorNotice';
+import { RestoreEnd, RestoreProgressView } from './RestoreOutcome';
 
 /** The backup a restore starts from. */
 export interface RestoreSource {
@@ -28,12 +27,29 @@ export interface RestoreSource {
   file?: string;
 }
 
-const phaseWords: Record<string, string> = {
-  checking: 'Checking the target…',
-  decrypting: 'Decrypting to a private temporary folder…',
-  restoring: 'Restoring',
-  done: 'Done',
-};
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** A new database's default name, which needs no quoting in SQL: shop_restored_20261206_1402 (at = now). */
+export function defaultRestoreName(label: string, at = new Date()): string {
+  const base =
+    label
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/_+/g, '_')
+      .replace(/^_|_$/g, '') || 'database';
+  const suffix = `_restored_${at.getFullYear()}${pad(at.getMonth() + 1)}${pad(at.getDate())}_${pad(at.getHours())}${pad(at.getMinutes())}`;
+  return ((/^[a-z_]/.test(base) ? base : `db_${base}`).slice(0, 63 - suffix.length) + suffix);
+}
+
+/** Why a new database's name is refused (it would need quoting, or PostgreSQL would cut it), or null; the Go side checks the same. */
+export function newDatabaseNameProblem(name: string): string | null {
+  const bytes = new TextEncoder().encode(name).length;
+  if (bytes > 63) return `“${name}” is ${bytes} bytes long; PostgreSQL keeps 63 at most: choose a shorter name.`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) return `“${name}” would need quoting in SQL: use lowercase letters, digits and _ only, starting with a letter (like shop_restored_20261206_1402).`;
+  return null;
+}
 
 type Step = 'form' | 'confirm' | 'running' | 'done';
 
@@ -65,7 +81,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
     setTarget(source.server ? 'same' : 'url');
     setUser('');
     setPassword('');
-    setDatabase(source.server ? `${source.label}_restored` : '');
+    setDatabase(source.server ? defaultRestoreName(source.label) : '');
     setUrl('');
     setConfirm('');
     setProgress(null);
@@ -89,7 +105,8 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
   if (!source) return null;
   const when = new Date(source.started).toLocaleString();
   const where = target === 'url' ? describeUrl(url) : `${database} on ${source.server}`;
-  const formReady = target === 'url' ? url.trim() !== '' : user.trim() !== '' && database.trim() !== '';
+  const nameProblem = target === 'same' && database !== '' ? newDatabaseNameProblem(database) : null;
+  const formReady = target === 'url' ? url.trim() !== '' : user.trim() !== '' && database.trim() !== '' && !nameProblem;
   const running = step === 'running';
 
   const request = (): RestoreRequest => ({
@@ -158,7 +175,9 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
                 label={target === 'replace' ? 'Database to replace (must exist)' : 'New database (must not exist yet)'}
                 value={database}
                 onChange={(e) => setDatabase(e.currentTarget.value)}
+                error={nameProblem}
                 autoComplete="off"
+                spellCheck={false}
               />
             </>
           )}
@@ -215,14 +234,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
 
       {step === 'running' && progress && (
         <Stack gap="sm" data-testid="restore-progress" aria-live="polite">
-          <Text fw={600} size="sm">
-            {phaseWords[progress.phase] ?? progress.phase}
-            {progress.phase === 'restoring' && progress.item ? ` ${progress.item}` : ''}
-          </Text>
-          <Progress value={progress.total > 0 ? Math.min(100, (progress.readBytes / progress.total) * 100) : 0} size="lg" animated />
-          <Text size="sm" c="dimmed">
-            {formatBytes(progress.readBytes)} of {formatBytes(progress.total)} read · no time limit
-          </Text>
+          <RestoreProgressView progress={progress} parallel={jobs > 1 || exclude.trim() !== ''} />
           <Group justify="flex-end">
             <Button variant="default" color="red" onClick={() => cancelRestore().catch((e) => setError(toApiError('cancel the restore', e)))}>
               Cancel restore
@@ -234,27 +246,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
 
       {step === 'done' && finished && (
         <Stack gap="sm" data-testid="restore-finished">
-          {finished.ok ? (
-            <Alert color={finished.warnings?.length ? 'yellow' : 'green'} variant="light" title={`Restored into ${finished.database} in ${formatDuration(finished.durationSeconds)}`}>
-              {finished.viaTempFile && <Text size="sm">The temporary decrypted copy was deleted.</Text>}
-              {finished.warnings && finished.warnings.length > 0 && (
-                <>
-                  <Text size="sm">pg_restore reported {finished.warnings.length === 1 ? 'one warning' : `${finished.warnings.length} warnings`} (the restore went on):</Text>
-                  <List size="sm" className="selectable">
-                    {finished.warnings.slice(0, 8).map((w) => (
-                      <List.Item key={w}>{w}</List.Item>
-                    ))}
-                  </List>
-                </>
-              )}
-            </Alert>
-          ) : (
-            <Alert color={finished.cancelled ? 'gray' : 'red'} variant="light" title={finished.cancelled ? 'Restore cancelled' : 'The restore failed'}>
-              <Text size="sm" className="selectable">
-                {finished.error}
-              </Text>
-            </Alert>
-          )}
+          <RestoreEnd finished={finished} />
           <Group justify="flex-end">
             <Button onClick={onClose}>Close</Button>
           </Group>
