@@ -134,7 +134,7 @@ func (s *DatabaseService) checking(name string, fn func(ctx context.Context) err
 }
 
 // CancelCheck stops the named database's connection check (TestChange,
-// Update); nothing is changed.
+// Update, Recheck); nothing is changed.
 func (s *DatabaseService) CancelCheck(name string) {
 	checks.Lock()
 	defer checks.Unlock()
@@ -161,6 +161,22 @@ func (s *DatabaseService) TestChange(name string, f DatabaseForm) (*engine.Check
 	var res *engine.CheckResult
 	err = s.checking(name, func(ctx context.Context) (err error) {
 		res, err = e.CheckDatabaseChange(ctx, name, editInput(f))
+		return err
+	})
+	return res, err
+}
+
+// Recheck re-runs the connection test and privilege audit of the stored
+// database (cancellable with CancelCheck); the verdict is kept, so the
+// database's state follows it.
+func (s *DatabaseService) Recheck(name string) (*engine.CheckResult, error) {
+	e, err := s.core.engine()
+	if err != nil {
+		return nil, err
+	}
+	var res *engine.CheckResult
+	err = s.checking(name, func(ctx context.Context) (err error) {
+		res, err = e.CheckDatabase(ctx, name)
 		return err
 	})
 	return res, err

@@ -60,7 +60,11 @@ func TestManageDatabase(t *testing.T) {
 	if err := s.SetCountRows("Shop main", false); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := s.Connection("Shop main"); err != nil || v.CountRows {
+	srv.Exec(t, "shop", `GRANT INSERT ON t TO reader`)
+	if chk, err := s.Recheck("Shop main"); err != nil || chk.Report.Verdict != "write_access" {
+		t.Fatalf("re-check after a GRANT: %+v, %v", chk, err)
+	}
+	if v, err := s.Connection("Shop main"); err != nil || v.CountRows || v.WriteAccess != "found" {
 		t.Fatalf("after the rename and row counts off: %+v, %v", v, err)
 	}
 
