@@ -37,9 +37,8 @@ type App struct {
 	hidden  bool // started with --hidden (at login): the window stays hidden
 
 	mu       sync.Mutex
-	tray     *tray.Tray      // nil: no tray icon, closing the window quits
-	running  map[string]bool // databases the tray shows as backing up
-	quitting atomic.Bool     // Quit was chosen: closing must not hide
+	tray     *tray.Tray  // nil: no tray icon, closing the window quits
+	quitting atomic.Bool // Quit was chosen: closing must not hide
 
 	// nextBackup is the tray's "next scheduled backup" line ("" leaves it
 	// out).
@@ -52,7 +51,7 @@ type App struct {
 // NewApp creates the lifecycle holder; hidden starts it without showing the
 // window (it lives in the tray until opened).
 func NewApp(core *ui.Core, backups *ui.BackupService, hidden bool) *App {
-	return &App{core: core, backups: backups, hidden: hidden, running: map[string]bool{},
+	return &App{core: core, backups: backups, hidden: hidden,
 		nextBackup: core.NextBackup,
 		notify:     func(title, body string) error { return ui.DesktopNotify(context.Background(), title, body) }}
 }
@@ -126,30 +125,18 @@ func (a *App) trayIcon() *tray.Tray {
 	return a.tray
 }
 
-// onEvent keeps the tray current: a backup starts (its first progress) or
-// finishes, the key and settings open.
+// onEvent keeps the tray current: a backup starts or finishes, a
+// database's state changes, the key and settings open.
 func (a *App) onEvent(event string, data any) {
 	t := a.trayIcon()
 	if t == nil {
 		return
 	}
 	switch event {
-	case "backup:progress":
-		p, ok := data.(ui.ProgressView)
-		a.mu.Lock()
-		first := ok && !a.running[p.Database]
-		if first {
-			a.running[p.Database] = true
-		}
-		a.mu.Unlock()
-		if !first {
+	case ui.EventEngine:
+		ev, ok := data.(ui.EngineEvent)
+		if !ok || ev.Type == "job.progress" {
 			return
-		}
-	case "backup:finished":
-		if f, ok := data.(ui.FinishedView); ok {
-			a.mu.Lock()
-			delete(a.running, f.Database)
-			a.mu.Unlock()
 		}
 	case "core:status":
 	default:
@@ -285,7 +272,7 @@ type trayApp struct{ a *App }
 
 func (t trayApp) Status() tray.Status {
 	o := t.a.core.TrayOverview(t.a.ctx)
-	st := tray.Status{Databases: o.Databases, Running: o.Running, Failing: o.Failing, Problem: o.Problem,
+	st := tray.Status{Databases: o.Databases, Running: o.Running, Failing: o.Failing, Attention: o.Attention, Reason: o.Reason, Problem: o.Problem,
 		Notice: o.Notice, Paused: tray.Pause{Paused: o.Paused, Until: o.PausedUntil}}
 	if o.Last != nil {
 		st.Last = &tray.Backup{Database: o.Last.Database, Succeeded: o.Last.Succeeded, At: o.Last.Finished}

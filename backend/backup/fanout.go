@@ -52,7 +52,7 @@ func newFanout(ctx context.Context, targets []Target, object string) *fanout {
 				if cause := context.Cause(tctx); cause != nil && !errors.Is(cause, context.Canceled) {
 					err = cause // e.g. a stall: says more than "context canceled"
 				}
-				s.fail(fmt.Errorf("storage %s: %w", t.Name, err))
+				s.fail(&StorageError{Storage: t.Name, Err: err})
 			}
 			pr.CloseWithError(errOr(s.failure(), errors.New("the storage stopped reading")))
 		}()

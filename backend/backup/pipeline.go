@@ -78,6 +78,16 @@ type TargetError struct {
 	Err    error
 }
 
+// StorageError is a storage that failed while the backup streamed to it:
+// the storage is to blame, not the database or pg_dump.
+type StorageError struct {
+	Storage string // its name
+	Err     error
+}
+
+func (e *StorageError) Error() string { return "storage " + e.Storage + ": " + e.Err.Error() }
+func (e *StorageError) Unwrap() error { return e.Err }
+
 // Phase is the step a backup is in.
 type Phase string
 

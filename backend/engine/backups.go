@@ -80,8 +80,12 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	}
 	res, err := backup.Run(ctx, job)
 	if err != nil {
-		for _, t := range targets {
-			e.setCopy(ctx, rec.ID, t, store.CopyFailed, 0, "", err)
+		// Only a failure of the storages themselves is theirs to show: a
+		// refused password or a pg_dump error wrote nothing anywhere.
+		if se := (*backup.StorageError)(nil); errors.As(err, &se) {
+			for _, t := range targets {
+				e.setCopy(ctx, rec.ID, t, store.CopyFailed, 0, "", err)
+			}
 		}
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
 	}

@@ -139,6 +139,9 @@ func Of(in Input) Status {
 	damaged := false
 	for i := range in.Backups {
 		b := &in.Backups[i]
+		if b.Origin == store.OriginImport {
+			continue // a file brought in: it says nothing of this machine's backups
+		}
 		switch b.Status {
 		case store.StatusRunning, store.StatusCancelled:
 			continue // in progress, or stopped on purpose: neither good nor failed

@@ -57,6 +57,7 @@ func TestOf(t *testing.T) {
 		{"paused", Input{Interval: 24 * time.Hour, Paused: true, LastCheck: verified, Backups: []store.Backup{good1h}}, Attention, "schedules_paused"},
 		{"a running and a cancelled backup change nothing", Input{Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{
 			backup(store.StatusRunning, time.Minute, ""), backup(store.StatusCancelled, 10*time.Minute, "interrupted by SIGINT"), good1h}}, Protected, ""},
+		{"an imported file is not this machine's backup", Input{LastCheck: verified, Backups: []store.Backup{{ID: "i", Status: store.StatusSucceeded, Origin: store.OriginImport, StartedAt: now}}}, Unprotected, "no_backup"},
 		{"write access the user accepted", Input{LastCheck: verified, Backups: []store.Backup{good1h}, WriteAccess: true, WriteAccepted: true}, Attention, "write_access"},
 		{"write access found later", Input{LastCheck: verified, Backups: []store.Backup{good1h}, WriteAccess: true}, Failing, "write_access_found"},
 		{"no recovery kit", Input{LastCheck: verified, Backups: []store.Backup{good1h}, NoRecoveryKit: true}, Attention, "no_recovery_kit"},

@@ -41,8 +41,12 @@ const (
 	Idle State = iota
 	// Running: at least one backup is in progress.
 	Running
-	// Failed: a database's latest backup failed, or backups cannot run.
+	// Failed: a database is failing or unprotected (see package status), or
+	// backups cannot run.
 	Failed
+	// Attention: backed up, but a database needs a look (overdue, never
+	// verified, no recovery kit…).
+	Attention
 )
 
 func (s State) String() string {
@@ -51,6 +55,8 @@ func (s State) String() string {
 		return "running"
 	case Failed:
 		return "failed"
+	case Attention:
+		return "attention"
 	}
 	return "idle"
 }
@@ -63,8 +69,12 @@ type Status struct {
 	Running []string
 	// Last is the most recently finished backup of any database (nil: none).
 	Last *Backup
-	// Failing are the databases whose latest backup failed.
-	Failing []string
+	// Failing are the databases whose state (package status) is failing or
+	// unprotected; Attention those that need attention. Reason is the worst
+	// database's first reason, in words.
+	Failing   []string
+	Attention []string
+	Reason    string
 	// Problem, when set, is why backups cannot run at all ("PgSafe's key is
 	// not open"): it becomes the status line and the icon shows Failed.
 	Problem string
@@ -95,6 +105,8 @@ func (s Status) State() State {
 		return Running
 	case s.Problem != "" || len(s.Failing) > 0 || (s.Last != nil && !s.Last.Succeeded):
 		return Failed
+	case len(s.Attention) > 0:
+		return Attention
 	}
 	return Idle
 }
@@ -400,10 +412,16 @@ func StatusLine(st Status, now time.Time) string {
 		return fmt.Sprintf("Backing up %d databases…", len(st.Running))
 	case st.Last != nil && !st.Last.Succeeded:
 		return "Last backup failed: " + st.Last.Database + ", " + Ago(st.Last.At, now)
+	case len(st.Failing) == 1 && st.Reason != "":
+		return st.Failing[0] + ": " + st.Reason
 	case len(st.Failing) == 1:
-		return "The last backup of " + st.Failing[0] + " failed"
+		return st.Failing[0] + " is not protected"
 	case len(st.Failing) > 1:
-		return fmt.Sprintf("The last backups of %d databases failed", len(st.Failing))
+		return fmt.Sprintf("%d databases are not protected", len(st.Failing))
+	case len(st.Attention) == 1 && st.Reason != "" && st.Notice == "":
+		return st.Attention[0] + " needs attention: " + st.Reason
+	case len(st.Attention) > 1 && st.Notice == "":
+		return fmt.Sprintf("%d databases need attention", len(st.Attention))
 	case st.Notice != "":
 		return st.Notice
 	case st.Last == nil:

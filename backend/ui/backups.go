@@ -3,7 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
@@ -40,18 +40,11 @@ func progressView(db, id string, p backup.Progress) ProgressView {
 		ElapsedSeconds: p.Elapsed.Seconds(), ETASeconds: p.ETA.Seconds(), Storages: p.Storages, Waiting: p.Waiting}
 }
 
-// FinishedView is the "backup:finished" event.
-type FinishedView struct {
-	Database string `json:"database"`
-	BackupID string `json:"backupId,omitempty"`
-	Status   string `json:"status"`
-	Error    string `json:"error,omitempty"` // why it failed, or which storages lack it
-}
-
-// Start begins a backup of the named database in the background. Progress
-// arrives as "backup:progress" events (ProgressView, at most 4 a second) and
-// the end as one "backup:finished" (FinishedView). It fails at once if the
-// database does not exist or a backup of it is already running.
+// Start begins a backup of the named database in the background. Its
+// progress and end arrive on the engine's event stream ("engine:event":
+// job.started, job.progress at most 4 a second, job.finished, then the
+// database's status.changed), like every other job's. It fails at once if
+// the database does not exist or a backup of it is already running.
 func (s *BackupService) Start(db string) error {
 	e, err := s.core.engine()
 	if err != nil {
@@ -68,33 +61,9 @@ func (s *BackupService) Start(db string) error {
 	ctx, done := s.core.work()
 	go func() {
 		defer done()
-		var mu sync.Mutex
-		var id string
-		backupID := func() string { // the engine draws the ID; learn it from the running list
-			mu.Lock()
-			defer mu.Unlock()
-			for _, r := range e.RunningBackups() {
-				if id == "" && r.DatabaseName == db {
-					id = r.BackupID
-				}
-			}
-			return id
+		if _, err := e.BackupNow(ctx, db, store.OriginManual, nil); err != nil {
+			s.core.log.Info("backup did not succeed", "database", db, "err", err)
 		}
-		b, err := e.BackupNow(ctx, db, store.OriginManual, func(p backup.Progress) {
-			s.core.emit("backup:progress", progressView(db, backupID(), p))
-		})
-		mu.Lock()
-		done := FinishedView{Database: db, BackupID: id}
-		mu.Unlock()
-		if err != nil {
-			done.Status, done.Error = string(store.StatusFailed), err.Error()
-			if hist, herr := e.Backups(context.Background(), db, 1); herr == nil && len(hist) > 0 && hist[0].ID == id {
-				done.Status = string(hist[0].Status) // cancelled, or failed
-			}
-		} else {
-			done.BackupID, done.Status, done.Error = b.ID, string(b.Status), b.Error
-		}
-		s.core.emit("backup:finished", done)
 	}()
 	return nil
 }
@@ -130,15 +99,20 @@ type CopyView struct {
 
 // BackupView is one row of a database's backups table.
 type BackupView struct {
-	ID              string     `json:"id"`
-	Status          string     `json:"status"`
-	Origin          string     `json:"origin"`
-	Started         time.Time  `json:"started"`
-	DurationSeconds float64    `json:"durationSeconds"`
-	RawSize         int64      `json:"rawSize"`
-	StoredSize      int64      `json:"storedSize"`
-	Error           string     `json:"error,omitempty"`
-	Copies          []CopyView `json:"copies"`
+	ID              string    `json:"id"`
+	Status          string    `json:"status"`
+	Origin          string    `json:"origin"`
+	Started         time.Time `json:"started"`
+	DurationSeconds float64   `json:"durationSeconds"`
+	RawSize         int64     `json:"rawSize"`
+	StoredSize      int64     `json:"storedSize"`
+	Error           string    `json:"error,omitempty"` // the technical detail
+	// Reason is why it failed (or which storages lack it) in a sentence;
+	// Blame is what failed: "database" (connecting, the role), "pg_dump",
+	// "storage", or "" when PgSafe cannot tell.
+	Reason string     `json:"reason,omitempty"`
+	Blame  string     `json:"blame,omitempty"`
+	Copies []CopyView `json:"copies"`
 	// Checked is the backup's latest verification or drill (nil: never).
 	Checked *CheckSummary `json:"checked,omitempty"`
 }
@@ -205,6 +179,46 @@ func backupView(b store.Backup, names map[int64]string) BackupView {
 			name = "a removed storage"
 		}
 		v.Copies = append(v.Copies, CopyView{Storage: name, Status: string(c.Status), Error: c.Error})
+		if c.Status == store.CopyFailed {
+			v.Blame = "storage"
+		}
+	}
+	if b.Error != "" {
+		v.Reason = failureReason(b)
+		if v.Blame == "" && b.Status == store.StatusFailed {
+			v.Blame = failureBlame(b.Error)
+		}
 	}
 	return v
+}
+
+// failureReason is a recorded backup error as a sentence: the first line,
+// without the "back up NAME: " the pipeline prefixes and without the
+// server's own words in parentheses at the end (those stay in Error).
+func failureReason(b store.Backup) string {
+	s, _, _ := strings.Cut(strings.TrimSpace(b.Error), "\n")
+	for _, prefix := range []string{"back up " + b.DatabaseName + ": ", "back up " + b.DatabaseName + " "} {
+		s = strings.TrimPrefix(s, prefix)
+	}
+	if i := strings.LastIndex(s, " ("); i > 0 && strings.HasSuffix(s, ")") && i > len(s)/3 {
+		s = s[:i]
+	}
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// failureBlame says what a whole-backup failure was caused by, from the
+// words the engine records (pg.ConnError's "cannot connect to", pg_dump's
+// own prefix).
+func failureBlame(errText string) string {
+	switch {
+	case strings.Contains(errText, "cannot connect to"), strings.Contains(errText, "password authentication failed"),
+		strings.Contains(errText, "permission denied"):
+		return "database"
+	case strings.Contains(errText, "pg_dump"):
+		return "pg_dump"
+	}
+	return ""
 }

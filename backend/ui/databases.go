@@ -2,11 +2,9 @@ package ui
 
 import (
 	"context"
-	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/pg"
-	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -218,16 +216,6 @@ func (s *DatabaseService) RunRoleSetup(f RoleSetupForm) (*RoleSetupResult, error
 	return &RoleSetupResult{Role: res.Role, Report: res.Report, Added: res.Added}, nil
 }
 
-// StatusView is a database's state as the Overview card shows it (see
-// package status): its state, its reasons worst first, its last good backup.
-type StatusView struct {
-	Name           string          `json:"name"`
-	State          status.State    `json:"state"`
-	Reasons        []status.Reason `json:"reasons"`
-	LastGoodBackup *time.Time      `json:"lastGoodBackup"`
-	LastGoodSize   int64           `json:"lastGoodSize"`
-}
-
 // Status is every database's state, computed by the engine from what is
 // recorded: the same as `pgsafe status`.
 func (s *DatabaseService) Status() ([]StatusView, error) {
@@ -241,12 +229,7 @@ func (s *DatabaseService) Status() ([]StatusView, error) {
 	}
 	out := []StatusView{}
 	for _, d := range o.Databases {
-		v := StatusView{Name: d.Name, State: d.State, Reasons: d.Reasons}
-		if g := d.LastGood; g != nil {
-			at := g.StartedAt
-			v.LastGoodBackup, v.LastGoodSize = &at, g.StoredSize
-		}
-		out = append(out, v)
+		out = append(out, statusView(context.Background(), e, d))
 	}
 	return out, nil
 }

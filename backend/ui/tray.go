@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/store"
 	"github.com/pgsafe/pgsafe/backend/tray/autostart"
 )
@@ -100,7 +101,11 @@ type TrayOverview struct {
 	Databases []string   // names, sorted
 	Running   []string   // being backed up now
 	Last      *TrayEntry // the most recently finished backup (nil: none)
-	Failing   []string   // databases whose latest backup failed
+	// Failing: databases failing or unprotected (package status); Attention:
+	// those needing attention; Reason: the worst one's first reason.
+	Failing   []string
+	Attention []string
+	Reason    string
 	// Problem: backups cannot run at all, and why. Notice: nothing wrong
 	// yet, but not ready (still opening).
 	Problem, Notice string
@@ -138,6 +143,27 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 		o.Problem = "PgSafe cannot read its settings: " + err.Error()
 		return o
 	}
+	all, err := e.Status(ctx, "")
+	if err != nil {
+		c.log.Warn("tray: reading the databases' states", "err", err)
+		o.Problem = "PgSafe cannot read its settings: " + err.Error()
+		return o
+	}
+	worst := status.Protected
+	for _, d := range all.Databases { // the state the window and `pgsafe status` show
+		switch d.State {
+		case status.Failing, status.Unprotected:
+			o.Failing = append(o.Failing, d.Name)
+		case status.Attention:
+			o.Attention = append(o.Attention, d.Name)
+		}
+		if w := status.Worse(worst, d.State); w != worst || (o.Reason == "" && d.State != status.Protected) {
+			worst = w
+			if len(d.Reasons) > 0 {
+				o.Reason = d.Reasons[0].Message
+			}
+		}
+	}
 	for _, d := range dbs {
 		o.Databases = append(o.Databases, d.Name)
 		bs, err := e.Store().Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: 10})
@@ -148,9 +174,6 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 		for _, b := range bs { // newest first: the latest that ran to an end
 			if b.Origin == store.OriginImport || (b.Status != store.StatusSucceeded && b.Status != store.StatusFailed) {
 				continue
-			}
-			if b.Status == store.StatusFailed {
-				o.Failing = append(o.Failing, d.Name)
 			}
 			if o.Last == nil || b.FinishedAt.After(o.Last.Finished) {
 				o.Last = &TrayEntry{Database: d.Name, Succeeded: b.Status == store.StatusSucceeded, Finished: b.FinishedAt}

@@ -36,3 +36,25 @@ func TestBackupViewNamesStoragesAndDuration(t *testing.T) {
 		t.Fatalf("the manifest reached the UI: %s", j)
 	}
 }
+
+// A failed backup says why in a sentence and blames what failed: the
+// database for a refused password (not the storage, which was never
+// written to), the storage when it was the storage.
+func TestBackupViewBlamesWhatFailed(t *testing.T) {
+	login := store.Backup{ID: "b2", Status: store.StatusFailed, BackupDetails: store.BackupDetails{DatabaseName: "shop",
+		Error: `back up shop: cannot connect to db.example:5432/shop as "reader": the server refused the password: update it in the database's connection (FATAL: password authentication failed for user "reader" (SQLSTATE 28P01))`}}
+	v := backupView(login, nil)
+	if v.Blame != "database" || len(v.Copies) != 0 || strings.HasPrefix(v.Reason, "back up") || strings.Contains(v.Reason, "SQLSTATE") ||
+		!strings.Contains(v.Reason, "refused the password") || !strings.Contains(v.Error, "SQLSTATE 28P01") {
+		t.Fatalf("a refused password: %+v", v)
+	}
+	full := store.Backup{ID: "b3", Status: store.StatusFailed, BackupDetails: store.BackupDetails{DatabaseName: "shop", Error: "back up shop: storage nas: no space left on device"},
+		Copies: []store.BackupCopy{{StorageID: 2, Status: store.CopyFailed, Error: "no space left on device"}}}
+	if v := backupView(full, map[int64]string{2: "nas"}); v.Blame != "storage" || v.Reason != "Storage nas: no space left on device" {
+		t.Fatalf("a full storage: %+v", v)
+	}
+	dump := store.Backup{ID: "b4", Status: store.StatusFailed, BackupDetails: store.BackupDetails{DatabaseName: "shop", Error: "back up shop: pg_dump exited 1: pg_dump: error: query failed"}}
+	if v := backupView(dump, nil); v.Blame != "pg_dump" {
+		t.Fatalf("pg_dump failed: %+v", v)
+	}
+}

@@ -267,7 +267,12 @@ export interface BackupRow {
   durationSeconds: number;
   rawSize: number;
   storedSize: number;
+  /** The technical detail of a failure (or which storages lack it). */
   error?: string;
+  /** Why it failed, in a sentence. */
+  reason?: string;
+  /** What failed: "database", "pg_dump", "storage", or "" when unknown. */
+  blame?: string;
   copies: BackupCopy[] | null;
   /** The latest verification or drill of this backup; absent: never checked. */
   checked?: CheckSummary | null;
@@ -607,6 +612,38 @@ export interface DatabaseStatus {
   reasons: StatusReason[];
   lastGoodBackup: string | null;
   lastGoodSize: number;
+  /** The newest backup that ended (null: none). */
+  lastBackup: { id: string; status: string; started: string; error?: string } | null;
+  /** The next scheduled backup (null: no schedule). */
+  nextRun: string | null;
+  /** The newest backups, oldest first (up to 30): the card's chart. */
+  recent: { started: string; ok: boolean; storedSize: number; durationSeconds: number }[] | null;
+}
+
+/** One event of the engine's stream (backend/ui/events.go): every job, whatever started it, and every state change. */
+export interface EngineEvent {
+  type: 'job.started' | 'job.progress' | 'job.finished' | 'status.changed';
+  job?: 'backup' | 'verify' | 'drill' | 'restore';
+  jobId?: string;
+  database?: string;
+  /** manual, scheduled, drill rule… */
+  origin?: string;
+  at: string;
+  backup?: BackupProgress;
+  restore?: { backupId: string; phase: string; readBytes: number; total: number; item?: string };
+  outcome?: 'succeeded' | 'partial' | 'failed' | 'cancelled';
+  error?: string;
+  /** status.changed: the database's state now; null: it was removed. */
+  status?: DatabaseStatus | null;
+}
+
+/** Calls fn with every engine event; returns the unsubscribe function (a no-op outside the app). */
+export function onEngineEvent(fn: (ev: EngineEvent) => void): () => void {
+  try {
+    return EventsOn('engine:event', fn);
+  } catch {
+    return () => {};
+  }
 }
 
 export function databaseStatus(): Promise<DatabaseStatus[]> {

@@ -5,6 +5,7 @@ import * as api from './api';
 import { DatabasePage } from './pages/DatabasePage';
 import { StoragesPage } from './pages/StoragesPage';
 import { renderWithTheme } from './test/render';
+import { resetJobsStore } from './stores/jobs';
 
 vi.mock('./api', async (importOriginal) => {
   const real = await importOriginal<typeof import('./api')>();
@@ -15,7 +16,7 @@ vi.mock('./api', async (importOriginal) => {
     startBackup: vi.fn(),
     cancelBackup: vi.fn(),
     runningBackups: vi.fn(),
-    onBackupEvents: vi.fn(),
+    onEngineEvent: vi.fn(),
     setDatabaseStorages: vi.fn(),
     addStorage: vi.fn(),
     testStorage: vi.fn(),
@@ -37,8 +38,9 @@ vi.mock('./api', async (importOriginal) => {
 
 const m = vi.mocked;
 const db: api.DatabaseView = { id: 1, name: 'shop', host: 'db.example', port: 5432, dbname: 'shop', user: 'reader', passwordSet: true, sslmode: 'require', ssh: false, countRows: true, storageIds: [7] };
-let emitProgress: (p: api.BackupProgress) => void = () => {};
-let emitFinished: (f: api.BackupFinished) => void = () => {};
+let emit: (ev: api.EngineEvent) => void = () => {};
+const at = () => new Date(Date.now() + 1000).toISOString();
+const emitProgress = (p: api.BackupProgress) => emit({ type: 'job.progress', job: 'backup', jobId: p.backupId, database: p.database, origin: 'manual', at: at(), backup: p });
 
 beforeEach(() => {
   m(api.listBackups).mockResolvedValue([
@@ -56,9 +58,9 @@ beforeEach(() => {
   m(api.onRestoreEvents).mockReturnValue(() => {});
   m(api.startBackup).mockResolvedValue();
   m(api.cancelBackup).mockResolvedValue();
-  m(api.onBackupEvents).mockImplementation((p, f) => {
-    emitProgress = p;
-    emitFinished = f;
+  resetJobsStore();
+  m(api.onEngineEvent).mockImplementation((fn) => {
+    emit = fn;
     return () => {};
   });
 });
@@ -93,10 +95,45 @@ describe('database page', () => {
     expect(screen.getByText('Dumping public.orders')).toBeInTheDocument();
     await user.click(screen.getByRole('button', { name: 'Cancel' }));
     expect(api.cancelBackup).toHaveBeenCalledWith('shop');
-    act(() => emitFinished({ database: 'shop', backupId: 'b3', status: 'cancelled', error: 'cancelled by the user' }));
+    act(() => emit({ type: 'job.finished', job: 'backup', jobId: 'b3', database: 'shop', origin: 'manual', at: at(), outcome: 'cancelled', error: 'cancelled by the user' }));
     expect(screen.queryByTestId('backup-progress')).not.toBeInTheDocument();
     expect(screen.getByText('Backup cancelled: nothing was kept')).toBeInTheDocument();
     await waitFor(() => expect(api.listBackups).toHaveBeenCalledTimes(2));
+  });
+
+  it('shows a scheduled backup live, then returns to ready', async () => {
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    const button = await screen.findByRole('button', { name: 'Back up now' });
+    act(() => emit({ type: 'job.started', job: 'backup', jobId: 'b4', database: 'shop', origin: 'scheduled', at: at() }));
+    expect(screen.getByTestId('backup-progress')).toBeInTheDocument();
+    expect(button).toBeDisabled();
+    act(() => emitProgress({ database: 'shop', backupId: 'b4', phase: 'dumping', table: 'public.customers', rawBytes: 1e6, estimatedBytes: 4e6, storedBytes: 3e5, bytesPerSecond: 1e6, elapsedSeconds: 1, etaSeconds: 3 }));
+    expect(screen.getByText('Dumping public.customers')).toBeInTheDocument();
+    act(() => emit({ type: 'job.finished', job: 'backup', jobId: 'b4', database: 'shop', origin: 'scheduled', at: at(), outcome: 'succeeded' }));
+    expect(screen.queryByTestId('backup-progress')).not.toBeInTheDocument();
+    expect(screen.getByTestId('backup-finished')).toHaveTextContent('Backed up ✓ (scheduled)');
+    expect(button).toBeEnabled();
+    await waitFor(() => expect(api.listBackups).toHaveBeenCalledTimes(3)); // on start and on end
+  });
+
+  it('says why a backup failed, blaming what failed, with the detail one click away; a pruned one offers nothing', async () => {
+    m(api.listBackups).mockResolvedValue([
+      { id: 'b2', status: 'failed', origin: 'scheduled', started: '2026-11-23T10:00:00Z', durationSeconds: 1, rawSize: 0, storedSize: 0, copies: [], blame: 'database',
+        reason: 'Cannot connect to db.example:5432/shop as "reader": the server refused the password', error: 'back up shop: cannot connect … (FATAL: password authentication failed for user "reader" (SQLSTATE 28P01))' },
+      { id: 'b1', status: 'pruned', origin: 'manual', started: '2026-11-01T10:00:00Z', durationSeconds: 2, rawSize: 1e6, storedSize: 3e5, copies: [{ storage: 'nas', status: 'deleted' }] },
+    ]);
+    const user = userEvent.setup();
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    const reason = await screen.findByTestId('backup-reason');
+    expect(reason).toHaveTextContent('The database failed: Cannot connect to db.example:5432/shop as "reader": the server refused the password');
+    expect(reason).not.toHaveTextContent('SQLSTATE');
+    const rows = screen.getAllByTestId('backup-row');
+    expect(within(rows[0]).getByText('nothing written')).toBeInTheDocument();
+    expect(within(rows[0]).queryByText(/✗/)).toBeNull();
+    await user.click(within(reason).getByRole('button', { name: 'Details' }));
+    expect(screen.getByTestId('backup-error-detail')).toHaveTextContent('SQLSTATE 28P01');
+    expect(within(rows[1]).getByText('removed by retention')).toBeInTheDocument();
+    expect(within(rows[1]).queryByRole('button', { name: /Actions/ })).toBeNull();
   });
 
   it('says why a backup cannot start', async () => {

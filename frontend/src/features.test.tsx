@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from './api';
 import { App } from './App';
 import { renderWithTheme } from './test/render';
+import { resetJobsStore } from './stores/jobs';
 
 vi.mock('./api', async (importOriginal) => {
   const real = await importOriginal<typeof import('./api')>();
@@ -16,6 +17,7 @@ vi.mock('./api', async (importOriginal) => {
     listDatabases: vi.fn(),
     databaseStatus: vi.fn(),
     onStateEvents: vi.fn(() => () => {}),
+    onEngineEvent: vi.fn(() => () => {}),
     lastCheck: vi.fn(),
     testDatabase: vi.fn(),
     addDatabase: vi.fn(),
@@ -40,6 +42,7 @@ const writeCheck: api.CheckResult = {
 };
 
 beforeEach(() => {
+  resetJobsStore();
   m(api.getAppInfo).mockResolvedValue({ name: 'PgSafe', version: '1', commit: 'c', goVersion: 'go', platform: 'linux', settingsDir: '/x' });
   m(api.getClientTools).mockResolvedValue({ installs: [], newest: 0 });
   m(api.getKeyStatus).mockResolvedValue({ ready: true, keyId: '3f9a0c1d2e4b5a69', source: 'keychain' });
@@ -60,7 +63,7 @@ describe('databases', () => {
     const card = await screen.findByTestId('database-card');
     expect(card).toHaveTextContent('Shop');
     expect(card).toHaveTextContent('reader@db.example.com:5432/shop');
-    expect(card).toHaveTextContent('password set ✓');
+    expect(card).not.toHaveTextContent(/password/i);
   });
 
   it('a card shows its database’s state from the engine: a failed backup is never shown as safe', async () => {
@@ -74,12 +77,15 @@ describe('databases', () => {
         state: 'failing',
         lastGoodBackup: '2026-12-05T02:00:00Z',
         lastGoodSize: 34_800_000,
+        lastBackup: { id: 'b2', status: 'failed', started: '2026-12-06T02:00:00Z', error: 'password authentication failed' },
+        nextRun: null,
+        recent: [],
         reasons: [
           { code: 'backup_failed', severity: 'failing', message: 'The last backup failed: the server refused the password', since: '2026-12-06T02:00:00Z', action: 'See why, fix it, and back up again' },
           { code: 'overdue', severity: 'attention', message: 'No good backup for 31 h', since: '2026-12-06T02:00:00Z', action: 'Back up now' },
         ],
       },
-      { name: 'Blog', state: 'protected', lastGoodBackup: '2026-12-06T02:00:00Z', lastGoodSize: 1_000_000, reasons: [] },
+      { name: 'Blog', state: 'protected', lastGoodBackup: '2026-12-06T02:00:00Z', lastGoodSize: 1_000_000, reasons: [], lastBackup: null, nextRun: null, recent: [] },
     ]);
     renderWithTheme(<App />);
     const cards = await screen.findAllByTestId('database-card');
@@ -88,10 +94,46 @@ describe('databases', () => {
     await waitFor(() => expect(within(shop).getByTestId('state-dot')).toHaveAttribute('data-state', 'failing'));
     expect(within(shop).getByTestId('state-dot')).toHaveAttribute('aria-label', 'Failing');
     expect(within(shop).getByTestId('state-line')).toHaveTextContent('Failing: The last backup failed: the server refused the password');
-    expect(within(shop).getByTestId('state-line')).toHaveTextContent('See why, fix it, and back up again');
-    expect(within(shop).getByTestId('state-line')).toHaveTextContent('1 more');
+    expect(within(shop).getByTestId('card-fix')).toHaveTextContent('See why, fix it, and back up again');
+    expect(within(shop).getByTestId('state-line')).toHaveTextContent('and 1 more on its page');
     expect(within(blog).getByTestId('state-dot')).toHaveAttribute('data-state', 'protected');
-    expect(within(blog).getByTestId('state-line')).toHaveTextContent(/^Protected · last good backup/);
+    expect(within(blog).getByTestId('state-line')).toHaveTextContent(/^Protected$/);
+    expect(within(blog).getByTestId('card-history')).toHaveTextContent('last good backup');
+    expect(within(blog).queryByTestId('card-fix')).toBeNull();
+    // Failing first, and a banner says which database and why.
+    expect(cards[0].dataset.name).toBe('Shop');
+    expect(screen.getByTestId('failing-banner')).toHaveTextContent('Shop is not being backed up safely');
+  });
+
+  it('a card follows the engine’s status events without reading again', async () => {
+    let emit: (ev: api.EngineEvent) => void = () => {};
+    m(api.onEngineEvent).mockImplementation((fn) => {
+      emit = fn;
+      return () => {};
+    });
+    m(api.listDatabases).mockResolvedValue([
+      { id: 1, name: 'Shop', host: 'db.example.com', port: 5432, dbname: 'shop', user: 'reader', passwordSet: true, sslmode: 'require', ssh: false, countRows: true, storageIds: [1] },
+    ]);
+    const good: api.DatabaseStatus = { name: 'Shop', state: 'protected', lastGoodBackup: '2026-12-06T02:00:00Z', lastGoodSize: 1_000_000, reasons: [], lastBackup: null, nextRun: null, recent: [] };
+    m(api.databaseStatus).mockResolvedValue([good]);
+    renderWithTheme(<App />);
+    const card = await screen.findByTestId('database-card');
+    await waitFor(() => expect(card).toHaveAttribute('data-state', 'protected'));
+    const reads = m(api.databaseStatus).mock.calls.length;
+
+    emit({ type: 'job.started', job: 'backup', jobId: 'b9', database: 'Shop', origin: 'scheduled', at: '2026-12-06T03:00:00Z' });
+    expect(await within(card).findByTestId('card-running')).toHaveTextContent('Backing up');
+    emit({ type: 'job.finished', job: 'backup', jobId: 'b9', database: 'Shop', origin: 'scheduled', at: '2026-12-06T03:00:01Z', outcome: 'failed', error: 'password authentication failed' });
+    emit({
+      type: 'status.changed',
+      database: 'Shop',
+      at: '2026-12-06T03:00:01Z',
+      status: { ...good, state: 'failing', reasons: [{ code: 'backup_failed', severity: 'failing', message: 'The last backup failed: the server refused the password', since: '2026-12-06T03:00:00Z', action: 'See why, fix it, and back up again' }] },
+    });
+    await waitFor(() => expect(card).toHaveAttribute('data-state', 'failing'));
+    expect(within(card).queryByTestId('card-running')).toBeNull();
+    expect(within(card).getByTestId('state-line')).toHaveTextContent('Failing: The last backup failed: the server refused the password');
+    expect(m(api.databaseStatus).mock.calls.length).toBe(reads);
   });
 
   it('the wizard shows the audit and needs a deliberate choice to save a write-capable role', async () => {

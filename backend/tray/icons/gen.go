@@ -1,8 +1,8 @@
 //go:build ignore
 
 // gen draws the tray icon variants from build/appicon.png: the app icon as
-// it is (idle), with a green "backing up" arrow badge (running) and with a red
-// "!" badge (failed). Each is written as a 64×64 PNG (Linux StatusNotifierItem
+// it is (idle), with a green "backing up" arrow badge (running), with an
+// amber "!" badge (attention) and with a red "!" badge (failed). Each is written as a 64×64 PNG (Linux StatusNotifierItem
 // pixmap, macOS) and an ICO holding 16, 32 and 64 px PNG images (Windows).
 // Badges are drawn at the source's 1024 px and scaled down by averaging, which
 // anti-aliases them.
@@ -43,6 +43,8 @@ func main() {
 		"idle":    base,
 		"running": badge(base, color.NRGBA{0x2f, 0x9e, 0x44, 0xff}, arrowDown),
 		"failed":  badge(base, color.NRGBA{0xe0, 0x31, 0x31, 0xff}, exclamation),
+		// Mantine's yellow.6 darkened for contrast behind a white glyph.
+		"attention": badge(base, color.NRGBA{0xe6, 0x8a, 0x00, 0xff}, exclamation),
 	}
 	for name, img := range variants {
 		write(filepath.Join(os.Args[2], name+".png"), encodePNG(scale(img, 64)))

@@ -1,15 +1,13 @@
-import { ActionIcon, Alert, Anchor, Badge, Button, Group, Menu, MultiSelect, NumberInput, Paper, Progress, Stack, Table, Text, Title, Tooltip } from '@mantine/core';
+import { Alert, Anchor, Badge, Button, Group, MultiSelect, NumberInput, Paper, Progress, Stack, Text, Title } from '@mantine/core';
 import { useHotkeys } from '@mantine/hooks';
-import { IconArrowLeft, IconDots, IconPlayerPlay, IconPlayerStop, IconRestore } from '@tabler/icons-react';
+import { IconArrowLeft, IconPlayerPlay, IconPlayerStop, IconRestore } from '@tabler/icons-react';
 import { useEffect, useState } from 'react';
 import {
   cancelBackup,
   drillBackup,
   drillPolicy,
   drillServer,
-  formatAge,
   formatBytes,
-  isZeroTime,
   lastCheck,
   setDrillPolicy,
   verifyBackup,
@@ -17,14 +15,13 @@ import {
   formatDuration,
   listBackups,
   listStorages,
-  onBackupEvents,
   runningBackups,
   setDatabaseStorages,
   startBackup,
   toApiError,
   type ApiError,
-  type BackupFinished,
   type BackupProgress,
+  type EngineEvent,
   type BackupRow,
   type DatabaseView,
 } from '../api';
@@ -33,6 +30,8 @@ import { HealthPanel } from '../components/HealthPanel';
 import { RetentionPanel } from '../components/RetentionPanel';
 import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
+import { BackupsTable, LastCheckBadge } from '../components/BackupsTable';
+import { seedRunningBackup, useEngineEvents, useFinishedJob, useRunningJob } from '../stores/jobs';
 import { useCall } from '../useCall';
 import { useSaver } from '../useSaver';
 
@@ -48,8 +47,12 @@ const phaseWords: Record<string, string> = {
 export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBack: () => void; onChanged?: () => void }) {
   const backups = useCall(() => listBackups(db.name), `list the backups of ${db.name}`);
   const storages = useCall(listStorages, 'list your storages');
-  const [progress, setProgress] = useState<BackupProgress | null>(null);
-  const [finished, setFinished] = useState<BackupFinished | null>(null);
+  const job = useRunningJob(db.name, 'backup');
+  const finished = useFinishedJob(db.name, 'backup');
+  // Between "Back up now" and the engine's job.started, the page already shows it starting.
+  const [starting, setStarting] = useState(false);
+  const progress = job ? (job.backup ?? startingProgress(db.name, job.jobId)) : starting ? startingProgress(db.name) : null;
+  const drill = useRunningJob(db.name, 'drill');
   const [error, setError] = useState<ApiError | null>(null);
   const [storageIds, setStorageIds] = useState<number[]>(db.storageIds ?? []);
   useEffect(() => setStorageIds(db.storageIds ?? []), [(db.storageIds ?? []).join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -59,27 +62,29 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
   const [restoring, setRestoring] = useState<RestoreSource | null>(null);
 
   useEffect(() => {
-    // A backup may already be running (started from the tray or a schedule).
-    runningBackups().then((rs) => setProgress(rs.find((r) => r.database === db.name) ?? null), () => {});
-    return onBackupEvents(
-      (p) => p.database === db.name && setProgress(p),
-      (f) => {
-        if (f.database !== db.name) return;
-        setProgress(null);
-        setFinished(f);
-        backups.reload();
-      },
-    );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // A backup may already be running (started from the tray or a schedule before the window opened).
+    runningBackups().then((rs) => rs.filter((r) => r.database === db.name).forEach(seedRunningBackup), () => {});
   }, [db.name]);
+  // Whatever started a job on this database (this window, the tray, a schedule, a drill rule), its end shows here.
+  useEngineEvents((ev) => {
+    if (ev.database !== db.name) return;
+    if (ev.type === 'job.started' || ev.type === 'job.finished') backups.reload();
+    if (ev.type === 'job.finished' && ev.job !== 'backup') checked.reload();
+  });
+  const [startedAt, setStartedAt] = useState('');
+  const shownFinished = finished && finished.at >= startedAt ? finished : undefined;
+  useEffect(() => {
+    if (job || shownFinished) setStarting(false);
+  }, [job, shownFinished]);
 
   const start = async () => {
     setError(null);
-    setFinished(null);
+    setStartedAt(new Date().toISOString());
+    setStarting(true);
     try {
       await startBackup(db.name);
-      setProgress({ database: db.name, backupId: '', phase: 'connecting', rawBytes: 0, estimatedBytes: 0, storedBytes: 0, bytesPerSecond: 0, elapsedSeconds: 0, etaSeconds: 0 });
     } catch (e) {
+      setStarting(false);
       setError(toApiError(`start a backup of ${db.name}`, e));
     }
   };
@@ -139,7 +144,12 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
       )}
       {error && <ErrorNotice error={error} />}
       {progress && <ProgressPanel p={progress} onCancel={() => cancelBackup(db.name).catch((e) => setError(toApiError('cancel the backup', e)))} />}
-      {finished && <FinishedNotice f={finished} />}
+      {!progress && shownFinished && <FinishedNotice f={shownFinished} row={backups.state.data?.find((b) => b.id === shownFinished.jobId)} />}
+      {drill && !checking && (
+        <Alert color="blue" variant="light" title={`Restore drill (${drill.origin === 'drill rule' ? 'by the drill rule' : drill.origin}): restoring into a scratch database and counting rows…`} data-testid="drill-running">
+          <Progress value={100} animated size="sm" />
+        </Alert>
+      )}
       {checking && (
         <Alert color="blue" variant="light" title={checking.kind === 'verify' ? 'Verifying: reading and authenticating the whole backup…' : 'Restore drill: restoring into a scratch database and counting rows…'} data-testid="check-running">
           <Progress value={100} animated size="sm" />
@@ -209,18 +219,29 @@ function ProgressPanel({ p, onCancel }: { p: BackupProgress; onCancel: () => voi
   );
 }
 
-function FinishedNotice({ f }: { f: BackupFinished }) {
-  if (f.status === 'succeeded') {
+/** What a job.started shows until the backup's first progress. */
+function startingProgress(database: string, backupId = ''): BackupProgress {
+  return { database, backupId, phase: 'connecting', rawBytes: 0, estimatedBytes: 0, storedBytes: 0, bytesPerSecond: 0, elapsedSeconds: 0, etaSeconds: 0 };
+}
+
+const originWords: Record<string, string> = { manual: '', scheduled: ' (scheduled)' };
+
+/** How the newest backup ended, with what it wrote when the history has its row. */
+function FinishedNotice({ f, row }: { f: EngineEvent; row?: BackupRow }) {
+  const origin = originWords[f.origin ?? ''] ?? ` (${f.origin})`;
+  if (f.outcome === 'succeeded' || f.outcome === 'partial') {
+    const what = row ? `${formatBytes(row.storedSize)} written in ${formatDuration(row.durationSeconds)}` : '';
     return (
-      <Alert color={f.error ? 'yellow' : 'green'} variant="light" title={f.error ? 'Backed up, but not to every storage' : 'Backup finished'} data-testid="backup-finished">
-        {f.error && <Text size="sm" className="selectable">{f.error}</Text>}
+      <Alert color={f.outcome === 'partial' ? 'yellow' : 'green'} variant="light" title={(f.outcome === 'partial' ? 'Backed up, but not to every storage' : 'Backed up ✓') + origin} data-testid="backup-finished" data-outcome={f.outcome}>
+        {what && <Text size="sm">{what}</Text>}
+        {f.error && <Text size="sm" className="selectable">{row?.reason ?? f.error}</Text>}
       </Alert>
     );
   }
   return (
-    <Alert color={f.status === 'cancelled' ? 'gray' : 'red'} variant="light" title={f.status === 'cancelled' ? 'Backup cancelled: nothing was kept' : 'The backup failed: nothing was kept'} data-testid="backup-finished">
+    <Alert color={f.outcome === 'cancelled' ? 'gray' : 'red'} variant="light" title={(f.outcome === 'cancelled' ? 'Backup cancelled: nothing was kept' : 'The backup failed: nothing was kept') + origin} data-testid="backup-finished" data-outcome={f.outcome}>
       <Text size="sm" className="selectable">
-        {f.error}
+        {row?.reason ?? f.error}
       </Text>
     </Alert>
   );
@@ -257,134 +278,6 @@ function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[];
       </Group>
       {error && <ErrorNotice error={error} />}
     </Paper>
-  );
-}
-
-const statusColor: Record<string, string> = { succeeded: 'green', failed: 'red', cancelled: 'gray', running: 'blue', pruned: 'gray' };
-
-/** What a status badge says on hover when the backup has no error to show. */
-const statusHint: Record<string, string> = { pruned: 'Retention deleted this backup from every storage: it can no longer be restored' };
-
-interface RowActions {
-  busy?: boolean;
-  onVerify?: (b: BackupRow) => void;
-  onDrill?: (b: BackupRow) => void;
-  onRestore?: (b: BackupRow) => void;
-}
-
-export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { rows: BackupRow[] } & RowActions) {
-  if (rows.length === 0) {
-    return (
-      <Text size="sm" c="dimmed">
-        No backups yet.
-      </Text>
-    );
-  }
-  return (
-    <Table.ScrollContainer minWidth={560}>
-      <Table verticalSpacing="xs" data-testid="backups-table">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>Started</Table.Th>
-            <Table.Th miw={120}>Status</Table.Th>
-            <Table.Th>Size</Table.Th>
-            <Table.Th>Took</Table.Th>
-            <Table.Th>Storages</Table.Th>
-            <Table.Th>Verified</Table.Th>
-            {onRestore && <Table.Th aria-label="Actions" />}
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {rows.map((b) => (
-            <Table.Tr key={b.id} data-testid="backup-row" data-status={b.status}>
-              <Table.Td>
-                <Tooltip label={`Backup ${b.id}`} openDelay={400}>
-                  <Text size="sm">{new Date(b.started).toLocaleString()}</Text>
-                </Tooltip>
-              </Table.Td>
-              <Table.Td>
-                <Tooltip label={b.error || statusHint[b.status]} disabled={!b.error && !statusHint[b.status]} multiline w={360}>
-                  <Badge color={b.error && b.status === 'succeeded' ? 'yellow' : statusColor[b.status] ?? 'gray'} variant="light" tt="none">
-                    {b.status}
-                    {b.error && b.status === 'succeeded' ? ' (partly)' : ''}
-                  </Badge>
-                </Tooltip>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm">{b.storedSize > 0 ? formatBytes(b.storedSize) : '—'}</Text>
-              </Table.Td>
-              <Table.Td>
-                <Text size="sm">{b.durationSeconds > 0 ? formatDuration(b.durationSeconds) : '—'}</Text>
-              </Table.Td>
-              <Table.Td>
-                <Group gap={4}>
-                  {(b.copies ?? []).map((c) => (
-                    <Tooltip key={c.storage} label={c.error || c.status} multiline w={320}>
-                      <Badge size="sm" variant="default" tt="none" c={c.status === 'failed' ? 'red' : undefined}>
-                        {c.status === 'written' ? '✓' : c.status === 'failed' ? '✗' : c.status === 'deleted' ? '⌫' : '…'} {c.storage}
-                      </Badge>
-                    </Tooltip>
-                  ))}
-                </Group>
-              </Table.Td>
-              <Table.Td>
-                <VerifiedCell b={b} />
-              </Table.Td>
-              {onRestore && (
-                <Table.Td>
-                  {b.status === 'succeeded' && (
-                    <Menu position="bottom-end" withinPortal>
-                      <Menu.Target>
-                        <ActionIcon variant="subtle" color="gray" aria-label={`Actions for the backup of ${new Date(b.started).toLocaleString()}`} disabled={busy}>
-                          <IconDots size={16} />
-                        </ActionIcon>
-                      </Menu.Target>
-                      <Menu.Dropdown>
-                        <Menu.Item onClick={() => onVerify?.(b)}>Verify</Menu.Item>
-                        <Menu.Item onClick={() => onDrill?.(b)}>Restore drill</Menu.Item>
-                        <Menu.Divider />
-                        <Menu.Item onClick={() => onRestore(b)}>Restore…</Menu.Item>
-                      </Menu.Dropdown>
-                    </Menu>
-                  )}
-                </Table.Td>
-              )}
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </Table.ScrollContainer>
-  );
-}
-
-function VerifiedCell({ b }: { b: BackupRow }) {
-  const c = b.checked;
-  if (!c) return <Text size="sm" c="dimmed">—</Text>;
-  const what = c.kind === 'drill' ? 'drill' : 'verified';
-  return (
-    <Tooltip label={c.problem || `${c.kind === 'drill' ? 'Restore drill passed' : 'Verified'} ${new Date(c.when).toLocaleString()}`} multiline w={360}>
-      <Badge size="sm" variant="light" color={c.ok ? 'green' : 'red'} tt="none" data-testid="verified-badge">
-        {c.ok ? '✓' : '✗'} {what}
-      </Badge>
-    </Tooltip>
-  );
-}
-
-/** "last verified: 3 days ago ✓". */
-export function LastCheckBadge({ c }: { c: { when: string; ok: boolean; kind: string; problem?: string } }) {
-  if (isZeroTime(c.when)) {
-    return (
-      <Badge variant="light" color="gray" tt="none" data-testid="last-check">
-        never verified
-      </Badge>
-    );
-  }
-  return (
-    <Tooltip label={c.problem || (c.kind === 'drill' ? 'A restore drill passed' : 'The backup was read back and authenticated')} multiline w={360}>
-      <Badge variant="light" color={c.ok ? 'green' : 'red'} tt="none" data-testid="last-check">
-        last verified: {formatAge(c.when)} {c.ok ? '✓' : '✗'}
-      </Badge>
-    </Tooltip>
   );
 }
 

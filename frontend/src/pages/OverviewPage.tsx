@@ -1,11 +1,12 @@
-import { Anchor, Badge, Box, Button, EmptyState, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
+import { Anchor, Box, Button, EmptyState, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase, IconPlus } from '@tabler/icons-react';
 import { useEffect, useState, type ReactNode } from 'react';
-import { databaseStatus, formatVersion, lastCheck, onStateEvents, type AppInfo, type ClientTools, type DatabaseStatus, type DatabaseView, type SafetyState } from '../api';
+import { databaseStatus, formatVersion, type AppInfo, type ClientTools, type DatabaseStatus, type DatabaseView } from '../api';
+import { DatabaseCard, FailingBanner, stateRank } from '../components/DatabaseCard';
+import { applyStatus, useEngineEvents } from '../stores/jobs';
 import { ImportDialog } from '../components/ImportDialog';
 import { SchedulerLine } from '../components/SchedulerLine';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
-import { LastCheckBadge } from './DatabasePage';
 import { useCall } from '../useCall';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
@@ -26,12 +27,23 @@ interface Props {
 export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings, onAddDatabase, onOpenDatabase }: Props) {
   const dbs = databases.state.data ?? [];
   const safety = useCall(databaseStatus, 'read how safe your databases are');
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  useEffect(() => onStateEvents(() => safety.reload()), []);
-  // A database added, removed or changed: read the states again.
+  // The states as read, then kept current by the engine's status.changed events (no reload).
+  const [states, setStates] = useState<DatabaseStatus[] | null>(null);
+  useEffect(() => {
+    if (safety.state.data) setStates(safety.state.data);
+  }, [safety.state.data]);
+  useEngineEvents((ev) => setStates((list) => (list ? applyStatus(list, ev) : list)));
+  // A database added, removed or renamed: read the states again.
   // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(() => safety.reload(), [databases.state.data]);
-  const stateOf = (name: string) => safety.state.data?.find((s) => s.name === name);
+  const stateOf = (name: string) => states?.find((s) => s.name === name);
+  // Failing first, then not yet backed up, needing attention, protected.
+  const ordered = [...dbs].sort((a, b) => stateRank(stateOf(a.name)) - stateRank(stateOf(b.name)));
+  const failing = (states ?? []).filter((s) => s.state === 'failing' && dbs.some((d) => d.name === s.name));
+  const open = (name: string) => {
+    const d = dbs.find((x) => x.name === name);
+    if (d) onOpenDatabase?.(d);
+  };
   const [importing, setImporting] = useState(false);
   const [restoring, setRestoring] = useState<RestoreSource | null>(null);
   return (
@@ -64,34 +76,11 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
       />
       <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />
       {keyReady && databases.state.error && <ErrorNotice error={databases.state.error} onRetry={databases.reload} />}
+      {failing.length > 0 && <FailingBanner failing={failing} onOpen={(name) => open(name)} />}
       {dbs.length > 0 ? (
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md">
-          {dbs.map((d) => (
-            <Paper key={d.id} withBorder radius="md" p="md" data-testid="database-card" data-name={d.name}>
-              <Group justify="space-between" wrap="nowrap">
-                <Group gap="xs" wrap="nowrap">
-                  <StateDot s={stateOf(d.name)} />
-                  <Text fw={600}>{d.name}</Text>
-                </Group>
-                <Badge variant="default" size="sm" tt="none">
-                  password {d.passwordSet ? 'set ✓' : 'not set'}
-                </Badge>
-              </Group>
-              <Text size="sm" c="dimmed" mt={4} className="selectable">
-                {d.user}@{d.host}:{d.port}/{d.dbname}
-              </Text>
-              <StateLine s={stateOf(d.name)} />
-              {/* A verified badge of an older backup beside a failing database would read as "safe". */}
-              {stateOf(d.name)?.state !== 'failing' && <CardCheck db={d.name} />}
-              <Group justify="space-between" mt="xs">
-                <Text size="xs" c="dimmed">
-                  {(d.storageIds?.length ?? 0) === 0 ? 'No storage chosen yet' : `Backs up to ${d.storageIds!.length} storage${d.storageIds!.length > 1 ? 's' : ''}`}
-                </Text>
-                <Button size="xs" variant="light" onClick={() => onOpenDatabase?.(d)}>
-                  Backups
-                </Button>
-              </Group>
-            </Paper>
+          {ordered.map((d) => (
+            <DatabaseCard key={d.id} d={d} s={stateOf(d.name)} onOpen={() => onOpenDatabase?.(d)} onOpenSettings={onOpenSettings} />
           ))}
         </SimpleGrid>
       ) : (
@@ -222,53 +211,4 @@ function DataLine({ info: { state } }: { info: Call<AppInfo> }) {
       </Group>
     </Line>
   );
-}
-
-const stateColor: Record<SafetyState, string> = { protected: 'teal', attention: 'yellow', failing: 'red', unprotected: 'gray' };
-const stateWords: Record<SafetyState, string> = { protected: 'Protected', attention: 'Needs attention', failing: 'Failing', unprotected: 'Not backed up yet' };
-
-/** The card's dot: the database's state in its colour (grey while it is read). */
-function StateDot({ s }: { s?: DatabaseStatus }) {
-  const color = s ? stateColor[s.state] : 'gray';
-  return (
-    <Box
-      w={10}
-      h={10}
-      style={{ borderRadius: 5, background: `var(--mantine-color-${color}-${s?.state === 'attention' ? 5 : 6})`, flexShrink: 0 }}
-      aria-label={s ? stateWords[s.state] : 'reading its state'}
-      data-testid="state-dot"
-      data-state={s?.state ?? ''}
-    />
-  );
-}
-
-/** The card's verdict: the worst reason in words and what fixes it, or when the last good backup was. */
-function StateLine({ s }: { s?: DatabaseStatus }) {
-  if (!s) return null;
-  const first = s.reasons[0];
-  const last = s.lastGoodBackup ? `last good backup ${new Date(s.lastGoodBackup).toLocaleString()}` : '';
-  return (
-    <Stack gap={0} mt={6} data-testid="state-line" data-state={s.state}>
-      <Text size="sm" fw={600} c={s.state === 'protected' ? 'teal.7' : s.state === 'unprotected' ? 'dimmed' : `${stateColor[s.state]}.8`}>
-        {stateWords[s.state]}
-        {first ? `: ${first.message}` : last ? ` · ${last}` : ''}
-      </Text>
-      {first && (
-        <Text size="xs" c="dimmed">
-          {first.action}
-          {last ? ` · ${last}` : ''}
-          {s.reasons.length > 1 ? ` · ${s.reasons.length - 1} more` : ''}
-        </Text>
-      )}
-    </Stack>
-  );
-}
-
-function CardCheck({ db }: { db: string }) {
-  const c = useCall(() => lastCheck(db), `read when ${db} was last verified`);
-  return c.state.data ? (
-    <Group mt={6}>
-      <LastCheckBadge c={c.state.data} />
-    </Group>
-  ) : null;
 }
