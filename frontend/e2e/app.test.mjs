@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { devBin, repo, startSession } from './harness.mjs';
+import { devBin, dismissWelcome, repo, startSession } from './harness.mjs';
 
 const shotPath = resolve(repo, process.env.E2E_SHOT || 'build/e2e-shot.png');
 const overviewShot = shotPath.replace(/(\.png)?$/, '-overview.png');
@@ -28,6 +28,7 @@ describe('PgSafe in a browser, against the real Go side', () => {
     assert.ok(process.env.DISPLAY, 'no DISPLAY: run through scripts/e2e.sh (Xvfb)');
     s = await startSession();
     ({ page, home, pageErrors, consoleErrors } = s);
+    await dismissWelcome(page);
   });
 
   after(async () => {

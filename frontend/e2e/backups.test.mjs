@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { repo, startSession } from './harness.mjs';
+import { dismissWelcome, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_BACKUP_DIR', 'E2E_S3_ENDPOINT', 'E2E_S3_BUCKET', 'E2E_S3_ACCESS_KEY', 'E2E_S3_SECRET_KEY'];
@@ -28,6 +28,7 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     assert.deepEqual(missing, [], 'run through `make test-e2e` (go test -tags e2e ./backend/internal/e2e), which starts the servers');
     s = await startSession({ viewport: { width: 1100, height: 760 } });
     page = s.page;
+    await dismissWelcome(page);
     await page.waitForFunction(async () => (await window.go.ui.SystemService.KeyStatus()).ready === true, null, { timeout: 60_000, polling: 250 });
   });
 

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { devBin, repo, startSession } from './harness.mjs';
+import { devBin, dismissWelcome, repo, startSession } from './harness.mjs';
 
 const shotBase = resolve(repo, process.env.E2E_SHOT || 'build/e2e-shot.png').replace(/(\.png)?$/, '');
 
@@ -93,6 +93,7 @@ describe('settings changed outside PgSafe', () => {
 
   test('an older copy of the settings is refused in words, then accepted on request', async () => {
     s2 = await startSession({ home: home2 });
+    await dismissWelcome(s2.page); // recorded in the settings copied below: no welcome over the later screens
     await s2.page.getByRole('heading', { name: 'No databases yet' }).waitFor({ timeout: 30_000 });
     await until('the settings database', () => existsSync(join(home2, 'pgsafe.db')));
     await s2.stop();

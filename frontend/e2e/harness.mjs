@@ -118,3 +118,14 @@ function stopApp(app) {
     kill(app, 'SIGTERM');
   });
 }
+
+/**
+ * Waits for the first start's welcome (it shows on a settings folder where
+ * no recovery kit of the key was saved yet) and chooses "Later", as a user
+ * who wants to look around first would. kit.test.mjs tests the welcome.
+ */
+export async function dismissWelcome(page) {
+  const welcome = page.getByRole('dialog', { name: 'Welcome to PgSafe' });
+  await welcome.getByRole('button', { name: 'Later' }).click({ timeout: 60_000 });
+  await welcome.waitFor({ state: 'detached', timeout: 30_000 });
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { repo, startSession } from './harness.mjs';
+import { dismissWelcome, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_PG_ADMIN_URL'];
@@ -35,6 +35,7 @@ describe('Add database wizard against a real PostgreSQL and keychain', () => {
     assert.deepEqual(missing, [], 'run through `make test-e2e` (go test -tags e2e ./backend/internal/e2e), which starts PostgreSQL and a keychain');
     s = await startSession({ viewport: { width: 1100, height: 760 } });
     page = s.page;
+    await dismissWelcome(page);
     // The master key opens in the background: wait until the Go side says so.
     await page.waitForFunction(async () => (await window.go.ui.SystemService.KeyStatus()).ready === true, null, { timeout: 60_000, polling: 250 });
   });

@@ -125,7 +125,7 @@ function KitSaved({ kit, onDone }: { kit: ExportedKit; onDone: () => void }) {
         Print this text or keep it in a password manager, away from this computer; keep the passphrase apart from it. Its lines can be typed back if the file is
         lost.
       </Text>
-      <Code block className="selectable" fz="xs" data-testid="kit-text" style={{ whiteSpace: 'pre', overflowX: 'auto' }}>
+      <Code block className="selectable" fz="xs" data-testid="kit-text" style={{ whiteSpace: 'pre-wrap' }}>
         {kit.text}
       </Code>
       <Group justify="flex-end">

@@ -82,7 +82,9 @@ export function WelcomeDialog({ keyReady, onChanged }: { keyReady: boolean; onCh
                 <Button variant="default" onClick={later} loading={busy}>
                   Later
                 </Button>
-                <Button onClick={() => setDialog('save')}>Save a recovery kit</Button>
+                <Button onClick={() => setDialog('save')} data-autofocus>
+                  Save a recovery kit
+                </Button>
               </Group>
             </Group>
           </Stack>
