@@ -59,7 +59,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
   );
 
   return (
-    <AppShell header={{ height: 52 }} navbar={{ width: 208, breakpoint: 0 }} padding={0}>
+    <AppShell header={{ height: 52 }} navbar={{ width: { base: 60, md: 208 }, breakpoint: 0 }} padding={0}>
       <AppShell.Header px="md" className="chrome">
         <Group h="100%" justify="space-between" wrap="nowrap">
           <Group gap={10} wrap="nowrap">
@@ -89,6 +89,8 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
               setOpen(null);
             }}
             variant="light"
+            title={p.label}
+            classNames={{ label: 'nav-label', body: 'nav-body', section: 'nav-icon' }}
             style={{ borderRadius: 'var(--mantine-radius-md)' }}
             mb={2}
           />
