@@ -103,7 +103,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
             <KeyBanner status={key.state.data} />
             {place === 'overview' && open ? (
               <DatabasePage
-                db={databases.state.data?.find((d) => d.name === open.name) ?? open}
+                db={databases.state.data?.find((d) => d.id === open.id) ?? open}
                 onChanged={databases.reload}
                 onBack={() => {
                   setOpen(null);

@@ -688,6 +688,80 @@ export function checkDatabase(name: string): Promise<CheckResult> {
   return call('check the database’s privileges', async () => normalizeCheck((await Databases.Check(name)) as unknown as CheckResult), 60_000);
 }
 
+// Managing a stored database (the database page's Manage section). Secrets
+// are write-only: the connection comes back without them.
+
+export interface ConnectionView {
+  name: string;
+  host: string;
+  port: number;
+  dbname: string;
+  user: string;
+  passwordSet: boolean;
+  sslmode: string;
+  sslRootCert: string;
+  sslCert: string;
+  sslKey: string;
+  ssh: { host: string; port: number; user: string; keyPath: string; hostKey: string; passwordSet: boolean; keyPassphraseSet: boolean } | null;
+  countRows: boolean;
+  storages: string[];
+  /** The newest privilege check's verdict; "" when never checked. */
+  verdict: Verdict | '';
+  checkedAt: string | null;
+  /** "accepted": the role can change data and the user accepted it; "found": it can, not accepted. */
+  writeAccess: '' | 'accepted' | 'found';
+}
+
+export interface EditResult {
+  /** The database's name now. */
+  name: string;
+  /** The names of the changed fields (never their values). */
+  changed: string[];
+  server?: ServerInfo;
+  report?: PrivilegeReport;
+}
+
+export function getConnection(name: string): Promise<ConnectionView> {
+  return call(`read the connection of ${name}`, async () => (await Databases.Connection(name)) as unknown as ConnectionView);
+}
+
+/** Tests the edited connection (an empty password uses the stored one); nothing is saved. */
+export function testConnectionChange(name: string, f: DatabaseForm): Promise<CheckResult> {
+  return call('test the connection', async () => normalizeCheck((await Databases.TestChange(name, goForm(f))) as unknown as CheckResult), 60_000);
+}
+
+/** Tests and saves the edited connection; a role that can change data needs allowWriteAccess. */
+export function updateConnection(name: string, f: DatabaseForm, allowWriteAccess: boolean): Promise<EditResult> {
+  return call('save the connection', async () => (await Databases.Update(name, goForm(f), allowWriteAccess)) as unknown as EditResult, 60_000);
+}
+
+/** Re-runs the privilege check of the stored database (cancellable); its state follows the verdict. */
+export function recheckDatabase(name: string): Promise<CheckResult> {
+  return call('check the database’s privileges', async () => normalizeCheck((await Databases.Recheck(name)) as unknown as CheckResult), 60_000);
+}
+
+/** Stops a connection test, save or re-check under way for the database; nothing changes. */
+export function cancelConnectionCheck(name: string): Promise<void> {
+  return call('cancel the connection check', () => Databases.CancelCheck(name));
+}
+
+export function renameDatabase(name: string, newName: string): Promise<EditResult> {
+  return call(`rename ${name}`, async () => (await Databases.Rename(name, newName)) as unknown as EditResult);
+}
+
+export function setCountRows(name: string, on: boolean): Promise<void> {
+  return call('change the row-count setting', () => Databases.SetCountRows(name, on));
+}
+
+/** Creates a read-only role with the admin URL (used once, never stored) and makes the database use it. */
+export function switchToReadOnlyRole(name: string, f: RoleSetupForm): Promise<{ role: string; report: PrivilegeReport; edit: EditResult }> {
+  return call('switch to a read-only role', async () => {
+    const r = (await Databases.SwitchToReadOnlyRole(name, f)) as unknown as { role: string; report: PrivilegeReport; edit: EditResult };
+    return { ...r, report: { ...r.report, findings: r.report.findings ?? [], missing_read: r.report.missing_read ?? [] } };
+  }, 60_000);
+}
+
+
 export function planRoleSetup(f: RoleSetupForm): Promise<RolePlan> {
   return call('prepare the read-only role', () => Databases.PlanRoleSetup(f), 60_000);
 }

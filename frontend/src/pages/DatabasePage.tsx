@@ -27,6 +27,7 @@ import {
 } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { HealthPanel } from '../components/HealthPanel';
+import { ManageDatabasePanel, RoleWarning } from '../components/ManageDatabasePanel';
 import { RetentionPanel } from '../components/RetentionPanel';
 import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
@@ -142,6 +143,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
           Choose at least one storage below; backups go to every storage you choose.
         </Alert>
       )}
+      <RoleWarning db={db.name} onChanged={onChanged} />
       {error && <ErrorNotice error={error} />}
       {progress && <ProgressPanel p={progress} onCancel={() => cancelBackup(db.name).catch((e) => setError(toApiError('cancel the backup', e)))} />}
       {!progress && shownFinished && <FinishedNotice f={shownFinished} row={backups.state.data?.find((b) => b.id === shownFinished.jobId)} />}
@@ -174,6 +176,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
       <RetentionPanel db={db.name} />
       <DrillPanel db={db.name} />
       <HealthPanel db={db.name} />
+      <ManageDatabasePanel db={db.name} onChanged={onChanged} onRemoved={onBack} />
       <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />
     </Stack>
   );
