@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -72,28 +71,31 @@ func (s *ScheduleService) Get(db string) (ScheduleView, error) {
 		LastRun: info.Schedule.LastRunAt, NextRun: info.Schedule.NextRunAt, Problem: info.Problem}, nil
 }
 
+// SchedulePreview is what a schedule form would do: when, in words, and
+// its next runs (the window writes them in the user's locale).
+type SchedulePreview struct {
+	Description string   `json:"description"`
+	Next        []string `json:"next"` // RFC 3339
+}
+
 // Describe says in words when the form would run, and its next three runs;
 // an invalid form gets the reason.
-func (s *ScheduleService) Describe(f ScheduleForm) (string, error) {
+func (s *ScheduleService) Describe(f ScheduleForm) (SchedulePreview, error) {
 	c := f.config()
 	if err := schedule.Validate(c); err != nil {
-		return "", err
+		return SchedulePreview{}, err
 	}
-	loc, err := schedule.Location(c)
-	if err != nil {
-		return "", err
-	}
+	p := SchedulePreview{Description: schedule.Describe(c)}
 	t := time.Now()
-	var next []string
 	for range 3 {
 		n, err := schedule.Next(c, t)
 		if err != nil {
-			return "", err
+			return SchedulePreview{}, err
 		}
-		next = append(next, n.In(loc).Format("Mon 2 Jan 15:04"))
+		p.Next = append(p.Next, n.UTC().Format(time.RFC3339))
 		t = n
 	}
-	return fmt.Sprintf("%s — next: %s", schedule.Describe(c), strings.Join(next, ", ")), nil
+	return p, nil
 }
 
 // Set saves the named database's schedule.
@@ -121,6 +123,10 @@ type SchedulerStatus struct {
 	Paused      bool      `json:"paused"`
 	PausedUntil time.Time `json:"pausedUntil"` // zero while paused: until resumed
 	Next        string    `json:"next,omitempty"`
+	// NextDatabase is backed up next, at NextRun (zero: none scheduled,
+	// or paused); the window writes the time in the user's locale.
+	NextDatabase string    `json:"nextDatabase,omitempty"`
+	NextRun      time.Time `json:"nextRun"`
 }
 
 // Status is the scheduler's state for the Overview and the tray.
@@ -136,6 +142,18 @@ func (s *ScheduleService) Status() (SchedulerStatus, error) {
 		return st, err
 	}
 	st.Next = s.core.NextBackup()
+	if !st.Paused {
+		list, err := e.Schedules(ctx)
+		if err != nil {
+			return st, err
+		}
+		for _, sc := range list { // soonest first
+			if sc.Schedule.Enabled && !sc.Schedule.NextRunAt.IsZero() && sc.Problem == "" {
+				st.NextDatabase, st.NextRun = sc.Database, sc.Schedule.NextRunAt
+				break
+			}
+		}
+	}
 	return st, nil
 }
 

@@ -17,6 +17,7 @@ import {
   type KeyStatus,
 } from './api';
 import { ErrorNotice } from './components/ErrorNotice';
+import { leaveGuarded, UnsavedChangesDialog } from './unsaved';
 import { AddDatabaseWizard } from './components/AddDatabaseWizard';
 import { WelcomeDialog } from './components/WelcomeDialog';
 import { ActivityPage } from './pages/ActivityPage';
@@ -84,10 +85,12 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
             leftSection={p.icon}
             active={place === p.id}
             aria-current={place === p.id ? 'page' : undefined}
-            onClick={() => {
-              setPlace(p.id);
-              setOpen(null);
-            }}
+            onClick={() =>
+              leaveGuarded(() => {
+                setPlace(p.id);
+                setOpen(null);
+              })
+            }
             variant="light"
             title={p.label}
             classNames={{ label: 'nav-label', body: 'nav-body', section: 'nav-icon' }}
@@ -105,10 +108,12 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
               <DatabasePage
                 db={databases.state.data?.find((d) => d.id === open.id) ?? open}
                 onChanged={databases.reload}
-                onBack={() => {
-                  setOpen(null);
-                  databases.reload();
-                }}
+                onBack={() =>
+                  leaveGuarded(() => {
+                    setOpen(null);
+                    databases.reload();
+                  })
+                }
               />
             ) : place === 'overview' ? (
               <OverviewPage
@@ -130,6 +135,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
               <SettingsPage info={info} tools={tools} keyStatus={key.state.data} />
             )}
           </div>
+          <UnsavedChangesDialog />
           <AddDatabaseWizard opened={adding} onClose={() => setAdding(false)} onAdded={() => databases.reload()} />
           <WelcomeDialog keyReady={ready} onChanged={databases.reload} />
         </ScrollArea>

@@ -14,6 +14,7 @@ import * as Schedules from './wailsjs/go/ui/ScheduleService';
 import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
+import { formatDateTime } from './format';
 
 export interface AppInfo {
   name: string;
@@ -782,11 +783,28 @@ export interface AuditRecord {
   target?: string;
   fields?: Record<string, string>;
   message?: string;
+  /** The entry in words; "{when}" stands for sentenceTime, written in the user's locale (activitySentence). */
+  sentence?: string;
+  sentenceTime?: string;
+  kind?: ActivityKind | string;
+  /** The database the entry is about, if any. */
+  database?: string;
+}
+
+export type ActivityKind = 'backups' | 'checks' | 'restores' | 'settings' | 'security' | 'other';
+
+/** An entry's sentence with its time in the user's locale; the action itself when there is none. */
+export function activitySentence(r: AuditRecord): string {
+  if (!r.sentence) return r.action;
+  return r.sentenceTime ? r.sentence.split('{when}').join(formatDateTime(r.sentenceTime)) : r.sentence;
 }
 
 export interface AuditFilter {
   actionPrefix: string;
+  /** '' any, 'ok', or 'failed': anything that did not go well (failed, denied, partial). */
   outcome: string;
+  database: string;
+  kind: ActivityKind | '';
   days: number;
   limit: number;
   offset: number;
@@ -1021,6 +1039,9 @@ export interface SchedulerStatus {
   paused: boolean;
   pausedUntil: string;
   next?: string;
+  /** Backed up next, at nextRun (a zero time: nothing scheduled, or paused). */
+  nextDatabase?: string;
+  nextRun?: string;
 }
 
 export interface RetentionPolicy {
@@ -1045,8 +1066,10 @@ export function getSchedule(db: string): Promise<ScheduleView> {
   return call('read the schedule', async () => (await Schedules.Get(db)) as unknown as ScheduleView);
 }
 
-export function describeSchedule(f: ScheduleForm): Promise<string> {
-  return call('read the schedule', () => Schedules.Describe(f as unknown as GoArg<typeof Schedules.Describe, 0>));
+/** When the form would run, in words, and its next three runs in the user's locale. */
+export async function describeSchedule(f: ScheduleForm): Promise<string> {
+  const p = await call('read the schedule', async () => (await Schedules.Describe(f as unknown as GoArg<typeof Schedules.Describe, 0>)) as unknown as { description: string; next: string[] | null });
+  return `${p.description} — next: ${(p.next ?? []).map(formatDateTime).join(', ')}`;
 }
 
 export function setSchedule(db: string, f: ScheduleForm): Promise<void> {

@@ -1,6 +1,7 @@
 import { Button, Code, Group, Paper, PasswordInput, Text, Title } from '@mantine/core';
 import { useState } from 'react';
 import { drillServer, setDrillServer, toApiError, type ApiError } from '../api';
+import { UnsavedHint, useUnsavedChanges } from '../unsaved';
 import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 
@@ -10,6 +11,7 @@ export function DrillServerPanel() {
   const [url, setUrl] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  useUnsavedChanges(url.trim() !== '', 'Restore drills (a drill server typed, not saved)');
   const save = async (value: string) => {
     setBusy(true);
     setError(null);
@@ -57,6 +59,7 @@ export function DrillServerPanel() {
           </Button>
         )}
       </Group>
+      <UnsavedHint show={url.trim() !== ''} />
       {error && <ErrorNotice error={error} />}
     </Paper>
   );

@@ -1,6 +1,8 @@
 import { Badge, Button, Group, NumberInput, Paper, Select, Text, Title, Tooltip } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { checkHealth, formatAge, healthHistory, healthPolicy, setHealthPolicy, toApiError, type ApiError } from '../api';
+import { checkHealth, healthHistory, healthPolicy, setHealthPolicy, toApiError, type ApiError } from '../api';
+import { formatDateTime, formatRelative } from '../format';
+import { UnsavedHint, useUnsavedChanges } from '../unsaved';
 import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 
@@ -18,19 +20,24 @@ export function HealthPanel({ db }: { db: string }) {
   const history = useCall(() => healthHistory(db), 'read the connection checks');
   const [interval, setInterval] = useState('0');
   const [failures, setFailures] = useState(3);
+  const [saved, setSaved] = useState<string | null>(null); // interval/failures as saved
   const [state, setState] = useState<'idle' | 'saving' | 'saved' | 'checking'>('idle');
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
     if (policy.state.data) {
       setInterval(String(policy.state.data.intervalSeconds));
       setFailures(policy.state.data.failuresBeforeDown || 3);
+      setSaved(`${policy.state.data.intervalSeconds}/${policy.state.data.failuresBeforeDown || 3}`);
     }
   }, [policy.state.data]);
+  const dirty = saved !== null && saved !== `${interval}/${failures}`;
+  useUnsavedChanges(dirty, 'Connection check');
   const save = async () => {
     setState('saving');
     setError(null);
     try {
       await setHealthPolicy(db, { intervalSeconds: Number(interval), failuresBeforeDown: failures });
+      setSaved(`${interval}/${failures}`);
       setState('saved');
     } catch (e) {
       setError(toApiError('save the connection check', e));
@@ -64,6 +71,7 @@ export function HealthPanel({ db }: { db: string }) {
         <Button variant="light" onClick={save} loading={state === 'saving'}>
           {state === 'saved' ? 'Saved ✓' : 'Save check'}
         </Button>
+        <UnsavedHint show={dirty} />
         <Button variant="default" onClick={checkNow} loading={state === 'checking'}>
           Check now
         </Button>
@@ -72,9 +80,9 @@ export function HealthPanel({ db }: { db: string }) {
       {checks.length > 0 && (
         <Group gap={4} mt="sm" data-testid="health-history">
           {checks.map((c) => (
-            <Tooltip key={c.at} label={`${new Date(c.at).toLocaleString()} — ${c.ok ? `answered in ${c.latencyMs} ms` : c.error}`} multiline w={360}>
+            <Tooltip key={c.at} label={`${formatDateTime(c.at)} — ${c.ok ? `answered in ${c.latencyMs} ms` : c.error}`} multiline w={360}>
               <Badge size="sm" variant="light" color={c.ok ? 'green' : 'red'} tt="none">
-                {c.ok ? '✓' : '✗'} {formatAge(c.at)}
+                {c.ok ? '✓' : '✗'} {formatRelative(c.at)}
               </Badge>
             </Tooltip>
           ))}

@@ -1,22 +1,25 @@
 import { Button, Group, NumberInput, Paper, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { getRetention, setRetention, type RetentionPolicy } from '../api';
+import { UnsavedHint, useUnsavedChanges } from '../unsaved';
 import { useCall } from '../useCall';
 import { useSaver } from '../useSaver';
 import { ErrorNotice } from './ErrorNotice';
 
 const empty: RetentionPolicy = { keep_last: 0, keep_days: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, max_size_bytes: 0 };
-const GiB = 1024 ** 3;
+const GB = 1e9; // decimal, as every size in the window (and the policy's description) is written
 
 /** How long backups are kept: applied to each storage after every good backup; the newest good one is never deleted. */
 export function RetentionPanel({ db }: { db: string }) {
   const view = useCall(() => getRetention(db), 'read the retention policy');
   const [p, setP] = useState<RetentionPolicy>(empty);
+  const [saved, setSaved] = useState<RetentionPolicy | null>(null);
   const [description, setDescription] = useState('');
   const { state, error, save: run, edited } = useSaver('save the retention policy');
   useEffect(() => {
     if (view.state.data) {
       setP({ ...empty, ...view.state.data.policy });
+      setSaved({ ...empty, ...view.state.data.policy });
       setDescription(view.state.data.description);
     }
   }, [view.state.data]);
@@ -32,10 +35,13 @@ export function RetentionPanel({ db }: { db: string }) {
       w={110}
     />
   );
+  const dirty = saved !== null && JSON.stringify(p) !== JSON.stringify(saved);
+  useUnsavedChanges(dirty, 'Keep backups');
   const save = () =>
     run(async () => {
       const v = await setRetention(db, p);
       setDescription(v.description);
+      setSaved(p);
     });
   return (
     <Paper withBorder radius="md" p="md">
@@ -54,12 +60,12 @@ export function RetentionPanel({ db }: { db: string }) {
         {num('monthly', 'Monthly')}
         {num('yearly', 'Yearly')}
         <NumberInput
-          label="At most (GiB)"
+          label="At most (GB)"
           min={0}
           decimalScale={1}
-          value={p.max_size_bytes / GiB}
+          value={p.max_size_bytes / GB}
           onChange={(v) => {
-            setP({ ...p, max_size_bytes: Math.round((Number(v) || 0) * GiB) });
+            setP({ ...p, max_size_bytes: Math.round((Number(v) || 0) * GB) });
             edited();
           }}
           w={120}
@@ -67,6 +73,7 @@ export function RetentionPanel({ db }: { db: string }) {
         <Button variant="light" onClick={save} loading={state === 'saving'}>
           {state === 'saved' ? 'Saved ✓' : 'Save retention'}
         </Button>
+        <UnsavedHint show={dirty} />
       </Group>
       {error && <ErrorNotice error={error} />}
     </Paper>

@@ -1,21 +1,42 @@
 import { Alert, Button, Chip, Group, NumberInput, Paper, SegmentedControl, Switch, Text, TextInput, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { clearSchedule, describeSchedule, getSchedule, isZeroTime, setSchedule, toApiError, type ApiError, type ScheduleForm, type ScheduleKind } from '../api';
+import { formatDateTime, formatMinutes } from '../format';
+import { UnsavedHint, useUnsavedChanges } from '../unsaved';
 import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 
 const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
+/**
+ * The form as the inputs show it: a kind's field that is unset (0) gets the value its input displays
+ * (every 60 minutes, day 1), so what is checked and saved is what the user sees.
+ */
+export function normalizeSchedule(f: ScheduleForm): ScheduleForm {
+  return {
+    ...f,
+    weekdays: f.weekdays ?? [],
+    everyMinutes: f.kind === 'every' && !(f.everyMinutes > 0) ? 60 : f.everyMinutes,
+    dayOfMonth: f.kind === 'monthly' && !(f.dayOfMonth > 0) ? 1 : f.dayOfMonth,
+  };
+}
+
 /** When the database is backed up on its own: every N, daily, weekly, monthly or cron. */
 export function SchedulePanel({ db }: { db: string }) {
   const view = useCall(() => getSchedule(db), 'read the schedule');
   const [form, setForm] = useState<ScheduleForm | null>(null);
+  const [saved, setSaved] = useState<ScheduleForm | null>(null);
   const [preview, setPreview] = useState<{ ok: boolean; text: string } | null>(null);
   const [state, setState] = useState<'idle' | 'saving' | 'saved'>('idle');
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
-    if (view.state.data) setForm({ ...view.state.data.form, weekdays: view.state.data.form.weekdays ?? [] });
+    if (!view.state.data) return;
+    const loaded = normalizeSchedule(view.state.data.form);
+    setForm(loaded);
+    setSaved(loaded);
   }, [view.state.data]);
+  const dirty = !!form && !!saved && JSON.stringify(form) !== JSON.stringify(saved);
+  useUnsavedChanges(dirty, 'Schedule');
   useEffect(() => {
     if (!form) return;
     let live = true;
@@ -28,8 +49,11 @@ export function SchedulePanel({ db }: { db: string }) {
     };
   }, [form]);
   if (!form) return null;
-  const change = (patch: Partial<ScheduleForm>) => {
-    setForm({ ...form, ...patch });
+  // Typing in a number field keeps what is typed (an emptied field reads 0 and the preview says why it
+  // cannot be saved); switching kinds fills the new kind's unset field with what its input shows.
+  const change = (patch: Partial<ScheduleForm>, asTyped = false) => {
+    const next = { ...form, ...patch };
+    setForm(asTyped ? next : normalizeSchedule(next));
     setState('idle');
   };
   const save = async () => {
@@ -37,6 +61,7 @@ export function SchedulePanel({ db }: { db: string }) {
     setError(null);
     try {
       await setSchedule(db, form);
+      setSaved(form);
       setState('saved');
       view.reload();
     } catch (e) {
@@ -65,8 +90,8 @@ export function SchedulePanel({ db }: { db: string }) {
       {v?.set && (
         <Text size="sm" mb="xs" data-testid="schedule-status">
           {v.description}
-          {!isZeroTime(v.nextRun) && form.enabled ? ` · next ${new Date(v.nextRun).toLocaleString()}` : ''}
-          {!isZeroTime(v.lastRun) ? ` · last ${new Date(v.lastRun).toLocaleString()}` : ''}
+          {!isZeroTime(v.nextRun) && form.enabled ? ` · next ${formatDateTime(v.nextRun)}` : ''}
+          {!isZeroTime(v.lastRun) ? ` · last ${formatDateTime(v.lastRun)}` : ''}
         </Text>
       )}
       {v?.problem && (
@@ -88,13 +113,20 @@ export function SchedulePanel({ db }: { db: string }) {
       />
       <Group align="end">
         {form.kind === 'every' && (
-          <NumberInput label="Every (minutes)" min={1} value={form.everyMinutes || 60} onChange={(n) => change({ everyMinutes: Number(n) || 0 })} w={160} />
+          <NumberInput
+            label="Every (minutes)"
+            description={form.everyMinutes > 0 ? `= ${formatMinutes(form.everyMinutes)}` : ' '}
+            min={1}
+            value={form.everyMinutes}
+            onChange={(n) => change({ everyMinutes: Number(n) || 0 }, true)}
+            w={160}
+          />
         )}
         {(form.kind === 'daily' || form.kind === 'weekly' || form.kind === 'monthly') && (
           <TextInput label="At (HH:MM)" value={form.at} onChange={(e) => change({ at: e.currentTarget.value })} w={120} />
         )}
         {form.kind === 'monthly' && (
-          <NumberInput label="Day of month" description="29–31: the last day in shorter months" min={1} max={31} value={form.dayOfMonth || 1} onChange={(n) => change({ dayOfMonth: Number(n) || 1 })} w={200} />
+          <NumberInput label="Day of month" description="29–31: the last day in shorter months" min={1} max={31} value={form.dayOfMonth} onChange={(n) => change({ dayOfMonth: Number(n) || 1 })} w={200} />
         )}
         {form.kind === 'cron' && <TextInput label="Cron expression" placeholder="30 2 * * 1-5" value={form.cron} onChange={(e) => change({ cron: e.currentTarget.value })} w={220} />}
         <TextInput label="Time zone" placeholder="this computer’s" value={form.timeZone} onChange={(e) => change({ timeZone: e.currentTarget.value })} w={200} />
@@ -117,6 +149,7 @@ export function SchedulePanel({ db }: { db: string }) {
       )}
       {error && <ErrorNotice error={error} />}
       <Group justify="flex-end" mt="sm">
+        <UnsavedHint show={dirty} />
         {v?.set && (
           <Button variant="subtle" color="red" onClick={remove}>
             Remove schedule

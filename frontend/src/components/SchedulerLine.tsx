@@ -1,6 +1,7 @@
 import { Alert, Button, Group, Text } from '@mantine/core';
 import { useEffect } from 'react';
 import { isZeroTime, pauseSchedules, resumeSchedules, schedulerStatus, toApiError } from '../api';
+import { formatDateTime } from '../format';
 import { useCall } from '../useCall';
 import { EventsOn } from '../wailsjs/runtime/runtime';
 
@@ -29,8 +30,10 @@ export function SchedulerLine() {
     <Group justify="space-between" data-testid="scheduler-line">
       <Text size="sm" c={s.paused ? 'orange' : 'dimmed'}>
         {s.paused
-          ? `Schedules paused ${isZeroTime(s.pausedUntil) ? 'until you resume them' : `until ${new Date(s.pausedUntil).toLocaleString()}`}`
-          : s.next || 'No scheduled backups yet: set a schedule on a database.'}
+          ? `Schedules paused ${isZeroTime(s.pausedUntil) ? 'until you resume them' : `until ${formatDateTime(s.pausedUntil)}`}`
+          : s.nextDatabase && !isZeroTime(s.nextRun)
+            ? `Next backup: ${s.nextDatabase}, ${formatDateTime(s.nextRun!)}`
+            : s.next || 'No scheduled backups yet: set a schedule on a database.'}
       </Text>
       {s.paused ? (
         <Button size="xs" variant="light" onClick={() => act(resumeSchedules)}>
