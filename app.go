@@ -243,6 +243,16 @@ func (a *App) ChooseBackupFile() (string, error) {
 	})
 }
 
+// ChooseFolder asks for a folder with the system's folder chooser, starting
+// at start if it is a folder ("" if the user cancelled).
+func (a *App) ChooseFolder(title, start string) (string, error) {
+	opts := runtime.OpenDialogOptions{Title: title, CanCreateDirectories: true}
+	if fi, err := os.Stat(start); err == nil && fi.IsDir() {
+		opts.DefaultDirectory = start
+	}
+	return runtime.OpenDirectoryDialog(a.ctx, opts)
+}
+
 // ChooseKitSaveFile asks where to save a recovery kit with the system's
 // save dialog, starting at defaultPath ("" if the user cancelled).
 func (a *App) ChooseKitSaveFile(defaultPath string) (string, error) {

@@ -444,6 +444,11 @@ export function chooseBackupFile(): Promise<string> {
   return call('open the file chooser', () => AppShell.ChooseBackupFile(), LONG_CALL_MS);
 }
 
+/** The system's folder chooser, starting at start when it is a folder; "" when cancelled. */
+export function chooseFolder(title: string, start = ''): Promise<string> {
+  return call('open the folder chooser', () => AppShell.ChooseFolder(title, start), LONG_CALL_MS);
+}
+
 export function drillServer(): Promise<DrillServer> {
   return call('read the drill server', async () => (await Restores.DrillServer()) as unknown as DrillServer);
 }

@@ -1,7 +1,7 @@
 import { Alert, Badge, Button, Checkbox, Group, Modal, NumberInput, Paper, PasswordInput, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
 import { useState } from 'react';
-import { addStorage, listStorages, removeStorage, storageHostKey, testStorage, toApiError, type ApiError, type StorageForm, type StorageKind } from '../api';
+import { addStorage, chooseFolder, listStorages, removeStorage, storageHostKey, testStorage, toApiError, type ApiError, type StorageForm, type StorageKind } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useCall } from '../useCall';
 import { useRowTests } from '../useRowTests';
@@ -157,6 +157,16 @@ export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean
       setError(toApiError(`read the host key of ${f.host}`, e));
     }
   };
+  // The system's folder chooser; cancelling keeps what is typed.
+  const browse = async () => {
+    setError(null);
+    try {
+      const dir = await chooseFolder('Choose the folder for backups', f.path);
+      if (dir) set({ path: dir });
+    } catch (e) {
+      setError(toApiError('open the folder chooser', e));
+    }
+  };
   const ready = f.name !== '' && (f.kind !== 'sftp' || trusted);
   return (
     <Modal opened={opened} onClose={close} title="Add storage" size="lg">
@@ -172,7 +182,19 @@ export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean
         />
         <TextInput label="Name" placeholder="office NAS" value={f.name} onChange={(e) => set({ name: e.currentTarget.value })} required />
         {f.kind === 'local' && (
-          <TextInput label="Folder" description="Must exist: a disk, a mounted NAS share or USB drive" placeholder="/mnt/backups" value={f.path} onChange={(e) => set({ path: e.currentTarget.value })} />
+          <Group align="flex-end" gap="xs" wrap="nowrap">
+            <TextInput
+              label="Folder"
+              description="Must exist: a disk, a mounted NAS share or USB drive"
+              placeholder="/mnt/backups"
+              value={f.path}
+              onChange={(e) => set({ path: e.currentTarget.value })}
+              style={{ flex: 1 }}
+            />
+            <Button variant="default" onClick={browse}>
+              Browse…
+            </Button>
+          </Group>
         )}
         {f.kind === 's3' && (
           <>
