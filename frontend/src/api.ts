@@ -14,7 +14,7 @@ import * as Schedules from './wailsjs/go/ui/ScheduleService';
 import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { ClipboardSetText } from './wailsjs/runtime/runtime';
-import { formatDateTime } from './format';
+import { formatBytes, formatDateTime, formatDuration, formatRelative } from './format';
 
 export interface AppInfo {
   name: string;
@@ -393,15 +393,9 @@ export function isZeroTime(t: string | undefined | null): boolean {
   return !t || t.startsWith('0001-');
 }
 
-/** "3 days ago", "5 min ago", "just now". */
+/** "3 days ago", "5 min ago", "just now" (a time a little in the future, from another clock, is "just now"). */
 export function formatAge(iso: string, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
-  if (s < 60) return 'just now';
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ago`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ago`;
-  return `${Math.floor(h / 24)} days ago`;
+  return formatRelative(Math.min(new Date(iso).getTime(), now), now);
 }
 
 const LONG_CALL_MS = 6 * 60 * 60 * 1000; // verify and drill read the whole backup: no small cap
@@ -556,28 +550,8 @@ export function setDatabaseStorages(db: string, names: string[]): Promise<void> 
   return call(`choose the storages of ${db}`, () => Storages.SetDatabaseStorages(db, names));
 }
 
-/** 1234567 → "1.2 MB" (decimal units, as file managers show). */
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n) || n < 1000) return `${Math.max(0, Math.round(n || 0))} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let i = -1;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${v >= 100 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
-
-/** 95 → "1 min 35 s"; 3 → "3 s". */
-export function formatDuration(seconds: number): string {
-  if (seconds > 0 && seconds < 1) return 'under 1 s';
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${s % 60} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
-}
+// Sizes and durations: one module for the whole window (format.ts), kept here for the screens that import them from the API.
+export { formatBytes, formatDuration };
 
 export interface RoleSetupForm {
   adminUrl: string;
