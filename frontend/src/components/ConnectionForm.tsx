@@ -256,7 +256,7 @@ export function connectTarget(f: DatabaseForm, mode: 'fields' | 'url'): string {
 /** “Connecting to host:port…” while a check runs, with Cancel when it can be stopped. */
 export function ConnectingNotice({ target, onCancel }: { target: string; onCancel?: () => void }) {
   return (
-    <Alert color="blue" variant="light" data-testid="connecting">
+    <Alert color="blue" variant="light" data-testid="connecting" role="status">
       <Group justify="space-between" wrap="nowrap">
         <Group gap="xs" wrap="nowrap">
           <Loader size="xs" />

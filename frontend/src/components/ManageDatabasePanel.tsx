@@ -189,7 +189,16 @@ export function ManageDatabasePanel({ db, onChanged, onRemoved }: PanelProps) {
           />
         </Stack>
       )}
-      <EditDatabaseDialog conn={editing} onClose={() => setEditing(null)} onSaved={changed} />
+      <EditDatabaseDialog
+        conn={editing}
+        onClose={() => setEditing(null)}
+        onSaved={() => {
+          // What an earlier check said is about the old connection.
+          setError(null);
+          setCheck(null);
+          changed();
+        }}
+      />
       <RenameDatabaseDialog
         name={renaming}
         onClose={() => setRenaming(null)}
