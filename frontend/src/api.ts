@@ -741,7 +741,6 @@ export function switchToReadOnlyRole(name: string, f: RoleSetupForm): Promise<{ 
   }, 60_000);
 }
 
-
 export function planRoleSetup(f: RoleSetupForm): Promise<RolePlan> {
   return call('prepare the read-only role', () => Databases.PlanRoleSetup(f), 60_000);
 }
