@@ -149,7 +149,7 @@ export function ActivityPage() {
           <Table.Thead>
             <Table.Tr>
               <Table.Th w={36} />
-              <Table.Th w={170}>When</Table.Th>
+              <Table.Th w={200}>When</Table.Th>
               <Table.Th>What happened</Table.Th>
               <Table.Th w={90}>Outcome</Table.Th>
             </Table.Tr>
@@ -191,7 +191,7 @@ function Entry({ r, open, onToggle }: { r: AuditRecord; open: boolean; onToggle:
           </ActionIcon>
         </Table.Td>
         <Table.Td>
-          <Text size="sm" c="dimmed">
+          <Text size="sm" c="dimmed" style={{ whiteSpace: 'nowrap' }}>
             {formatDateTime(r.at)}
           </Text>
         </Table.Td>
