@@ -46,7 +46,7 @@ func (l *lockedBuffer) String() string {
 func TestScheduleSetValidation(t *testing.T) {
 	cases := map[string][]string{
 		"exactly one of":           {"shop"},
-		"at least 1m":              {"shop", "--every", "2s"},
+		"at least 1 min":           {"shop", "--every", "2s"},
 		"not an interval":          {"shop", "--every", "soon"},
 		"not a time of day":        {"shop", "--daily", "25:00"},
 		"DAYS@HH:MM":               {"shop", "--weekly", "mon,fri"},
