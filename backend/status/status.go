@@ -172,7 +172,7 @@ func Of(in Input) Status {
 	}
 	if l := st.Last; l != nil && l != st.LastGood && l.Status == store.StatusFailed {
 		add(Reason{Code: CodeBackupFailed, Severity: Failing, Since: l.StartedAt,
-			Message: "The last backup failed: " + firstLine(l.Error), Action: "See why, fix it, and back up again"})
+			Message: "The last backup failed: " + lower(Cause(*l)), Action: "See why, fix it, and back up again"})
 	}
 	if g := st.LastGood; g != nil && g == st.Last && g.Error != "" {
 		add(Reason{Code: CodePartial, Severity: Attention, Since: g.StartedAt,
@@ -242,6 +242,53 @@ func checkWord(kind string) string {
 		return "restore drill"
 	}
 	return "verification"
+}
+
+// Cause is why a backup failed (or which storages lack it), from its
+// recorded error, as a sentence: the first line, without the "back up
+// NAME: " the pipeline puts first and without the server's own words in
+// parentheses at the end (those stay in the recorded error, the detail a
+// face shows one click away).
+func Cause(b store.Backup) string {
+	s := firstLine(b.Error)
+	for _, prefix := range []string{"back up " + b.DatabaseName + ": ", "back up " + b.DatabaseName + " "} {
+		s = strings.TrimPrefix(s, prefix)
+	}
+	if i := openingParen(s); i > len(s)/3 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if word, _, _ := strings.Cut(s, " "); word == "" || strings.ContainsAny(word, "_.:/") {
+		return s // "pg_dump …", a path: left as written
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// openingParen is where the parenthesis that closes s opens (-1: s does
+// not end in one).
+func openingParen(s string) int {
+	if !strings.HasSuffix(s, ")") {
+		return -1
+	}
+	depth := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case ')':
+			depth++
+		case '(':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// lower makes a sentence the second half of another.
+func lower(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // firstLine is the first line of a recorded error.

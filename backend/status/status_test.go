@@ -92,3 +92,17 @@ func TestFailedReasonSaysWhy(t *testing.T) {
 		t.Fatalf("last %v, last good %v", st.Last, st.LastGood)
 	}
 }
+
+func TestCause(t *testing.T) {
+	for _, tc := range []struct{ err, want string }{
+		{`back up Shop: cannot connect to db:5432/shop as "reader": the server refused the password (FATAL: password authentication failed (SQLSTATE 28P01))`,
+			`Cannot connect to db:5432/shop as "reader": the server refused the password`},
+		{"written to 1 of 2 storages; storage nas: disk full", "Written to 1 of 2 storages; storage nas: disk full"},
+		{"back up Shop: pg_dump exited 1\nmore detail", "pg_dump exited 1"},
+		{"", ""},
+	} {
+		if got := Cause(store.Backup{BackupDetails: store.BackupDetails{DatabaseName: "Shop", Error: tc.err}}); got != tc.want {
+			t.Errorf("Cause(%q) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}

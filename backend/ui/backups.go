@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -184,29 +185,12 @@ func backupView(b store.Backup, names map[int64]string) BackupView {
 		}
 	}
 	if b.Error != "" {
-		v.Reason = failureReason(b)
+		v.Reason = status.Cause(b)
 		if v.Blame == "" && b.Status == store.StatusFailed {
 			v.Blame = failureBlame(b.Error)
 		}
 	}
 	return v
-}
-
-// failureReason is a recorded backup error as a sentence: the first line,
-// without the "back up NAME: " the pipeline prefixes and without the
-// server's own words in parentheses at the end (those stay in Error).
-func failureReason(b store.Backup) string {
-	s, _, _ := strings.Cut(strings.TrimSpace(b.Error), "\n")
-	for _, prefix := range []string{"back up " + b.DatabaseName + ": ", "back up " + b.DatabaseName + " "} {
-		s = strings.TrimPrefix(s, prefix)
-	}
-	if i := strings.LastIndex(s, " ("); i > 0 && strings.HasSuffix(s, ")") && i > len(s)/3 {
-		s = s[:i]
-	}
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // failureBlame says what a whole-backup failure was caused by, from the

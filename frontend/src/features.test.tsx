@@ -94,7 +94,8 @@ describe('databases', () => {
     await waitFor(() => expect(within(shop).getByTestId('state-dot')).toHaveAttribute('data-state', 'failing'));
     expect(within(shop).getByTestId('state-dot')).toHaveAttribute('aria-label', 'Failing');
     expect(within(shop).getByTestId('state-line')).toHaveTextContent('Failing: The last backup failed: the server refused the password');
-    expect(within(shop).getByTestId('card-fix')).toHaveTextContent('See why, fix it, and back up again');
+    expect(within(shop).getByTestId('card-fix')).toHaveTextContent('See why…');
+    expect(within(shop).getByTestId('card-fix')).toHaveAttribute('data-action', 'See why, fix it, and back up again');
     expect(within(shop).getByTestId('state-line')).toHaveTextContent('and 1 more on its page');
     expect(within(blog).getByTestId('state-dot')).toHaveAttribute('data-state', 'protected');
     expect(within(blog).getByTestId('state-line')).toHaveTextContent(/^Protected$/);

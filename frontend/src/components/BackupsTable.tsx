@@ -2,6 +2,7 @@ import { ActionIcon, Anchor, Badge, Code, Group, Menu, Table, Text, Tooltip } fr
 import { IconDots } from '@tabler/icons-react';
 import { Fragment, useState } from 'react';
 import { formatAge, formatBytes, formatDuration, isZeroTime, type BackupRow } from '../api';
+import { formatDateTime } from '../format';
 
 const statusColor: Record<string, string> = { succeeded: 'green', failed: 'red', cancelled: 'gray', running: 'blue', pruned: 'gray' };
 
@@ -75,7 +76,7 @@ export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { row
             <Table.Tr data-testid="backup-row" data-status={b.status} style={b.reason ? { borderBottom: 'none' } : undefined}>
               <Table.Td>
                 <Tooltip label={`Backup ${b.id}`} openDelay={400}>
-                  <Text size="sm">{new Date(b.started).toLocaleString()}</Text>
+                  <Text size="sm">{formatDateTime(b.started)}</Text>
                 </Tooltip>
               </Table.Td>
               <Table.Td>
@@ -116,7 +117,7 @@ export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { row
                   {b.status === 'succeeded' && (
                     <Menu position="bottom-end" withinPortal>
                       <Menu.Target>
-                        <ActionIcon variant="subtle" color="gray" aria-label={`Actions for the backup of ${new Date(b.started).toLocaleString()}`} disabled={busy}>
+                        <ActionIcon variant="subtle" color="gray" aria-label={`Actions for the backup of ${formatDateTime(b.started)}`} disabled={busy}>
                           <IconDots size={16} />
                         </ActionIcon>
                       </Menu.Target>
@@ -145,7 +146,7 @@ function VerifiedCell({ b }: { b: BackupRow }) {
   if (!c) return <Text size="sm" c="dimmed">—</Text>;
   const what = c.kind === 'drill' ? 'drill' : 'verified';
   return (
-    <Tooltip label={c.problem || `${c.kind === 'drill' ? 'Restore drill passed' : 'Verified'} ${new Date(c.when).toLocaleString()}`} multiline w={360}>
+    <Tooltip label={c.problem || `${c.kind === 'drill' ? 'Restore drill passed' : 'Verified'} ${formatDateTime(c.when)}`} multiline w={360}>
       <Badge size="sm" variant="light" color={c.ok ? 'green' : 'red'} tt="none" data-testid="verified-badge">
         {c.ok ? '✓' : '✗'} {what}
       </Badge>

@@ -3,11 +3,23 @@ import { Sparkline } from '@mantine/charts';
 import { IconPlayerPlay } from '@tabler/icons-react';
 import { useState } from 'react';
 import { formatAge, formatBytes, resumeSchedules, startBackup, toApiError, type ApiError, type DatabaseStatus, type DatabaseView, type SafetyState } from '../api';
+import { formatDateTime, formatTime } from '../format';
 import { useRunningJob } from '../stores/jobs';
 import { ErrorNotice } from './ErrorNotice';
 
 export const stateColor: Record<SafetyState, string> = { protected: 'teal', attention: 'yellow', failing: 'red', unprotected: 'gray' };
 export const stateWords: Record<SafetyState, string> = { protected: 'Protected', attention: 'Needs attention', failing: 'Failing', unprotected: 'Not backed up yet' };
+/** The fixing action's button, short; the reason's whole action sentence is its tooltip. */
+const fixLabel: Record<string, string> = {
+  no_backup: 'Back up now',
+  no_recovery_kit: 'Save a recovery kit',
+  schedules_paused: 'Resume schedules',
+  never_verified: 'Verify…',
+  write_access: 'Use a read-only role…',
+  write_access_found: 'Check the role…',
+  database_down: 'Check the connection…',
+  no_recent_backup: 'Set a schedule…',
+};
 const order: Record<SafetyState, number> = { failing: 0, unprotected: 1, attention: 2, protected: 3 };
 
 /** Sort key: failing first, then not backed up, needing attention, protected; unknown last. */
@@ -103,15 +115,17 @@ export function DatabaseCard({ d, s, onOpen, onOpenSettings }: CardProps) {
       {error && <ErrorNotice error={error} />}
       <Group justify="space-between" mt="xs" wrap="nowrap" gap="xs">
         {first && s?.state !== 'protected' ? (
-          <Button size="compact-sm" variant="light" color={color} onClick={fix} data-testid="card-fix">
-            {first.action}
-          </Button>
+          <Tooltip label={first.action} multiline maw={280}>
+            <Button size="compact-sm" variant="light" color={color} onClick={fix} data-testid="card-fix" data-action={first.action} miw={0}>
+              {fixLabel[first.code] ?? 'See why…'}
+            </Button>
+          </Tooltip>
         ) : (
           <Text size="xs" c="dimmed">
             {(d.storageIds?.length ?? 0) === 0 ? 'No storage chosen yet' : `Backs up to ${d.storageIds!.length} storage${d.storageIds!.length > 1 ? 's' : ''}`}
           </Text>
         )}
-        <Button size="compact-sm" variant="default" onClick={onOpen}>
+        <Button size="compact-sm" variant="default" onClick={onOpen} style={{ flexShrink: 0 }}>
           Backups
         </Button>
       </Group>
@@ -184,5 +198,5 @@ function formatNext(iso: string): string {
   const t = new Date(iso);
   const now = new Date();
   const sameDay = t.toDateString() === now.toDateString();
-  return sameDay ? t.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' }) : t.toLocaleString(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+  return sameDay ? formatTime(t) : formatDateTime(t);
 }

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { chooseBackupFile, formatBytes, importBackupFile, toApiError, type ApiError, type ImportedBackup } from '../api';
 import { ErrorNotice } from './ErrorNotice';
 import { ImportKitDialog } from './ImportKitDialog';
+import { formatDateTime } from '../format';
 
 /**
  * Restore from a file: a .pgsafe backup that is in none of this machine's
@@ -75,7 +76,7 @@ export function ImportDialog({ opened, onClose, onRestore }: { opened: boolean; 
         {found && (
           <Alert color="green" variant="light" title={`Backup of ${found.database || 'a database'} ✓`} data-testid="imported-backup">
             <Text size="sm">
-              PostgreSQL {found.serverVersion || '?'} · {formatBytes(found.storedSize)} · {new Date(found.started).toLocaleString()}
+              PostgreSQL {found.serverVersion || '?'} · {formatBytes(found.storedSize)} · {formatDateTime(found.started)}
               {found.rowsCounted ? ' · row counts known' : ' · no manifest beside it: row counts unknown'}
             </Text>
             <Group justify="flex-end" mt="sm">

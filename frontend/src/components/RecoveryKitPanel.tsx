@@ -6,6 +6,7 @@ import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 import { ImportKitDialog } from './ImportKitDialog';
 import { RecoveryKitDialog } from './RecoveryKitDialog';
+import { formatDateTime } from '../format';
 
 /** Settings' recovery kit: whether one was saved and when, Export and Import. */
 export function RecoveryKitPanel({ keyId }: { keyId?: string }) {
@@ -31,7 +32,7 @@ export function RecoveryKitPanel({ keyId }: { keyId?: string }) {
         <Group gap={6} wrap="nowrap" align="start" data-testid="kit-status">
           <IconCircleCheck size={18} color="var(--mantine-color-green-6)" style={{ flex: 'none' }} />
           <Text size="sm">
-            Recovery kit saved: {k.savedHow === 'imported' ? 'imported' : 'exported'} {new Date(k.savedAt).toLocaleString()}
+            Recovery kit saved: {k.savedHow === 'imported' ? 'imported' : 'exported'} {formatDateTime(k.savedAt)}
             {k.savedPath ? (
               <>
                 {' '}

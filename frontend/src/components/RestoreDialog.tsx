@@ -13,6 +13,7 @@ import {
 } from '../api';
 import { ErrorNotice } from './ErrorNotice';
 import { RestoreEnd, RestoreProgressView } from './RestoreOutcome';
+import { formatDateTime } from '../format';
 
 /** The backup a restore starts from. */
 export interface RestoreSource {
@@ -103,7 +104,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
   );
 
   if (!source) return null;
-  const when = new Date(source.started).toLocaleString();
+  const when = formatDateTime(source.started);
   const where = target === 'url' ? describeUrl(url) : `${database} on ${source.server}`;
   const nameProblem = target === 'same' && database !== '' ? newDatabaseNameProblem(database) : null;
   const formReady = target === 'url' ? url.trim() !== '' : user.trim() !== '' && database.trim() !== '' && !nameProblem;

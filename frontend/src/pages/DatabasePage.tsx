@@ -35,6 +35,7 @@ import { BackupsTable, LastCheckBadge } from '../components/BackupsTable';
 import { seedRunningBackup, useEngineEvents, useFinishedJob, useRunningJob } from '../stores/jobs';
 import { useCall } from '../useCall';
 import { useSaver } from '../useSaver';
+import { UnsavedHint, useUnsavedChanges } from '../unsaved';
 
 const phaseWords: Record<string, string> = {
   connecting: 'Connecting and taking a consistent snapshot…',
@@ -255,6 +256,8 @@ function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[];
   const [value, setValue] = useState<string[]>(current);
   const { state, error, save: run, edited } = useSaver('choose the storages');
   useEffect(() => setValue(current), [current.join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
+  const dirty = [...value].sort().join(',') !== [...current].sort().join(',');
+  useUnsavedChanges(dirty, 'Storages');
   const save = () =>
     run(async () => {
       await setDatabaseStorages(db, value);
@@ -276,9 +279,10 @@ function StoragesChooser({ db, ids, onSaved, all }: { db: string; ids: number[];
           style={{ flex: 1 }}
         />
         <Button variant="light" onClick={save} loading={state === 'saving'} disabled={value.length === 0}>
-          {state === 'saved' ? 'Saved ✓' : 'Save'}
+          {state === 'saved' && !dirty ? 'Saved ✓' : 'Save'}
         </Button>
       </Group>
+      <UnsavedHint show={dirty} />
       {error && <ErrorNotice error={error} />}
     </Paper>
   );
@@ -323,7 +327,12 @@ function DrillPanel({ db }: { db: string }) {
       setEveryDays(policy.state.data.everyDays);
     }
   }, [policy.state.data]);
-  const save = () => run(() => setDrillPolicy(db, { everyBackups, everyDays }));
+  const dirty = !!policy.state.data && (policy.state.data.everyBackups !== everyBackups || policy.state.data.everyDays !== everyDays);
+  useUnsavedChanges(dirty, 'Restore drills');
+  const save = () => run(async () => {
+    await setDrillPolicy(db, { everyBackups, everyDays });
+    policy.reload();
+  });
   return (
     <Paper withBorder radius="md" p="md">
       <Title order={2} size="h5">
@@ -341,9 +350,10 @@ function DrillPanel({ db }: { db: string }) {
         <NumberInput label="After every Nth backup" min={0} max={1000} value={everyBackups} onChange={(v) => { setEveryBackups(Number(v) || 0); edited(); }} />
         <NumberInput label="Or when the last drill is N days old" min={0} max={365} value={everyDays} onChange={(v) => { setEveryDays(Number(v) || 0); edited(); }} />
         <Button variant="light" onClick={save} loading={state === 'saving'}>
-          {state === 'saved' ? 'Saved ✓' : 'Save drills'}
+          {state === 'saved' && !dirty ? 'Saved ✓' : 'Save drills'}
         </Button>
       </Group>
+      <UnsavedHint show={dirty} />
       {error && <ErrorNotice error={error} />}
     </Paper>
   );
