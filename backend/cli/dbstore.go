@@ -44,7 +44,7 @@ func dbAddCmd(env *Env) *cobra.Command {
 			var wa *engine.WriteAccessError
 			if errors.As(err, &wa) && !asJSON {
 				printReport(env.Stderr, name, wa.Report)
-				return exitError{code: exitWriteAccess, err: err}
+				return exitError{code: exitWriteAccess, err: fmt.Errorf("%w (create one with `pgsafe db setup-readonly`, or pass --allow-write-access)", err)}
 			}
 			if err != nil {
 				return err

@@ -60,7 +60,7 @@ func (e *WriteAccessError) Error() string {
 			codes = append(codes, f.Object+" ("+f.Code+")")
 		}
 	}
-	return fmt.Sprintf("the role %s can change data (%s): PgSafe needs read access only. Create a read-only role (`pgsafe db setup-readonly`), or accept write access explicitly",
+	return fmt.Sprintf("the role %s can change data (%s): PgSafe needs read access only. Use a read-only role, or accept write access explicitly",
 		e.Report.Role, strings.Join(codes, "; "))
 }
 

@@ -156,11 +156,11 @@ type WrongKeyError struct {
 
 func (e *WrongKeyError) Error() string {
 	if len(e.Have) == 0 {
-		return fmt.Sprintf("this backup needs key %s, and no key is available here (import the recovery kit with `pgsafe key import`, or pass --key-file)", e.Need)
+		return fmt.Sprintf("this backup needs key %s, and no key is available here: import that key's recovery kit", e.Need)
 	}
 	have := make([]string, len(e.Have))
 	for i, h := range e.Have {
 		have[i] = h.String()
 	}
-	return fmt.Sprintf("this backup needs key %s, this machine has key %s (import the matching recovery kit with `pgsafe key import`, or pass --key-file)", e.Need, strings.Join(have, ", "))
+	return fmt.Sprintf("this backup needs key %s, this machine has key %s: import that key's recovery kit", e.Need, strings.Join(have, ", "))
 }

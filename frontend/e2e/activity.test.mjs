@@ -38,13 +38,22 @@ describe('Activity in words, the schedule form, Browse…', () => {
       name: 'Shop', host: env.E2E_PG_HOST, port: Number(env.E2E_PG_PORT), dbname: env.E2E_PG_DB, user: env.E2E_PG_READER,
       password: env.E2E_PG_READER_PASSWORD, sslmode: 'disable', storages: ['Local disk'], countRows: true,
     }, false);
+    // The backup's end, from the engine's event stream (registered before the start).
+    const ended = page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const off = window.runtime.EventsOn('engine:event', (ev) => {
+            if (ev.type === 'job.finished' && ev.job === 'backup' && ev.database === 'Shop') {
+              off();
+              resolve(ev);
+            }
+          });
+        }),
+    );
     await go('BackupService', 'Start', 'Shop');
-    let latest;
-    for (let i = 0; i < 240 && latest?.status !== 'succeeded'; i++) {
-      [latest] = await go('BackupService', 'List', 'Shop', 1);
-      if (latest?.status === 'failed') throw new Error(`the backup failed: ${latest.error}`);
-      if (latest?.status !== 'succeeded') await page.waitForTimeout(250);
-    }
+    const end = await ended;
+    assert.equal(end.outcome, 'succeeded', `the backup did not succeed: ${end.error}`);
+    const [latest] = await go('BackupService', 'List', 'Shop', 1);
     assert.equal(latest?.status, 'succeeded');
     await go('RestoreService', 'Verify', latest.id);
     await go('ScheduleService', 'Pause', 60);

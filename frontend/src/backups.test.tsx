@@ -136,6 +136,16 @@ describe('database page', () => {
     expect(within(rows[1]).queryByRole('button', { name: /Actions/ })).toBeNull();
   });
 
+  it('charts the size and duration of the good backups, newest last', async () => {
+    const row = (id: string, day: number, size: number, took: number): api.BackupRow => ({
+      id, status: 'succeeded', origin: 'scheduled', started: `2026-11-${day}T02:00:00Z`, durationSeconds: took, rawSize: size * 4, storedSize: size, copies: [{ storage: 'nas', status: 'written' }],
+    });
+    m(api.listBackups).mockResolvedValue([row('b3', 23, 2_400_000, 95), row('b2', 22, 2_300_000, 80), { ...row('bx', 21, 0, 1), status: 'failed' }, row('b1', 20, 2_200_000, 70)]);
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    const chart = await screen.findByTestId('backup-history-chart');
+    expect(chart).toHaveTextContent('last 3 good backups · newest 2.4 MB in 1 min 35 s');
+  });
+
   it('says why a backup cannot start', async () => {
     m(api.startBackup).mockRejectedValue(new Error('a backup of shop is already running'));
     const user = userEvent.setup();

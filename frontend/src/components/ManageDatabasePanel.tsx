@@ -165,7 +165,7 @@ export function ManageDatabasePanel({ db, onChanged, onRemoved }: PanelProps) {
             <Button size="xs" variant="default" onClick={() => setRenaming(db)}>
               Rename…
             </Button>
-            <Button size="xs" variant="subtle" color="red" onClick={() => setRemoving(db)}>
+            <Button size="xs" variant="light" color="red" onClick={() => setRemoving(db)}>
               Remove…
             </Button>
           </Group>

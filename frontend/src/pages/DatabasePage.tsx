@@ -31,6 +31,7 @@ import { ManageDatabasePanel, RoleWarning } from '../components/ManageDatabasePa
 import { RetentionPanel } from '../components/RetentionPanel';
 import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
+import { BackupHistoryChart } from '../components/BackupHistoryChart';
 import { BackupsTable, LastCheckBadge } from '../components/BackupsTable';
 import { seedRunningBackup, useEngineEvents, useFinishedJob, useRunningJob } from '../stores/jobs';
 import { useCall } from '../useCall';
@@ -160,6 +161,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
       )}
       {check && <CheckNotice c={check} />}
       <StoragesChooser db={db.name} ids={storageIds} onSaved={(ids) => { setStorageIds(ids); onChanged?.(); }} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
+      <BackupHistoryChart rows={backups.state.data ?? []} />
       <Paper withBorder radius="md" p="md">
         <Title order={2} size="h5" mb="sm">
           Backups
