@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"sync"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/pg"
@@ -9,10 +10,20 @@ import (
 )
 
 // DatabaseService is the Databases screens and the Add database wizard.
-type DatabaseService struct{ core *Core }
+type DatabaseService struct {
+	core *Core
+
+	// checks are the connection checks under way (one per database, and
+	// NewDatabaseCheck for the add wizard's), so the window can cancel a
+	// check that hangs on an unreachable host.
+	mu     sync.Mutex
+	checks map[string]context.CancelFunc
+}
 
 // NewDatabaseService returns the service bound as DatabaseService.
-func NewDatabaseService(c *Core) *DatabaseService { return &DatabaseService{core: c} }
+func NewDatabaseService(c *Core) *DatabaseService {
+	return &DatabaseService{core: c, checks: map[string]context.CancelFunc{}}
+}
 
 // DatabaseForm is the wizard's connection step: a pasted URL, or fields.
 // The password is write-only: it goes in, it never comes back.
@@ -130,8 +141,17 @@ func (s *DatabaseService) List() ([]DatabaseView, error) {
 // Test connects with the form's credentials and runs the read-only audit
 // (the wizard's second step); nothing is stored.
 func (s *DatabaseService) Test(f DatabaseForm) (*engine.CheckResult, error) {
-	return engine.CheckInput(context.Background(), f.input())
+	var res *engine.CheckResult
+	err := s.checking(NewDatabaseCheck, func(ctx context.Context) (err error) {
+		res, err = engine.CheckInput(ctx, f.input())
+		return err
+	})
+	return res, err
 }
+
+// NewDatabaseCheck is the name CancelCheck takes to stop the add wizard's
+// test of a database not saved yet (no saved database has an empty name).
+const NewDatabaseCheck = ""
 
 // Add stores the database after checking it again. allowWriteAccess is the
 // switch the user flips to proceed with a role that can write (audited).

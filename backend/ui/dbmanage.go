@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
@@ -104,26 +103,19 @@ func (s *DatabaseService) Connection(name string) (*ConnectionView, error) {
 	return nil, errors.New("no database named " + name + ": it may have been renamed or removed")
 }
 
-// checks are the connection checks under way (one per database), so the
-// window can cancel a check that hangs on an unreachable host.
-var checks = struct {
-	sync.Mutex
-	cancel map[string]context.CancelFunc
-}{cancel: map[string]context.CancelFunc{}}
-
 // checking runs fn with a context CancelCheck(name) ends.
 func (s *DatabaseService) checking(name string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithCancel(context.Background())
-	checks.Lock()
-	if prev := checks.cancel[name]; prev != nil {
+	s.mu.Lock()
+	if prev := s.checks[name]; prev != nil {
 		prev()
 	}
-	checks.cancel[name] = cancel
-	checks.Unlock()
+	s.checks[name] = cancel
+	s.mu.Unlock()
 	defer func() {
-		checks.Lock()
-		delete(checks.cancel, name)
-		checks.Unlock()
+		s.mu.Lock()
+		delete(s.checks, name)
+		s.mu.Unlock()
 		cancel()
 	}()
 	err := fn(ctx)
@@ -134,11 +126,12 @@ func (s *DatabaseService) checking(name string, fn func(ctx context.Context) err
 }
 
 // CancelCheck stops the named database's connection check (TestChange,
-// Update, Recheck); nothing is changed.
+// Update, Recheck; NewDatabaseCheck: the add wizard's Test); nothing is
+// changed.
 func (s *DatabaseService) CancelCheck(name string) {
-	checks.Lock()
-	defer checks.Unlock()
-	if c := checks.cancel[name]; c != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.checks[name]; c != nil {
 		c()
 	}
 }

@@ -90,6 +90,20 @@ func TestManageDatabase(t *testing.T) {
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "cancelled") {
 		t.Fatalf("a cancelled check: %v", err)
 	}
+	// The add wizard's test of a database not saved yet, the same way.
+	go func() {
+		_, err := s.Test(hang)
+		done <- err
+	}()
+	conn2, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn2.Close()
+	s.CancelCheck(NewDatabaseCheck)
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "cancelled") {
+		t.Fatalf("a cancelled test of a new database: %v", err)
+	}
 	if err := s.Remove("Shop main"); err != nil {
 		t.Fatal(err)
 	}

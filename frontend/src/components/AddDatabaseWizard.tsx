@@ -1,6 +1,6 @@
 import { Alert, Button, Checkbox, Group, Modal, Select, Stack, Stepper, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
-import { addDatabase, listImportCandidates, runRoleSetup, testDatabase, type ApiError, type CheckResult, type DatabaseForm, type ImportCandidate, type PrivilegeReport } from '../api';
+import { addDatabase, listImportCandidates, runRoleSetup, testDatabase, type ApiError, type CheckResult, type DatabaseForm, type ImportCandidate, type PrivilegeReport, cancelConnectionCheck } from '../api';
 import { useCall } from '../useCall';
 import { ConnectingNotice, ConnectionFields, ReadOnlyRoleOffer, ServerSummary, connectTarget, useConnectionForm } from './ConnectionForm';
 import { ErrorNotice } from './ErrorNotice';
@@ -117,7 +117,7 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
             <Text size="xs" c="dimmed">
               PgSafe only needs to read. The next step checks exactly what this role can do.
             </Text>
-            {testing && <ConnectingNotice target={connectTarget(form, conn.mode)} />}
+            {testing && <ConnectingNotice target={connectTarget(form, conn.mode)} onCancel={() => cancelConnectionCheck('')} />}
             {error && <ErrorNotice error={error} />}
             <Group justify="flex-end">
               <Button onClick={doTest} loading={busy} disabled={!canTest}>
