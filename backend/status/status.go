@@ -8,6 +8,7 @@ package status
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -257,11 +258,19 @@ func Cause(b store.Backup) string {
 	if i := openingParen(s); i > len(s)/3 {
 		s = strings.TrimSpace(s[:i])
 	}
+	// pg.ConnError says where first and what happened second: the card has
+	// room for the second.
+	if m := connFailed.FindStringSubmatch(s); m != nil {
+		s = fmt.Sprintf("%s (%s@%s)", m[3], m[2], m[1])
+	}
 	if word, _, _ := strings.Cut(s, " "); word == "" || strings.ContainsAny(word, "_.:/") {
 		return s // "pg_dump …", a path: left as written
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// connFailed matches pg.ConnError's text: cannot connect to ADDR as "USER": WHAT.
+var connFailed = regexp.MustCompile(`^cannot connect to (\S+) as "([^"]*)": (.+)$`)
 
 // openingParen is where the parenthesis that closes s opens (-1: s does
 // not end in one).

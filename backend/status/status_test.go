@@ -96,7 +96,7 @@ func TestFailedReasonSaysWhy(t *testing.T) {
 func TestCause(t *testing.T) {
 	for _, tc := range []struct{ err, want string }{
 		{`back up Shop: cannot connect to db:5432/shop as "reader": the server refused the password (FATAL: password authentication failed (SQLSTATE 28P01))`,
-			`Cannot connect to db:5432/shop as "reader": the server refused the password`},
+			`The server refused the password (reader@db:5432/shop)`},
 		{"written to 1 of 2 storages; storage nas: disk full", "Written to 1 of 2 storages; storage nas: disk full"},
 		{"back up Shop: pg_dump exited 1\nmore detail", "pg_dump exited 1"},
 		{"", ""},
