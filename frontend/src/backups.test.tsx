@@ -17,6 +17,7 @@ vi.mock('./api', async (importOriginal) => {
     cancelBackup: vi.fn(),
     runningBackups: vi.fn(),
     onEngineEvent: vi.fn(),
+    databaseStatus: vi.fn(),
     setDatabaseStorages: vi.fn(),
     addStorage: vi.fn(),
     testStorage: vi.fn(),
@@ -50,6 +51,7 @@ beforeEach(() => {
   ]);
   m(api.listStorages).mockResolvedValue([{ id: 7, name: 'nas', kind: 'local', where: '/mnt/nas', secretSet: false }, { id: 8, name: 'usb', kind: 'local', where: '/media/usb', secretSet: false }]);
   m(api.runningBackups).mockResolvedValue([]);
+  m(api.databaseStatus).mockResolvedValue([]);
   m(api.lastCheck).mockResolvedValue({ kind: '', when: '0001-01-01T00:00:00Z', ok: false, backupId: '' });
   m(api.drillServer).mockResolvedValue({ set: false });
   m(api.drillPolicy).mockResolvedValue({ everyBackups: 0, everyDays: 0 });
@@ -134,6 +136,22 @@ describe('database page', () => {
     expect(screen.getByTestId('backup-error-detail')).toHaveTextContent('SQLSTATE 28P01');
     expect(within(rows[1]).getByText('removed by retention')).toBeInTheDocument();
     expect(within(rows[1]).queryByRole('button', { name: /Actions/ })).toBeNull();
+  });
+
+  it('lists every reason of its state, and follows the engine’s status events', async () => {
+    const reason = (code: string, severity: api.SafetyState, message: string, action: string) => ({ code, severity, message, action, since: '2026-12-06T02:00:00Z' });
+    m(api.databaseStatus).mockResolvedValue([
+      { name: 'shop', state: 'failing', lastGoodBackup: null, lastGoodSize: 0, lastBackup: null, nextRun: null, recent: [],
+        reasons: [reason('backup_failed', 'failing', 'The last backup failed: the server refused the password', 'See why, fix it, and back up again'), reason('no_recovery_kit', 'attention', 'No recovery kit has been saved', 'Save a recovery kit')] },
+    ]);
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId('page-state')).toHaveAttribute('data-state', 'failing'));
+    const reasons = screen.getAllByTestId('state-reason');
+    expect(reasons.map((r) => r.dataset.code)).toEqual(['backup_failed', 'no_recovery_kit']);
+    expect(reasons[0]).toHaveTextContent('See why, fix it, and back up again');
+    act(() => emit({ type: 'status.changed', database: 'shop', at: at(), status: { name: 'shop', state: 'protected', lastGoodBackup: null, lastGoodSize: 0, lastBackup: null, nextRun: null, recent: [], reasons: [] } }));
+    expect(screen.getByTestId('page-state')).toHaveAttribute('data-state', 'protected');
+    expect(screen.queryByTestId('state-reasons')).toBeNull();
   });
 
   it('charts the size and duration of the good backups, newest last', async () => {

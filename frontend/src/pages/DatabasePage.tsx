@@ -32,6 +32,7 @@ import { RetentionPanel } from '../components/RetentionPanel';
 import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { BackupHistoryChart } from '../components/BackupHistoryChart';
+import { StateBadge, StateReasons, useDatabaseState } from '../components/DatabaseState';
 import { BackupsTable, LastCheckBadge } from '../components/BackupsTable';
 import { seedRunningBackup, useEngineEvents, useFinishedJob, useRunningJob } from '../stores/jobs';
 import { useCall } from '../useCall';
@@ -56,6 +57,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
   const [starting, setStarting] = useState(false);
   const progress = job ? (job.backup ?? startingProgress(db.name, job.jobId)) : starting ? startingProgress(db.name) : null;
   const drill = useRunningJob(db.name, 'drill');
+  const state = useDatabaseState(db.name);
   const [error, setError] = useState<ApiError | null>(null);
   const [storageIds, setStorageIds] = useState<number[]>(db.storageIds ?? []);
   useEffect(() => setStorageIds(db.storageIds ?? []), [(db.storageIds ?? []).join(',')]); // eslint-disable-line react-hooks/exhaustive-deps
@@ -120,9 +122,12 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
             <IconArrowLeft size={18} />
           </Anchor>
           <div>
-            <Title order={1} size="h3">
-              {db.name}
-            </Title>
+            <Group gap="xs" wrap="nowrap">
+              <Title order={1} size="h3">
+                {db.name}
+              </Title>
+              <StateBadge s={state} />
+            </Group>
             <Group gap="xs">
               <Text size="sm" c="dimmed" className="selectable">
                 {db.user}@{db.host}:{db.port}/{db.dbname}
@@ -146,6 +151,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
         </Alert>
       )}
       <RoleWarning db={db.name} onChanged={onChanged} />
+      <StateReasons s={state} />
       {error && <ErrorNotice error={error} />}
       {progress && <ProgressPanel p={progress} onCancel={() => cancelBackup(db.name).catch((e) => setError(toApiError('cancel the backup', e)))} />}
       {!progress && shownFinished && <FinishedNotice f={shownFinished} row={backups.state.data?.find((b) => b.id === shownFinished.jobId)} />}
