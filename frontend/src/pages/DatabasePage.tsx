@@ -76,15 +76,16 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
     if (ev.type === 'job.started' || ev.type === 'job.finished') backups.reload();
     if (ev.type === 'job.finished' && ev.job !== 'backup') checked.reload();
   });
-  const [startedAt, setStartedAt] = useState('');
-  const shownFinished = finished && finished.at >= startedAt ? finished : undefined;
+  // A job that ended before this page's last "Back up now" is not its outcome.
+  const [startedAt, setStartedAt] = useState(0);
+  const shownFinished = finished && Date.parse(finished.at) >= startedAt ? finished : undefined;
   useEffect(() => {
     if (job || shownFinished) setStarting(false);
   }, [job, shownFinished]);
 
   const start = async () => {
     setError(null);
-    setStartedAt(new Date().toISOString());
+    setStartedAt(Date.now());
     setStarting(true);
     try {
       await startBackup(db.name);
