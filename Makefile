@@ -117,7 +117,7 @@ test-go: frontend/dist/index.html
 
 # Short fuzz runs of the parsers that read untrusted files (seed corpora in testdata/fuzz).
 test-fuzz:
-	@bash scripts/fuzz.sh 10s
+	@bash scripts/fuzz.sh 100000x
 
 test-frontend: frontend-deps bindings
 	cd frontend && npm test
