@@ -108,7 +108,7 @@ describe('Overview states, live', () => {
     await go('ScheduleService', 'Set', 'Shop', { enabled: true, kind: 'every', everyMinutes: 1, at: '', weekdays: [], dayOfMonth: 0, cron: '', timeZone: '' });
     await card('Shop').getByRole('button', { name: 'Backups' }).click();
     const finished = page.getByTestId('backup-finished').filter({ hasText: 'Backed up ✓ (scheduled)' });
-    await finished.waitFor({ timeout: 120_000 });
+    await finished.waitFor({ timeout: 180_000 });
     const seen = await page.evaluate(() => window.__events.filter((e) => e.database === 'Shop' && e.job === 'backup').map((e) => `${e.type}:${e.origin}`));
     assert.ok(seen.includes('job.started:scheduled'), `no job.started of the scheduled backup: ${seen}`);
     assert.ok(seen.includes('job.progress:scheduled'), `no progress of the scheduled backup reached the page: ${seen}`);
@@ -121,7 +121,7 @@ describe('Overview states, live', () => {
     await card('Shop').locator('[data-testid="state-dot"][data-state="protected"]').waitFor({ timeout: 30_000 });
     const reads = await page.evaluate(() => window.__statusReads);
     sql(`ALTER ROLE ${roles.shop[0]} PASSWORD 'someone-rotated-it-4410'`);
-    await card('Shop').locator('[data-testid="state-dot"][data-state="failing"]').waitFor({ timeout: 120_000 });
+    await card('Shop').locator('[data-testid="state-dot"][data-state="failing"]').waitFor({ timeout: 180_000 });
     assert.equal(await page.evaluate(() => window.__statusReads), reads, 'the Overview read the states again instead of following the event');
     assert.match(await card('Shop').getByTestId('state-line').innerText(), /Failing: The last backup failed: .*password/i);
     assert.match(await page.getByTestId('failing-banner').innerText(), /Shop is not being backed up safely/);
