@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -21,6 +22,10 @@ func advice(err error) string {
 		return "if you restored or edited the file yourself: `pgsafe settings accept --yes`; otherwise check the audit log " +
 			"(`pgsafe audit verify`), or move " + mod.Path + " away and set up again (`pgsafe storage add`, then " +
 			"`pgsafe backups --storage NAME` lists what a storage holds)"
+	}
+	var nf *engine.NotFoundError
+	if errors.As(err, &nf) {
+		return "list them with `pgsafe " + nf.Kind + " list`"
 	}
 	var wk *keys.WrongKeyError
 	if errors.As(err, &wk) {

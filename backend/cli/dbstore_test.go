@@ -103,7 +103,7 @@ func TestDBAddListRemove(t *testing.T) {
 	run(3, "db", "check", "shop-admin")
 	run(0, "db", "remove", "shop-admin")
 	_, errOut = run(1, "db", "remove", "shop-admin")
-	if !strings.Contains(errOut, `no db named "shop-admin"`) {
+	if !strings.Contains(errOut, `no database named "shop-admin"`) || !strings.Contains(errOut, "pgsafe db list") {
 		t.Errorf("removing twice: %s", errOut)
 	}
 

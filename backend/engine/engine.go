@@ -196,9 +196,22 @@ func osUser() string {
 // ErrNotFound: no database, storage or backup of that name or ID.
 var ErrNotFound = errors.New("not found")
 
-func notFound(kind, name string) error {
-	return fmt.Errorf("%w: no %s named %q (list them with `pgsafe %s list`)", ErrNotFound, kind, name, kind)
+// NotFoundError is a database, storage or notifier no one has by that name.
+// It is ErrNotFound; Kind is the CLI's word for it ("db", "storage",
+// "notifier"), so the CLI can say how to list them.
+type NotFoundError struct{ Kind, Name string }
+
+func (e *NotFoundError) Error() string {
+	word := e.Kind
+	if word == "db" {
+		word = "database"
+	}
+	return fmt.Sprintf("not found: no %s named %q", word, e.Name)
 }
+
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func notFound(kind, name string) error { return &NotFoundError{Kind: kind, Name: name} }
 
 // ExportKit writes a recovery kit of the master key to path (audited first:
 // if the audit log cannot record it, nothing is written).

@@ -62,9 +62,13 @@ func (s *ScheduleService) Get(db string) (ScheduleView, error) {
 		return ScheduleView{}, err
 	}
 	info, err := e.Schedule(context.Background(), db)
-	if errors.Is(err, engine.ErrNotFound) && !strings.Contains(err.Error(), "no db named") {
+	var noDB *engine.NotFoundError
+	switch {
+	case errors.As(err, &noDB): // no such database
+		return ScheduleView{}, err
+	case errors.Is(err, engine.ErrNotFound): // no schedule yet: the form's defaults
 		return ScheduleView{Form: ScheduleForm{Enabled: true, Kind: store.ScheduleDaily, At: "02:00", Weekdays: []int{}}}, nil
-	} else if err != nil {
+	case err != nil:
 		return ScheduleView{}, err
 	}
 	return ScheduleView{Set: true, Form: formOf(info.Schedule.ScheduleConfig), Description: info.Description,
