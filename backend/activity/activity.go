@@ -504,19 +504,8 @@ func Reason(msg string) string {
 // trimParenthetical drops a trailing "(…)" (with nested parentheses).
 func trimParenthetical(s string) string {
 	s = strings.TrimSpace(s)
-	if !strings.HasSuffix(s, ")") {
-		return s
-	}
-	depth := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		switch s[i] {
-		case ')':
-			depth++
-		case '(':
-			if depth--; depth == 0 {
-				return strings.TrimSpace(s[:i])
-			}
-		}
+	if i := human.TrailingParen(s); i >= 0 {
+		return strings.TrimSpace(s[:i])
 	}
 	return s
 }

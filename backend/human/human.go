@@ -1,6 +1,7 @@
 // Package human writes sizes and durations the way the window and the
 // command line say them to people: "34.8 MB", "2 h 30 min", never Go's
-// "1m0s". The frontend's format.ts follows the same rules.
+// "1m0s". The frontend's format.ts follows the same rules. It also finds
+// the part of a recorded error that is for support rather than people.
 package human
 
 import (
@@ -66,4 +67,26 @@ func join(a int64, au string, b int64, bu string) string {
 		return fmt.Sprintf("%d %s", a, au)
 	}
 	return fmt.Sprintf("%d %s %d %s", a, au, b, bu)
+}
+
+// TrailingParen is where the parenthesized part that ends s opens, nested
+// parentheses included: the server's or network's own words that errors
+// carry after what they say to people ("… refused the password (FATAL: …
+// (SQLSTATE 28P01))"). -1: s does not end in one.
+func TrailingParen(s string) int {
+	if len(s) == 0 || s[len(s)-1] != ')' {
+		return -1
+	}
+	depth := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case ')':
+			depth++
+		case '(':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }

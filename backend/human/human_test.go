@@ -28,3 +28,21 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestTrailingParen(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		want int
+	}{
+		{"refused the password (FATAL: x (SQLSTATE 28P01))", 21},
+		{"no parenthesis", -1},
+		{"(only)", 0},
+		{"unbalanced)", -1},
+		{"", -1},
+		{"a (b) c", -1},
+	} {
+		if got := TrailingParen(tc.s); got != tc.want {
+			t.Errorf("TrailingParen(%q) = %d, want %d", tc.s, got, tc.want)
+		}
+	}
+}

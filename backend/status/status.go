@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/human"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -255,7 +256,7 @@ func Cause(b store.Backup) string {
 	for _, prefix := range []string{"back up " + b.DatabaseName + ": ", "back up " + b.DatabaseName + " "} {
 		s = strings.TrimPrefix(s, prefix)
 	}
-	if i := openingParen(s); i > len(s)/3 {
+	if i := human.TrailingParen(s); i > len(s)/3 {
 		s = strings.TrimSpace(s[:i])
 	}
 	// pg.ConnError says where first and what happened second: the card has
@@ -271,26 +272,6 @@ func Cause(b store.Backup) string {
 
 // connFailed matches pg.ConnError's text: cannot connect to ADDR as "USER": WHAT.
 var connFailed = regexp.MustCompile(`^cannot connect to (\S+) as "([^"]*)": (.+)$`)
-
-// openingParen is where the parenthesis that closes s opens (-1: s does
-// not end in one).
-func openingParen(s string) int {
-	if !strings.HasSuffix(s, ")") {
-		return -1
-	}
-	depth := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		switch s[i] {
-		case ')':
-			depth++
-		case '(':
-			if depth--; depth == 0 {
-				return i
-			}
-		}
-	}
-	return -1
-}
 
 // lower makes a sentence the second half of another.
 func lower(s string) string {
