@@ -20,6 +20,9 @@ type DatabaseStatus struct {
 	Name string `json:"name"`
 	status.Status
 	NextRun time.Time `json:"-"` // zero: no schedule
+	// History is what the state was computed from: the newest backups
+	// (statusHistory at most), newest first, damaged records included.
+	History []store.Backup `json:"-"`
 }
 
 // Overall is the state of every database together and whether a recovery
@@ -89,7 +92,7 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 		if err := e.healthInput(ctx, d.ID, &in); err != nil {
 			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
 		}
-		out.Databases = append(out.Databases, DatabaseStatus{Name: d.Name, Status: status.Of(in), NextRun: next})
+		out.Databases = append(out.Databases, DatabaseStatus{Name: d.Name, Status: status.Of(in), NextRun: next, History: in.Backups})
 	}
 	if only != "" && len(out.Databases) == 0 {
 		return Overall{}, notFound("db", only)

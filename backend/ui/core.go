@@ -69,7 +69,7 @@ func (c *Core) open(ctx context.Context, accept bool) error {
 	if err != nil {
 		c.log.Error("PgSafe cannot open its key and settings", "err", err)
 	} else {
-		eng.Subscribe(c.forward(eng)) // until the engine closes
+		eng.Subscribe(c.forward) // until the engine closes
 		if rerr := eng.RecordEvent(ctx, engine.Event{Action: "app.started"}); rerr != nil {
 			c.log.Error("audit app start", "err", rerr)
 		}

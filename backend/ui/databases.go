@@ -249,7 +249,7 @@ func (s *DatabaseService) Status() ([]StatusView, error) {
 	}
 	out := []StatusView{}
 	for _, d := range o.Databases {
-		out = append(out, statusView(context.Background(), e, d))
+		out = append(out, statusView(d))
 	}
 	return out, nil
 }

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
@@ -34,25 +33,23 @@ type EngineEvent struct {
 	Status *StatusView `json:"status,omitempty"`
 }
 
-// forward turns the engine's events into window events; it runs on the
-// engine's goroutine, so it only reads what a status needs.
-func (c *Core) forward(e *engine.Engine) func(engine.JobEvent) {
-	return func(ev engine.JobEvent) {
-		v := EngineEvent{Type: ev.Type, Job: ev.Job, JobID: ev.JobID, Database: ev.Database, Origin: ev.Origin,
-			At: ev.At, Outcome: ev.Outcome, Error: ev.Error}
-		if p := ev.Backup; p != nil {
-			pv := progressView(ev.Database, ev.JobID, *p)
-			v.Backup = &pv
-		}
-		if p := ev.Restore; p != nil {
-			v.Restore = &RestoreProgress{BackupID: ev.JobID, Phase: p.Phase, ReadBytes: p.ReadBytes, Total: p.Total, Item: p.Item}
-		}
-		if ev.Status != nil {
-			sv := statusView(context.Background(), e, *ev.Status)
-			v.Status = &sv
-		}
-		c.emit(EventEngine, v)
+// forward turns an engine event into a window event; it runs on the
+// engine's goroutine and reads nothing (the status carries its history).
+func (c *Core) forward(ev engine.JobEvent) {
+	v := EngineEvent{Type: ev.Type, Job: ev.Job, JobID: ev.JobID, Database: ev.Database, Origin: ev.Origin,
+		At: ev.At, Outcome: ev.Outcome, Error: ev.Error}
+	if p := ev.Backup; p != nil {
+		pv := progressView(ev.Database, ev.JobID, *p)
+		v.Backup = &pv
 	}
+	if p := ev.Restore; p != nil {
+		v.Restore = &RestoreProgress{BackupID: ev.JobID, Phase: p.Phase, ReadBytes: p.ReadBytes, Total: p.Total, Item: p.Item}
+	}
+	if ev.Status != nil {
+		sv := statusView(*ev.Status)
+		v.Status = &sv
+	}
+	c.emit(EventEngine, v)
 }
 
 // StatusView is a database's state as the window shows it (see package
@@ -90,7 +87,7 @@ type RecentBackup struct {
 // recentBackups is how many backups the card's chart shows.
 const recentBackups = 30
 
-func statusView(ctx context.Context, e *engine.Engine, d engine.DatabaseStatus) StatusView {
+func statusView(d engine.DatabaseStatus) StatusView {
 	v := StatusView{Name: d.Name, State: d.State, Reasons: d.Reasons, Recent: []RecentBackup{}}
 	if g := d.LastGood; g != nil {
 		at := g.StartedAt
@@ -103,10 +100,7 @@ func statusView(ctx context.Context, e *engine.Engine, d engine.DatabaseStatus) 
 		next := d.NextRun
 		v.NextRun = &next
 	}
-	bs, err := e.Backups(ctx, d.Name, recentBackups)
-	if err != nil {
-		return v
-	}
+	bs := d.History[:min(len(d.History), recentBackups)]
 	for i := len(bs) - 1; i >= 0; i-- {
 		b := bs[i]
 		if b.Status != store.StatusSucceeded && b.Status != store.StatusFailed {

@@ -137,12 +137,6 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 	for _, r := range e.RunningBackups() {
 		o.Running = append(o.Running, r.DatabaseName)
 	}
-	dbs, err := e.Databases(ctx)
-	if err != nil {
-		c.log.Warn("tray: reading databases", "err", err)
-		o.Problem = "PgSafe cannot read its settings: " + err.Error()
-		return o
-	}
 	all, err := e.Status(ctx, "")
 	if err != nil {
 		c.log.Warn("tray: reading the databases' states", "err", err)
@@ -151,6 +145,11 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 	}
 	worst := status.Protected
 	for _, d := range all.Databases { // the state the window and `pgsafe status` show
+		o.Databases = append(o.Databases, d.Name)
+		// The newest backup that ran to an end (not imported, running or cancelled).
+		if l := d.Last; l != nil && (o.Last == nil || l.FinishedAt.After(o.Last.Finished)) {
+			o.Last = &TrayEntry{Database: d.Name, Succeeded: l.Status == store.StatusSucceeded, Finished: l.FinishedAt}
+		}
 		switch d.State {
 		case status.Failing, status.Unprotected:
 			o.Failing = append(o.Failing, d.Name)
@@ -162,23 +161,6 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 			if len(d.Reasons) > 0 {
 				o.Reason = d.Reasons[0].Message
 			}
-		}
-	}
-	for _, d := range dbs {
-		o.Databases = append(o.Databases, d.Name)
-		bs, err := e.Store().Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: 10})
-		if err != nil {
-			c.log.Warn("tray: reading backups", "database", d.Name, "err", err)
-			continue
-		}
-		for _, b := range bs { // newest first: the latest that ran to an end
-			if b.Origin == store.OriginImport || (b.Status != store.StatusSucceeded && b.Status != store.StatusFailed) {
-				continue
-			}
-			if o.Last == nil || b.FinishedAt.After(o.Last.Finished) {
-				o.Last = &TrayEntry{Database: d.Name, Succeeded: b.Status == store.StatusSucceeded, Finished: b.FinishedAt}
-			}
-			break
 		}
 	}
 	sort.Strings(o.Databases)

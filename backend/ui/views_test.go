@@ -2,10 +2,12 @@ package ui
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -56,5 +58,30 @@ func TestBackupViewBlamesWhatFailed(t *testing.T) {
 	dump := store.Backup{ID: "b4", Status: store.StatusFailed, BackupDetails: store.BackupDetails{DatabaseName: "shop", Error: "back up shop: pg_dump exited 1: pg_dump: error: query failed"}}
 	if v := backupView(dump, nil); v.Blame != "pg_dump" {
 		t.Fatalf("pg_dump failed: %+v", v)
+	}
+}
+
+// The card's chart comes from the history the state was computed from:
+// the newest 30 that ended, oldest first, with no second read.
+func TestStatusViewRecentFromHistory(t *testing.T) {
+	start := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	var hist []store.Backup // newest first, as engine.Status reads it
+	for i := 0; i < 40; i++ {
+		st := store.StatusSucceeded
+		switch i {
+		case 0:
+			st = store.StatusRunning
+		case 1:
+			st = store.StatusFailed
+		}
+		at := start.Add(-time.Duration(i) * time.Hour)
+		hist = append(hist, store.Backup{ID: fmt.Sprint(i), Status: st, StartedAt: at, FinishedAt: at.Add(2 * time.Second), StoredSize: int64(1000 + i)})
+	}
+	v := statusView(engine.DatabaseStatus{Name: "shop", History: hist})
+	if len(v.Recent) != 29 { // the newest 30, less the running one
+		t.Fatalf("%d points, want 29", len(v.Recent))
+	}
+	if first, last := v.Recent[0], v.Recent[28]; first.StoredSize != 1029 || last.OK || last.StoredSize != 1001 || first.DurationSeconds != 2 {
+		t.Fatalf("oldest %+v, newest %+v", first, last)
 	}
 }
