@@ -1,8 +1,8 @@
-import { Alert, Button, Checkbox, Group, Modal, Select, Stack, Stepper, Text, TextInput } from '@mantine/core';
+import { Alert, Button, Group, Modal, Select, Stack, Stepper, Text, TextInput } from '@mantine/core';
 import { useState } from 'react';
 import { addDatabase, listImportCandidates, runRoleSetup, testDatabase, type ApiError, type CheckResult, type DatabaseForm, type ImportCandidate, type PrivilegeReport, cancelConnectionCheck } from '../api';
 import { useCall } from '../useCall';
-import { ConnectingNotice, ConnectionFields, ReadOnlyRoleOffer, ServerSummary, connectTarget, useConnectionForm } from './ConnectionForm';
+import { ConnectingNotice, ConnectionFields, ServerSummary, WriteAccessChoice, connectTarget, useConnectionForm } from './ConnectionForm';
 import { ErrorNotice } from './ErrorNotice';
 import { PrivilegeReportView } from './PrivilegeReportView';
 
@@ -133,15 +133,7 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
               <ServerSummary check={check} />
               <PrivilegeReportView report={check.report} />
               {writes && (
-                <Stack gap="sm">
-                  <ReadOnlyRoleOffer actionLabel="Create role and use it" onCreate={doCreateRole} busy={busy} />
-                  <Checkbox
-                    color="red"
-                    checked={acceptWrite}
-                    onChange={(e) => setAcceptWrite(e.currentTarget.checked)}
-                    label="Proceed with this write-capable role anyway (recorded in the activity log)"
-                  />
-                </Stack>
+                <WriteAccessChoice onCreate={doCreateRole} busy={busy} accepted={acceptWrite} onAccept={setAcceptWrite} verb="Proceed with" />
               )}
               {error && <ErrorNotice error={error} />}
               <Group justify="space-between">

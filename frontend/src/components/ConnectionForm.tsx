@@ -337,3 +337,27 @@ export function ReadOnlyRoleOffer({ actionLabel, onCreate, busy }: RoleOfferProp
     </Alert>
   );
 }
+
+interface WriteAccessChoiceProps {
+  onCreate: (adminUrl: string, role: string) => Promise<void>;
+  busy: boolean;
+  accepted: boolean;
+  onAccept: (accepted: boolean) => void;
+  /** How the deliberate choice starts: "Proceed with" (adding), "Keep" (editing). */
+  verb: string;
+}
+
+/** A role that can write: the read-only role offered first, then the deliberate, audited choice to go on with it. */
+export function WriteAccessChoice({ onCreate, busy, accepted, onAccept, verb }: WriteAccessChoiceProps) {
+  return (
+    <Stack gap="sm">
+      <ReadOnlyRoleOffer actionLabel="Create role and use it" onCreate={onCreate} busy={busy} />
+      <Checkbox
+        color="red"
+        checked={accepted}
+        onChange={(e) => onAccept(e.currentTarget.checked)}
+        label={`${verb} this write-capable role anyway (recorded in the activity log)`}
+      />
+    </Stack>
+  );
+}

@@ -1,10 +1,10 @@
-import { Alert, Button, Checkbox, Group, Modal, Stack, Stepper, Text } from '@mantine/core';
+import { Alert, Button, Group, Modal, Stack, Stepper, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import {
   cancelConnectionCheck, switchToReadOnlyRole, testConnectionChange, toApiError, updateConnection, type ApiError, type CheckResult, type ConnectionView,
   type DatabaseForm, type EditResult,
 } from '../api';
-import { ConnectingNotice, ConnectionFields, ReadOnlyRoleOffer, ServerSummary, connectTarget, useConnectionForm } from './ConnectionForm';
+import { ConnectingNotice, ConnectionFields, ServerSummary, WriteAccessChoice, connectTarget, useConnectionForm } from './ConnectionForm';
 import { ErrorNotice } from './ErrorNotice';
 import { PrivilegeReportView } from './PrivilegeReportView';
 
@@ -117,15 +117,7 @@ export function EditDatabaseDialog({ conn, onClose, onSaved }: Props) {
               <ServerSummary check={check} />
               <PrivilegeReportView report={check.report} />
               {writes && !switched && (
-                <Stack gap="sm">
-                  <ReadOnlyRoleOffer actionLabel="Create role and use it" onCreate={doSwitch} busy={connecting} />
-                  <Checkbox
-                    color="red"
-                    checked={acceptWrite}
-                    onChange={(e) => setAcceptWrite(e.currentTarget.checked)}
-                    label="Keep this write-capable role anyway (recorded in the activity log)"
-                  />
-                </Stack>
+                <WriteAccessChoice onCreate={doSwitch} busy={connecting} accepted={acceptWrite} onAccept={setAcceptWrite} verb="Keep" />
               )}
               {busyNotice}
               {error && <ErrorNotice error={error} />}
