@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, repo, startSession } from './harness.mjs';
+import { dismissWelcome, fillConnection, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_BACKUP_DIR', 'E2E_S3_ENDPOINT', 'E2E_S3_BUCKET', 'E2E_S3_ACCESS_KEY', 'E2E_S3_SECRET_KEY'];
@@ -74,15 +74,7 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     await place('Overview');
     await page.getByRole('button', { name: 'Add database' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Name in PgSafe').fill('Shop');
-    await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
-    await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
-    await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
-    await dialog.getByLabel('User').fill(env.E2E_PG_READER);
-    await dialog.getByLabel('Password', { exact: true }).fill(env.E2E_PG_READER_PASSWORD);
-    await dialog.getByLabel('SSL').click();
-    await page.getByRole('option', { name: 'disable', exact: true }).click();
-    await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
+    await fillConnection(page, dialog, { name: 'Shop', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
     await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
     const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
     await card.waitFor({ timeout: 30_000 });

@@ -129,3 +129,21 @@ export async function dismissWelcome(page) {
   await welcome.getByRole('button', { name: 'Later' }).click({ timeout: 60_000 });
   await welcome.waitFor({ state: 'detached', timeout: 30_000 });
 }
+
+/**
+ * Fills the add wizard's (or the edit dialog's) connection step with the
+ * harness's PostgreSQL (E2E_PG_HOST, _PORT, _DB), SSL off, and runs "Test
+ * and check privileges".
+ */
+export async function fillConnection(page, dialog, { name, user, password }) {
+  const env = process.env;
+  await dialog.getByLabel('Name in PgSafe').fill(name);
+  await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
+  await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
+  await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
+  await dialog.getByLabel('User').fill(user);
+  await dialog.getByLabel('Password', { exact: true }).fill(password);
+  await dialog.getByLabel('SSL').click();
+  await page.getByRole('option', { name: 'disable', exact: true }).click();
+  await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
+}

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, repo, startSession } from './harness.mjs';
+import { dismissWelcome, fillConnection, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const shots = join(repo, 'docs/screenshots');
@@ -61,15 +61,7 @@ describe('manage a database from its page', () => {
   test('added through the wizard, its page shows the connection and the role’s verdict', async () => {
     await page.getByRole('button', { name: 'Add database' }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Name in PgSafe').fill('Manage me');
-    await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
-    await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
-    await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
-    await dialog.getByLabel('User').fill(role);
-    await dialog.getByLabel('Password', { exact: true }).fill(firstPw);
-    await dialog.getByLabel('SSL').click();
-    await page.getByRole('option', { name: 'disable', exact: true }).click();
-    await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
+    await fillConnection(page, dialog, { name: 'Manage me', user: role, password: firstPw });
     await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
     const card = page.locator('[data-testid="database-card"][data-name="Manage me"]');
     await card.waitFor({ timeout: 30_000 });

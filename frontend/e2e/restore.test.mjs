@@ -9,11 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import * as harness from './harness.mjs';
+import { dismissWelcome, fillConnection, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_PG_ADMIN_URL'];
-const shots = join(harness.repo, 'docs/screenshots');
+const shots = join(repo, 'docs/screenshots');
 const target = 'shop_restore_e2e';
 const psql = '/usr/lib/postgresql/15/bin/psql';
 let s;
@@ -25,15 +25,10 @@ describe('restore through the window', () => {
     const missing = need.filter((k) => !env[k]);
     assert.deepEqual(missing, [], 'run through `make test-e2e` (go test -tags e2e ./backend/internal/e2e), which starts the servers');
     folder = mkdtempSync(join(tmpdir(), 'pgsafe-e2e-restore-'));
-    s = await harness.startSession({ viewport: { width: 1100, height: 760 } });
+    s = await startSession({ viewport: { width: 1100, height: 760 } });
     page = s.page;
     // The first start's welcome (recovery kit): "Later" (kit.test.mjs tests it).
-    if (harness.dismissWelcome) await harness.dismissWelcome(page);
-    else {
-      const welcome = page.getByRole('dialog', { name: 'Welcome to PgSafe' });
-      await welcome.getByRole('button', { name: 'Later' }).click({ timeout: 60_000 });
-      await welcome.waitFor({ state: 'detached', timeout: 30_000 });
-    }
+    await dismissWelcome(page);
     await page.waitForFunction(async () => (await window.go.ui.SystemService.KeyStatus()).ready === true, null, { timeout: 60_000, polling: 250 });
   });
 
@@ -58,15 +53,7 @@ describe('restore through the window', () => {
     await place('Overview');
     await page.getByRole('button', { name: 'Add database' }).click();
     dialog = page.getByRole('dialog');
-    await dialog.getByLabel('Name in PgSafe').fill('Shop');
-    await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
-    await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
-    await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
-    await dialog.getByLabel('User').fill(env.E2E_PG_READER);
-    await dialog.getByLabel('Password', { exact: true }).fill(env.E2E_PG_READER_PASSWORD);
-    await dialog.getByLabel('SSL').click();
-    await page.getByRole('option', { name: 'disable', exact: true }).click();
-    await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
+    await fillConnection(page, dialog, { name: 'Shop', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
     await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
     const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
     await card.waitFor({ timeout: 30_000 });

@@ -9,25 +9,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, repo, startSession } from './harness.mjs';
+import { dismissWelcome, fillConnection, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_PG_ADMIN_URL'];
 const shots = join(repo, 'docs/screenshots');
 let s;
 let page;
-
-async function fillConnection(dialog, { name, user, password }) {
-  await dialog.getByLabel('Name in PgSafe').fill(name);
-  await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
-  await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
-  await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
-  await dialog.getByLabel('User').fill(user);
-  await dialog.getByLabel('Password', { exact: true }).fill(password);
-  await dialog.getByLabel('SSL').click();
-  await page.getByRole('option', { name: 'disable', exact: true }).click();
-  await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
-}
 
 describe('Add database wizard against a real PostgreSQL and keychain', () => {
   before(async () => {
@@ -47,7 +35,7 @@ describe('Add database wizard against a real PostgreSQL and keychain', () => {
   test('a read-only role is checked and saved', async () => {
     await page.getByRole('button', { name: 'Add database' }).click();
     const dialog = page.getByRole('dialog');
-    await fillConnection(dialog, { name: 'Shop (reader)', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
+    await fillConnection(page, dialog, { name: 'Shop (reader)', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
     const verdict = dialog.getByTestId('verdict');
     await verdict.waitFor({ timeout: 30_000 });
     assert.match(await verdict.getAttribute('data-verdict'), /^read_only/);
@@ -60,7 +48,7 @@ describe('Add database wizard against a real PostgreSQL and keychain', () => {
     const admin = new URL(env.E2E_PG_ADMIN_URL);
     await page.getByRole('button', { name: 'Add database' }).click();
     const dialog = page.getByRole('dialog');
-    await fillConnection(dialog, { name: 'Shop', user: decodeURIComponent(admin.username), password: decodeURIComponent(admin.password) });
+    await fillConnection(page, dialog, { name: 'Shop', user: decodeURIComponent(admin.username), password: decodeURIComponent(admin.password) });
     const verdict = dialog.getByTestId('verdict');
     await verdict.waitFor({ timeout: 30_000 });
     assert.equal(await verdict.getAttribute('data-verdict'), 'write_access');
