@@ -133,6 +133,17 @@ describe('Overview states, live', () => {
     assert.match(await reason.innerText({ timeout: 10_000 }), /^The database failed: .*password/i);
     const failedRow = page.locator('[data-testid="backup-row"][data-status="failed"]').first();
     assert.equal(await failedRow.getByText(/✗/).count(), 0, 'a refused password is blamed on the storage');
+    await page.locator('[data-testid="page-state"][data-state="failing"]').waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId('last-check').count(), 0, 'a failing database\'s page shows no "verified ✓" of an older backup');
+    // The failure as a user meets it on the page, at 900×600, light and dark.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 900, height: 600 });
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: join(shots, `database-failed-900-${scheme}.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize(size);
 
     // The user updates the password from the window (the role's new one)
     // and backs up at once (the schedule would retry only after its delay).

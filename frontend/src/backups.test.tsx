@@ -146,12 +146,14 @@ describe('database page', () => {
     ]);
     renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
     await waitFor(() => expect(screen.getByTestId('page-state')).toHaveAttribute('data-state', 'failing'));
+    expect(screen.queryByTestId('last-check')).toBeNull(); // no "verified" badge beside a failing database
     const reasons = screen.getAllByTestId('state-reason');
     expect(reasons.map((r) => r.dataset.code)).toEqual(['backup_failed', 'no_recovery_kit']);
     expect(reasons[0]).toHaveTextContent('See why, fix it, and back up again');
     act(() => emit({ type: 'status.changed', database: 'shop', at: at(), status: { name: 'shop', state: 'protected', lastGoodBackup: null, lastGoodSize: 0, lastBackup: null, nextRun: null, recent: [], reasons: [] } }));
     expect(screen.getByTestId('page-state')).toHaveAttribute('data-state', 'protected');
     expect(screen.queryByTestId('state-reasons')).toBeNull();
+    expect(await screen.findByTestId('last-check')).toBeInTheDocument();
   });
 
   it('charts the size and duration of the good backups, newest last', async () => {

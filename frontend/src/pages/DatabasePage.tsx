@@ -133,7 +133,8 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
               <Text size="sm" c="dimmed" className="selectable">
                 {db.user}@{db.host}:{db.port}/{db.dbname}
               </Text>
-              {checked.state.data && <LastCheckBadge c={checked.state.data} />}
+              {/* As on its card: a "verified ✓" of an older backup beside a failing database would read as "safe". */}
+              {checked.state.data && state?.state !== 'failing' && <LastCheckBadge c={checked.state.data} />}
             </Group>
           </div>
         </Group>
