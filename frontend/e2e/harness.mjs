@@ -127,7 +127,13 @@ function stopApp(app) {
 export async function dismissWelcome(page) {
   const welcome = page.getByRole('dialog', { name: 'Welcome to PgSafe' });
   await welcome.getByRole('button', { name: 'Later' }).click({ timeout: 60_000 });
-  await welcome.waitFor({ state: 'detached', timeout: 30_000 });
+  try {
+    await welcome.waitFor({ state: 'detached', timeout: 30_000 });
+  } catch (e) {
+    // Say what the dialog showed (an error notice, say) rather than only that it stayed.
+    const text = await welcome.innerText().catch(() => '');
+    throw new Error(`the welcome stayed open after "Later": ${text.replace(/\s+/g, ' ').slice(0, 500)}`, { cause: e });
+  }
 }
 
 /**

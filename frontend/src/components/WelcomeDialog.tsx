@@ -1,5 +1,5 @@
 import { Button, Code, Group, List, Modal, Stack, Text } from '@mantine/core';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { postponeRecoveryKit, recoveryKit, toApiError, type ApiError, type RecoveryKitInfo } from '../api';
 import { ErrorNotice } from './ErrorNotice';
 import { ImportKitDialog } from './ImportKitDialog';
@@ -16,19 +16,23 @@ export function WelcomeDialog({ keyReady, onChanged }: { keyReady: boolean; onCh
   const [dialog, setDialog] = useState<'welcome' | 'save' | 'import' | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  // The user answered the welcome (Later, or a kit saved or imported): an
+  // answer to a read begun before that must not open it again.
+  const answered = useRef(false);
 
   useEffect(() => {
     if (!keyReady) return;
     recoveryKit().then(
       (k) => {
         setInfo(k);
-        if (k.welcome) setDialog('welcome');
+        if (k.welcome && !answered.current) setDialog('welcome');
       },
       () => {}, // Settings shows the kit's status and any error
     );
   }, [keyReady]);
 
   const later = async () => {
+    answered.current = true;
     setBusy(true);
     setError(null);
     try {
@@ -36,6 +40,7 @@ export function WelcomeDialog({ keyReady, onChanged }: { keyReady: boolean; onCh
       setDialog(null);
       onChanged?.();
     } catch (e) {
+      answered.current = false;
       setError(toApiError('postpone the recovery kit', e));
     } finally {
       setBusy(false);
@@ -44,6 +49,7 @@ export function WelcomeDialog({ keyReady, onChanged }: { keyReady: boolean; onCh
   // Once a kit is saved or imported, closing its dialog ends the welcome.
   const [kitDone, setKitDone] = useState(false);
   const finished = () => {
+    answered.current = true;
     setKitDone(true);
     onChanged?.();
   };
