@@ -4,215 +4,185 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
+	"github.com/pgsafe/pgsafe/backend/agent"
 	"github.com/pgsafe/pgsafe/backend/buildinfo"
-	"github.com/pgsafe/pgsafe/backend/paths"
-	"github.com/pgsafe/pgsafe/backend/tray"
-	"github.com/pgsafe/pgsafe/backend/ui"
 )
 
 // instanceID is the single-instance lock's id (options.SingleInstanceLock).
 const instanceID = "io.pgsafe.desktop"
 
-// App holds the desktop app's lifecycle: startup, the tray icon, window
-// close, shutdown. Domain work lives in backend/; this only wires it to the
-// window and the tray. Its exported methods are bound to the frontend.
+// App is the window: a face of PgSafe's agent (backend/agent), which owns
+// the engine, the schedules, the tray icon and every job. The window starts
+// the agent if none runs, forwards the frontend's calls to it (Call) and its
+// events to the frontend, and exits completely when closed: the agent goes
+// on. Its exported methods are bound to the frontend; the system dialogs
+// are the window's own.
 type App struct {
-	ctx     context.Context
-	core    *ui.Core
-	backups *ui.BackupService
-	hidden  bool // started with --hidden (at login): the window stays hidden
+	ctx  context.Context
+	home string
+	// agentCmd starts the agent: this executable with "agent".
+	agentCmd []string
 
-	mu       sync.Mutex
-	tray     *tray.Tray  // nil: no tray icon, closing the window quits
-	quitting atomic.Bool // Quit was chosen: closing must not hide
-
-	// nextBackup is the tray's "next scheduled backup" line ("" leaves it
-	// out).
-	nextBackup func() string
-	// notify shows a desktop notification; when it fails (no notification
-	// service), the first-close hint goes to the log and the tray tooltip.
-	notify func(title, body string) error
+	mu      sync.Mutex
+	client  *agent.Client
+	connErr error         // why there is no agent, while there is none
+	ready   chan struct{} // closed when the first attempt to reach the agent ended
 }
 
-// NewApp creates the lifecycle holder; hidden starts it without showing the
-// window (it lives in the tray until opened).
-func NewApp(core *ui.Core, backups *ui.BackupService, hidden bool) *App {
-	return &App{core: core, backups: backups, hidden: hidden,
-		nextBackup: core.NextBackup,
-		notify:     func(title, body string) error { return ui.DesktopNotify(context.Background(), title, body) }}
+// NewApp creates the window's side of the app for the settings directory
+// home; agentCmd starts the agent when none runs.
+func NewApp(home string, agentCmd []string) *App {
+	return &App{home: home, agentCmd: agentCmd, ready: make(chan struct{})}
 }
 
 // startup runs once the window exists. Keep it light: on Linux a second
-// instance runs it briefly before the single-instance lock hands over and it
-// exits (startTray checks for that before showing an icon).
+// instance runs it briefly before the single-instance lock hands over and
+// it exits.
 func (a *App) startup(ctx context.Context) {
 	a.ctx = ctx
-	a.stopOnSignal()
-	go a.startTray(ctx)
-	dir, err := paths.EnsureHome()
-	if err != nil {
-		slog.Error("settings directory unavailable", "err", err)
-		return
-	}
 	bi := buildinfo.Get()
-	slog.Info("PgSafe started", "version", bi.Version, "commit", bi.Commit, "settings", dir, "hidden", a.hidden)
-	a.core.SetEmitter(func(event string, data any) {
-		runtime.EventsEmit(ctx, event, data)
-		a.onEvent(event, data)
-	})
-	// The key and settings open in the background: a keychain may show its
-	// unlock prompt, and the window must not wait for it. The UI asks
-	// SystemService.KeyStatus and shows the reason if it failed.
-	go a.core.Start(ctx)
+	slog.Info("PgSafe window started", "version", bi.Version, "commit", bi.Commit, "settings", a.home)
+	go a.follow(ctx)
 }
 
-// startTray shows the tray icon if this desktop has a tray, and says so once
-// if not: then closing the window quits, and a window started hidden is shown
-// (it would have nowhere to come back from).
-func (a *App) startTray(ctx context.Context) {
-	if !tray.FirstInstance(wailsInstanceBusName(instanceID), 2*time.Second) {
-		return // a second instance: it hands over to the first and exits
-	}
-	var wait time.Duration
-	if a.hidden {
-		wait = 20 * time.Second // at login the panel may come up after PgSafe
-	}
-	av := tray.Probe(wait)
-	if av.Available {
-		t := tray.New(trayApp{a}, tray.Options{Log: slog.Default()})
-		if err := t.Start(); err != nil {
-			t.Stop()
-			av = tray.Availability{Reason: err.Error()}
+// follow reaches the agent (starting it if none runs) and forwards its
+// events to the frontend until the window closes. If the agent goes away
+// (it crashed, or was killed), the window starts it again; if it stopped on
+// purpose (Quit PgSafe in the tray, `pgsafe agent stop`), the window closes
+// too.
+func (a *App) follow(ctx context.Context) {
+	first := true
+	wait := time.Second
+	for ctx.Err() == nil {
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		c, h, err := agent.Ensure(sctx, a.home, a.agentCmd)
+		cancel()
+		a.mu.Lock()
+		if err == nil {
+			a.client, a.connErr = c, nil
 		} else {
-			a.mu.Lock()
-			a.tray = t
-			a.mu.Unlock()
-			slog.Info("tray icon shown: closing the window keeps PgSafe running")
+			a.client, a.connErr = nil, err
 		}
-	}
-	a.core.SetTrayStatus(ui.TrayStatus{Available: av.Available, Reason: av.Reason})
-	if !av.Available {
-		slog.Warn("no tray icon: closing the window quits PgSafe", "reason", av.Reason)
-		if a.hidden {
-			runtime.WindowShow(ctx)
+		a.mu.Unlock()
+		if first {
+			close(a.ready)
+			first = false
 		}
-	}
-}
-
-// wailsInstanceBusName is the D-Bus name Wails' SingleInstanceLock owns on
-// Linux for id (internal/frontend/desktop/linux/single_instance.go).
-func wailsInstanceBusName(id string) string {
-	return "org.wails_app_" + strings.NewReplacer("-", "_", ".", "_").Replace(id) + ".SingleInstance"
-}
-
-func (a *App) trayIcon() *tray.Tray {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.tray
-}
-
-// onEvent keeps the tray current: a backup starts or finishes, a
-// database's state changes, the key and settings open.
-func (a *App) onEvent(event string, data any) {
-	t := a.trayIcon()
-	if t == nil {
-		return
-	}
-	switch event {
-	case ui.EventEngine:
-		ev, ok := data.(ui.EngineEvent)
-		if !ok || ev.Type == "job.progress" {
+		if err != nil {
+			slog.Error("PgSafe's agent cannot be reached", "err", err)
+			runtime.EventsEmit(ctx, "core:status", map[string]any{"error": agentProblem(err).Error()})
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			wait = min(wait*2, 30*time.Second)
+			continue
+		}
+		wait = time.Second
+		slog.Info("connected to PgSafe's agent", "pid", h.PID, "version", h.Version)
+		// A window that reconnects reads the state again.
+		var ks json.RawMessage
+		if err := c.Call(ctx, "SystemService.KeyStatus", &ks); err == nil {
+			runtime.EventsEmit(ctx, "core:status", ks)
+		}
+		stopping := false
+		err = c.Events(ctx, true, func(ev agent.Event) {
+			if ev.Name == "agent:stopping" {
+				stopping = true
+			}
+			runtime.EventsEmit(ctx, ev.Name, ev.Data)
+		})
+		if ctx.Err() != nil {
 			return
 		}
-	case "core:status":
-	default:
-		return
+		if stopping {
+			slog.Info("PgSafe's agent stopped: closing the window")
+			runtime.Quit(ctx)
+			return
+		}
+		slog.Warn("lost PgSafe's agent; starting it again", "err", err)
 	}
-	go t.Refresh()
+}
+
+// errNoAgent wraps why the window has no agent, for the frontend.
+var errNoAgent = errors.New("PgSafe's background agent is not running")
+
+func agentProblem(err error) error {
+	if errors.Is(err, agent.ErrNotRunning) {
+		return err
+	}
+	return errors.Join(errNoAgent, err)
+}
+
+// agentClient waits for the first attempt to reach the agent and returns
+// the client, or why there is none.
+func (a *App) agentClient() (*agent.Client, error) {
+	select {
+	case <-a.ready:
+	case <-a.ctx.Done():
+		return nil, a.ctx.Err()
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.client == nil {
+		return nil, agentProblem(a.connErr)
+	}
+	return a.client, nil
+}
+
+// Call calls a method of the agent's services ("BackupService.Start") with
+// the frontend's arguments and returns its result: every call of the
+// frontend's bindings to package ui comes here (frontend/src/bridge.ts).
+// An agent that vanished between two calls is started again first.
+func (a *App) Call(method string, args []json.RawMessage) (json.RawMessage, error) {
+	c, err := a.agentClient()
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.CallRaw(a.ctx, method, args)
+	if errors.Is(err, agent.ErrNotRunning) {
+		// Refused at connect: the call was never sent, so sending it to a
+		// new agent cannot run it twice.
+		sctx, cancel := context.WithTimeout(a.ctx, 60*time.Second)
+		c, _, err = agent.Ensure(sctx, a.home, a.agentCmd)
+		cancel()
+		if err != nil {
+			return nil, agentProblem(err)
+		}
+		out, err = c.CallRaw(a.ctx, method, args)
+	}
+	var re *agent.RemoteError
+	if errors.As(err, &re) {
+		return nil, errors.New(re.Message)
+	}
+	return out, err
 }
 
 func (a *App) domReady(ctx context.Context) {}
 
-// beforeClose hides the window instead of closing it while the tray icon is
-// up (the first time, the user is told PgSafe keeps running). Without a tray,
-// and after Quit, the window closes and PgSafe ends.
-func (a *App) beforeClose(ctx context.Context) (prevent bool) {
-	t := a.trayIcon()
-	if a.quitting.Load() || t == nil {
-		return false
-	}
-	runtime.WindowHide(ctx)
-	go a.firstCloseHint(t)
-	return true
-}
-
-// firstCloseHint tells the user, once ever, that PgSafe is still running.
-func (a *App) firstCloseHint(t *tray.Tray) {
-	if !a.core.FirstTrayHint(a.ctx) {
-		return
-	}
-	const title = "PgSafe keeps running in the tray"
-	const body = "Scheduled backups go on while the window is closed. Open PgSafe or quit it from the tray icon."
-	if a.notify != nil {
-		err := a.notify(title, body)
-		if err == nil {
-			return
-		}
-		slog.Warn("desktop notification failed", "err", err)
-	}
-	slog.Info(title, "hint", body)
-	t.SetHint(title + ". " + body)
-}
-
 func (a *App) shutdown(ctx context.Context) {
-	a.core.Stop()
-	if t := a.trayIcon(); t != nil {
-		t.Stop()
+	a.mu.Lock()
+	if a.client != nil {
+		a.client.Close()
 	}
-	slog.Info("PgSafe stopped")
+	a.mu.Unlock()
+	slog.Info("PgSafe window closed")
 }
 
-// quit ends PgSafe, window and tray.
-func (a *App) quit() {
-	a.quitting.Store(true)
-	runtime.Quit(a.ctx)
-}
-
-// stopOnSignal quits on SIGTERM/SIGINT (logout, kill, Ctrl+C). Wails' own
-// handler asks the window to close, which beforeClose turns into hiding
-// while the tray icon is up: the signal would be swallowed (seen by hand).
-// This one replaces it and marks the quit first.
-func (a *App) stopOnSignal() {
-	ch := make(chan os.Signal, 1)
-	signal.Reset(syscall.SIGTERM, syscall.SIGINT) // drops Wails' handler (wails.Run installed it)
-	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		s := <-ch
-		slog.Info("PgSafe stopping", "signal", s.String())
-		go func() {
-			time.Sleep(10 * time.Second)
-			slog.Error("PgSafe did not stop within 10 s of the signal")
-			os.Exit(1)
-		}()
-		a.quit()
-	}()
-}
-
-// showWindow brings the window back (from the tray, or a second launch).
+// showWindow brings the window forward (a second launch, "Open PgSafe" in
+// the tray).
 func (a *App) showWindow() {
 	if a.ctx == nil {
 		return
@@ -220,19 +190,11 @@ func (a *App) showWindow() {
 	runtime.WindowUnminimise(a.ctx)
 	runtime.WindowShow(a.ctx)
 	runtime.Show(a.ctx)
-	if t := a.trayIcon(); t != nil {
-		t.ClearHint()
-	}
 }
 
 // secondInstance brings the existing window forward when PgSafe is launched
-// again, unless that launch was a hidden one (start at login while running).
-func (a *App) secondInstance(data options.SecondInstanceData) {
-	if slices.Contains(data.Args, "--hidden") {
-		return
-	}
-	a.showWindow()
-}
+// again.
+func (a *App) secondInstance(data options.SecondInstanceData) { a.showWindow() }
 
 // ChooseBackupFile asks for a backup file with the system's open dialog
 // ("" if the user cancelled).
@@ -275,37 +237,3 @@ func (a *App) ChooseKitFile() (string, error) {
 		},
 	})
 }
-
-// trayApp is what the tray shows and does, on the app's services. (A type of
-// its own: App's exported methods would be bound to the frontend.)
-type trayApp struct{ a *App }
-
-func (t trayApp) Status() tray.Status {
-	o := t.a.core.TrayOverview(t.a.ctx)
-	st := tray.Status{Databases: o.Databases, Running: o.Running, Failing: o.Failing, Attention: o.Attention, Reason: o.Reason, Problem: o.Problem,
-		Notice: o.Notice, Paused: tray.Pause{Paused: o.Paused, Until: o.PausedUntil}}
-	if o.Last != nil {
-		st.Last = &tray.Backup{Database: o.Last.Database, Succeeded: o.Last.Succeeded, At: o.Last.Finished}
-	}
-	return st
-}
-
-func (t trayApp) NextBackup() string { return t.a.nextBackup() }
-
-// BackUp starts a backup; if it cannot start (already running, key not
-// open), the tray logs why and a notification says so when there is one.
-func (t trayApp) BackUp(db string) error {
-	err := t.a.backups.Start(db)
-	if err != nil && t.a.notify != nil {
-		t.a.notify("The backup of "+db+" did not start", err.Error())
-	}
-	return err
-}
-
-func (t trayApp) PauseSchedules(d time.Duration) error { return t.a.core.PauseSchedules(t.a.ctx, d) }
-
-func (t trayApp) ResumeSchedules() error { return t.a.core.ResumeSchedules(t.a.ctx) }
-
-func (t trayApp) OpenWindow() { t.a.showWindow() }
-
-func (t trayApp) Quit() { t.a.quit() }

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -17,8 +18,9 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options/mac"
 	"github.com/wailsapp/wails/v2/pkg/options/windows"
 
+	"github.com/pgsafe/pgsafe/backend/agent"
 	"github.com/pgsafe/pgsafe/backend/cli"
-	"github.com/pgsafe/pgsafe/backend/ui"
+	"github.com/pgsafe/pgsafe/backend/paths"
 )
 
 //go:embed all:frontend/dist
@@ -35,22 +37,42 @@ func main() {
 	if len(args) > 0 && args[0] == "app" {
 		args = args[1:]
 	}
+	home, err := paths.EnsureHome()
+	if err != nil {
+		slog.Error("PgSafe's settings directory is not usable", "err", err)
+		os.Exit(1)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		slog.Error("PgSafe cannot tell where it is installed", "err", err)
+		os.Exit(1)
+	}
+	agentCmd := []string{exe, "agent"}
 	hidden, args := startHidden(args, os.Getenv("PGSAFE_START_HIDDEN"))
+	if hidden {
+		// `pgsafe app --hidden` is how start at login ran PgSafe before the
+		// agent: it now starts the agent (which shows the tray) and no window.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, _, err := agent.Ensure(ctx, home, agentCmd); err != nil {
+			slog.Error("PgSafe's agent did not start", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	os.Args = append(os.Args[:1], args...)
-	if err := runApp(hidden); err != nil {
+	if err := runApp(NewApp(home, agentCmd)); err != nil {
 		slog.Error("PgSafe stopped with an error", "err", err)
 		os.Exit(1)
 	}
 }
 
-// startHidden reads the "start hidden" request (start at login runs
-// `pgsafe app --hidden`; PGSAFE_START_HIDDEN=1 does the same). A hidden
-// launch's arguments end with --hidden: a dev build's Wails flags (-assetdir
-// …) stop parsing at it, and a second instance's arguments, which Wails hands
-// to the first, say the launch was a hidden one.
+// startHidden reads the "start hidden" request of older start-at-login
+// entries (`pgsafe app --hidden`; PGSAFE_START_HIDDEN=1 does the same) and
+// returns the other arguments (a dev build's Wails flags: -assetdir …).
 func startHidden(args []string, env string) (bool, []string) {
 	hidden := env == "1" || env == "true"
-	rest := make([]string, 0, len(args)+1)
+	rest := make([]string, 0, len(args))
 	for _, a := range args {
 		if a == "--hidden" || a == "-hidden" {
 			hidden = true
@@ -58,41 +80,28 @@ func startHidden(args []string, env string) (bool, []string) {
 		}
 		rest = append(rest, a)
 	}
-	if hidden {
-		rest = append(rest, "--hidden")
-	}
 	return hidden, rest
 }
 
-func runApp(hidden bool) error {
-	core := ui.NewCore(slog.Default())
-	system := ui.NewSystemService(core)
-	databases := ui.NewDatabaseService(core)
-	activity := ui.NewAuditService(core)
-	backups := ui.NewBackupService(core)
-	app := NewApp(core, backups, hidden)
-	storages := ui.NewStorageService(core)
-	restores := ui.NewRestoreService(core)
-	notifiers := ui.NewNotifierService(core)
-	schedules := ui.NewScheduleService(core)
+// runApp shows the window until it is closed; then the process ends (the
+// agent goes on).
+func runApp(app *App) error {
 	return wails.Run(&options.App{
 		Title:            "PgSafe",
 		Width:            1120,
 		Height:           740,
 		MinWidth:         900,
 		MinHeight:        600,
-		StartHidden:      hidden,
 		BackgroundColour: &options.RGBA{R: 248, G: 249, B: 250, A: 255},
 		AssetServer:      &assetserver.Options{Assets: assets},
 		OnStartup:        app.startup,
 		OnDomReady:       app.domReady,
-		OnBeforeClose:    app.beforeClose, // hides the window while the tray icon is up
 		OnShutdown:       app.shutdown,
 		SingleInstanceLock: &options.SingleInstanceLock{
 			UniqueId:               instanceID,
 			OnSecondInstanceLaunch: app.secondInstance,
 		},
-		Bind: []interface{}{app, system, databases, activity, backups, storages, restores, notifiers, schedules},
+		Bind: bound(app),
 		Linux: &linux.Options{
 			Icon:        icon,
 			ProgramName: "pgsafe",

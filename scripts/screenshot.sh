@@ -36,7 +36,11 @@ HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_CACHE_HOME=$tmp/home/.cache
 XDG_DATA_HOME=$tmp/home/.local/share PGSAFE_HOME=$tmp/pgsafe \
   "$bin" >"$tmp/app.log" 2>&1 &
 app=$!
-stop() { kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; }
+# The window started PgSafe's agent (docs/AGENT.md): stop it too.
+stop() {
+  kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true
+  PGSAFE_HOME=$tmp/pgsafe "$bin" agent stop >/dev/null || { echo "screenshot: the agent did not stop:" >&2; cat "$tmp/pgsafe/agent.log" >&2; }
+}
 trap stop EXIT
 alive() { kill -0 "$app" 2>/dev/null || { echo "screenshot: PgSafe exited early:" >&2; cat "$tmp/app.log" >&2; exit 1; }; }
 

@@ -2,19 +2,25 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/agent"
+	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/schedule"
+	"github.com/pgsafe/pgsafe/backend/ui"
 )
 
 func init() {
-	register(func(root *cobra.Command, env *Env) { root.AddCommand(runCmd(env)) })
+	register(func(root *cobra.Command, env *Env) {
+		root.AddCommand(runCmd(env))
+		root.AddCommand(agentCmd(env))
+	})
 }
 
 func runCmd(env *Env) *cobra.Command {
@@ -22,84 +28,121 @@ func runCmd(env *Env) *cobra.Command {
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "run [--grace DURATION]",
-		Short: "Run the schedules headless until stopped (SIGTERM or Ctrl+C); logs on stderr",
-		Long: "Runs every database's schedule, as the app does in the tray, without a window: scheduled\n" +
-			"backups (each in the history as \"scheduled\"), then retention, automatic drills and\n" +
+		Short: "Run PgSafe's agent headless until stopped (SIGTERM or Ctrl+C); logs on stderr",
+		Long: "Runs PgSafe's agent without a tray icon, for servers and containers: every database's\n" +
+			"schedule (each backup in the history as \"scheduled\"), then retention, automatic drills and\n" +
 			"notifications as after any backup, and the databases' health checks. Missed slots run\n" +
 			"once at start; failed runs are retried (settings schedule.retries, schedule.retry_delay);\n" +
-			"at most schedule.max_parallel run at once.\n" +
+			"at most schedule.max_parallel run at once. It serves the local API (docs/AGENT.md), so a\n" +
+			"window or a command can follow and start jobs.\n" +
+			"Unlike `pgsafe agent`, it exits 1 if the key and settings do not open.\n" +
 			"On SIGTERM or Ctrl+C it starts nothing new and gives a backup in progress --grace to\n" +
 			"finish, then cancels it (recorded as cancelled, nothing half-written kept) and exits 0.\n" +
-			"A second signal cancels at once. Only one scheduler runs per settings directory.",
+			"A second signal cancels at once. Only one agent runs per settings directory.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			g := grace
-			if g <= 0 {
-				g = -1 // cancel at once
-			}
-			e, err := engine.Open(env.Ctx, engine.Options{KeyFile: keyFile, Log: log})
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			// Refuse before anything starts or is logged if another process
-			// runs the schedules.
-			claim, err := e.ClaimScheduler()
-			if err != nil {
-				return err
-			}
-			defer claim.Release()
-
-			ctx, stop := context.WithCancel(env.Ctx)
-			defer stop()
-			defer onSignals(func(sig os.Signal) {
-				log.Info("stopping: no new backups start; a backup in progress may finish", "signal", sig.String(), "grace", grace)
-				stop()
-			}, func(sig os.Signal) {
-				log.Warn("stopping now: cancelling the backups in progress", "signal", sig.String())
-				for _, r := range e.RunningBackups() {
-					e.CancelBackup(r.DatabaseName)
-				}
-			})()
-
-			list, err := e.Schedules(ctx)
-			if err != nil {
-				return err
-			}
-			if len(list) == 0 {
-				log.Warn("no database has a schedule yet; waiting for one (set one with `pgsafe schedule set NAME --daily 02:00`)")
-			}
-			for _, s := range list {
-				log.Info("schedule", "database", s.Database, "schedule", s.Description, "next_run", s.Schedule.NextRunAt.Local().Format(time.DateTime))
-			}
-			if until, paused, err := e.SchedulesPaused(ctx); err == nil && paused {
-				log.Warn("schedules are paused; `pgsafe schedule resume` ends the pause", "until", until)
-			}
-			log.Info("PgSafe scheduler running", "home", e.Home(), "pid", os.Getpid())
-			// The databases' connectivity checks (down/up notifications) and
-			// the drills that are due run beside the schedules, as in the app.
-			var health sync.WaitGroup
-			health.Add(2)
-			go func() {
-				defer health.Done()
-				e.NewHealthMonitor(nil).Run(ctx, 15*time.Second)
-			}()
-			go func() {
-				defer health.Done()
-				e.RunDrillLoop(ctx, 15*time.Minute)
-			}()
-			err = e.RunScheduler(ctx, engine.SchedulerOptions{Grace: g, Claim: claim})
-			stop()
-			health.Wait()
-			if err != nil {
-				return err
-			}
-			log.Info("PgSafe scheduler stopped cleanly")
-			return nil
+			return runAgent(env, agent.Options{Strict: true,
+				Core: ui.CoreOptions{KeyFile: keyFile, Grace: graceFlag(grace), HealthEvery: 15 * time.Second}})
 		},
 	}
 	cmd.Flags().DurationVar(&grace, "grace", schedule.DefaultGrace, "on stop, how long a backup in progress may finish before it is cancelled")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
+}
+
+func agentCmd(env *Env) *cobra.Command {
+	var noTray, login bool
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "agent [--no-tray]",
+		Short: "Run PgSafe's agent: the schedules, the tray icon and the local API the window uses",
+		Long: "PgSafe's background process (docs/AGENT.md). It runs the schedules, health checks,\n" +
+			"drills, retention and notifications, shows the tray icon when the desktop has a tray, and\n" +
+			"serves the window and the command line over a local endpoint only this user can reach.\n" +
+			"The window starts it when none runs; Settings can start it at login. It creates the\n" +
+			"master key in the keychain on first run. Logs on stderr.\n" +
+			"With --no-tray (or when the desktop has no tray) it runs headless, like `pgsafe run`.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var trayWait time.Duration
+			if login {
+				trayWait = 20 * time.Second // the panel may come up after the agent
+			}
+			return runAgent(env, agent.Options{Tray: !noTray, TrayWait: trayWait,
+				Core: ui.CoreOptions{CreateKey: true, DesktopNotifications: !noTray, Grace: graceFlag(grace)}})
+		},
+	}
+	cmd.Flags().BoolVar(&noTray, "no-tray", false, "no tray icon (servers, containers)")
+	cmd.Flags().BoolVar(&login, "login", false, "started at login: wait up to 20 s for the desktop's tray to appear")
+	cmd.Flags().DurationVar(&grace, "grace", schedule.DefaultGrace, "on stop, how long a backup in progress may finish before it is cancelled")
+	cmd.AddCommand(&cobra.Command{
+		Use:   "stop",
+		Short: "Stop the agent of this settings directory (a backup in flight may finish first)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return stopAgent(env)
+		},
+	})
+	return cmd
+}
+
+func graceFlag(g time.Duration) time.Duration {
+	if g <= 0 {
+		return -1 // cancel at once
+	}
+	return g
+}
+
+// runAgent runs the agent in this process, logging on stderr, until a
+// signal: the first stops it gracefully, the second cancels the backups in
+// progress.
+func runAgent(env *Env, opts agent.Options) error {
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	opts.Log = log
+	ctx, stop := context.WithCancel(env.Ctx)
+	defer stop()
+	var running *agent.Agent
+	started := make(chan struct{})
+	defer onSignals(func(sig os.Signal) {
+		log.Info("stopping: no new backups start; a backup in progress may finish", "signal", sig.String(), "grace", opts.Core.Grace)
+		stop()
+	}, func(sig os.Signal) {
+		log.Warn("stopping now: cancelling the backups in progress", "signal", sig.String())
+		select {
+		case <-started:
+			running.CancelBackups()
+		default:
+		}
+	})()
+	return agent.Run(ctx, opts, func(a *agent.Agent) { running = a; close(started) })
+}
+
+// stopAgent asks the agent to stop and waits until it has (its endpoint
+// closes).
+func stopAgent(env *Env) error {
+	home, err := paths.Home()
+	if err != nil {
+		return err
+	}
+	c := agent.NewClient(home)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(env.Ctx, 2*time.Minute)
+	defer cancel()
+	h, err := c.Hello(ctx)
+	if errors.Is(err, agent.ErrNotRunning) {
+		fmt.Fprintf(env.Stdout, "PgSafe's agent is not running for %s\n", home)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.Quit(ctx); err != nil {
+		return err
+	}
+	// It exits once the engine is closed: its lock tells.
+	if err := agent.WaitExit(ctx, home); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "PgSafe's agent (pid %d) stopped\n", h.PID)
+	return nil
 }

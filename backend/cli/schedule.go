@@ -18,7 +18,7 @@ import (
 
 func init() {
 	register(func(root *cobra.Command, env *Env) {
-		s := &cobra.Command{Use: "schedule", Short: "When a database is backed up (run by the app or `pgsafe run`)"}
+		s := &cobra.Command{Use: "schedule", Short: "When a database is backed up (run by the PgSafe agent or `pgsafe run`)"}
 		s.AddCommand(scheduleSetCmd(env), scheduleShowCmd(env), scheduleClearCmd(env), schedulePauseCmd(env), scheduleResumeCmd(env))
 		root.AddCommand(s)
 	})
@@ -246,7 +246,7 @@ func printSchedule(w io.Writer, info engine.ScheduleInfo, until time.Time, pause
 		if d := time.Until(info.Schedule.NextRunAt); d > 0 {
 			next += " (in " + d.Round(time.Second).String() + ")"
 		} else {
-			next += " (due: runs when the app or `pgsafe run` is running)"
+			next += " (due: runs when the PgSafe agent or `pgsafe run` is running)"
 		}
 	}
 	fmt.Fprintf(tw, "database:\t%s\n", info.Database)

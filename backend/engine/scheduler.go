@@ -280,8 +280,13 @@ type SchedulerClaim struct{ f *os.File }
 
 // ClaimScheduler takes the settings directory's scheduler lock without
 // waiting: it fails at once if another process runs the schedules.
-func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) {
-	path := filepath.Join(e.home, SchedulerLockFile)
+func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) { return ClaimScheduler(e.home) }
+
+// ClaimScheduler takes the scheduler lock of the settings directory home
+// before any engine is open there: the agent holds it for its whole life,
+// so there is one agent (and one scheduler) per settings directory.
+func ClaimScheduler(home string) (*SchedulerClaim, error) {
+	path := filepath.Join(home, SchedulerLockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the scheduler lock %s: %w", path, err)
@@ -294,7 +299,7 @@ func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) {
 				holder = fmt.Sprintf(" (pid %d)", pid)
 			}
 		}
-		return nil, fmt.Errorf("another PgSafe%s (the app or `pgsafe run`) is already running the schedules of %s (%s is locked): let it do the work, or stop it first", holder, e.home, path)
+		return nil, fmt.Errorf("another PgSafe%s (its agent or `pgsafe run`) is already running the schedules of %s (%s is locked): let it do the work, or stop it first", holder, home, path)
 	}
 	f.Truncate(0)
 	fmt.Fprintf(f, "%d\n", os.Getpid())

@@ -32,14 +32,42 @@ type Core struct {
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
 	schedErr error // why the scheduler is not running, if it is not
+
+	opts CoreOptions
 }
 
-// NewCore returns a core with no engine yet.
-func NewCore(log *slog.Logger) *Core {
+// CoreOptions say how the core opens the engine and runs the background
+// work. The desktop's agent uses DesktopOptions; `pgsafe run` (a server, no
+// desktop) opens an existing key, maybe from a key file.
+type CoreOptions struct {
+	KeyFile              string // --key-file: a key file or recovery kit instead of the keychain
+	CreateKey            bool   // create the master key on first run
+	DesktopNotifications bool   // failures also go to the desktop's notification area
+	// Grace: how long a scheduled backup in flight may finish once Stop is
+	// called (0: schedule.DefaultGrace; negative: cancel at once).
+	Grace time.Duration
+	// HealthEvery: how often the databases' connections are checked (0: 10 s).
+	HealthEvery time.Duration
+	// Claim: the scheduler lock, taken by the caller beforehand (nil: the
+	// scheduler takes it, and says why not if another process holds it).
+	Claim *engine.SchedulerClaim
+	// OnSchedulerError is told when the scheduler stops with an error.
+	OnSchedulerError func(error)
+}
+
+// DesktopOptions are the desktop's: the key is created in the keychain on
+// first run and failures reach the notification area.
+var DesktopOptions = CoreOptions{CreateKey: true, DesktopNotifications: true}
+
+// NewCore returns a core with no engine yet, with DesktopOptions.
+func NewCore(log *slog.Logger) *Core { return NewCoreWith(log, DesktopOptions) }
+
+// NewCoreWith returns a core with no engine yet that opens it with opts.
+func NewCoreWith(log *slog.Logger, opts CoreOptions) *Core {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Core{log: log, emit: func(string, any) {}, err: errStarting}
+	return &Core{log: log, emit: func(string, any) {}, err: errStarting, opts: opts}
 }
 
 var errStarting = errors.New("PgSafe is still opening its key and settings")
@@ -62,7 +90,8 @@ func (c *Core) Start(ctx context.Context) error { return c.open(ctx, false) }
 // open is Start; with accept, a settings database changed outside PgSafe
 // is accepted as it now is (see AcceptSettings).
 func (c *Core) open(ctx context.Context, accept bool) error {
-	eng, err := engine.Open(ctx, engine.Options{CreateKey: true, DesktopNotifications: true, Log: c.log, AcceptModified: accept})
+	eng, err := engine.Open(ctx, engine.Options{KeyFile: c.opts.KeyFile, CreateKey: c.opts.CreateKey,
+		DesktopNotifications: c.opts.DesktopNotifications, Log: c.log, AcceptModified: accept})
 	c.mu.Lock()
 	c.ctx, c.eng, c.err = ctx, eng, err
 	c.mu.Unlock()
@@ -115,7 +144,11 @@ func (c *Core) startBackground(eng *engine.Engine) {
 	c.bg.Add(3)
 	go func() {
 		defer c.bg.Done()
-		err := eng.RunScheduler(ctx, engine.SchedulerOptions{OnEvent: func(ev engine.ScheduleEvent) { c.emit("schedule:event", ev) }})
+		err := eng.RunScheduler(ctx, engine.SchedulerOptions{Grace: c.opts.Grace, Claim: c.opts.Claim,
+			OnEvent: func(ev engine.ScheduleEvent) { c.emit("schedule:event", ev) }})
+		if err != nil && c.opts.OnSchedulerError != nil {
+			c.opts.OnSchedulerError(err)
+		}
 		if err != nil {
 			c.log.Error("scheduled backups are not running", "err", err)
 			c.mu.Lock()
@@ -126,7 +159,11 @@ func (c *Core) startBackground(eng *engine.Engine) {
 	}()
 	go func() {
 		defer c.bg.Done()
-		eng.NewHealthMonitor(func(ev engine.HealthEvent) { c.emit("health:changed", ev) }).Run(ctx, 10*time.Second)
+		every := c.opts.HealthEvery
+		if every <= 0 {
+			every = 10 * time.Second
+		}
+		eng.NewHealthMonitor(func(ev engine.HealthEvent) { c.emit("health:changed", ev) }).Run(ctx, every)
 	}()
 	go func() {
 		defer c.bg.Done()
@@ -264,3 +301,19 @@ func (c *Core) NextBackup() string {
 	}
 	return ""
 }
+
+// CancelBackups cancels every backup in progress at once (a second Ctrl+C
+// while stopping): each is recorded as cancelled and keeps nothing.
+func (c *Core) CancelBackups() {
+	e, err := c.engine()
+	if err != nil {
+		return
+	}
+	for _, r := range e.RunningBackups() {
+		e.CancelBackup(r.DatabaseName)
+	}
+}
+
+// Engine is the open engine, or why there is none (the agent reads the
+// schedules it logs at start).
+func (c *Core) Engine() (*engine.Engine, error) { return c.engine() }

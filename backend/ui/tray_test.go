@@ -33,8 +33,8 @@ func TestStartAtLogin(t *testing.T) {
 		t.Fatalf("no autostart entry after SetStartAtLogin(true): %v", err)
 	}
 	exe, _ := os.Executable()
-	if !strings.Contains(string(b), "\nExec="+exe+" app --hidden\n") || !strings.HasPrefix(string(b), "[Desktop Entry]\n") {
-		t.Errorf("autostart entry does not run %s app --hidden:\n%s", exe, b)
+	if !strings.Contains(string(b), "\nExec="+exe+" agent --login\n") || !strings.HasPrefix(string(b), "[Desktop Entry]\n") {
+		t.Errorf("autostart entry does not run %s agent --login:\n%s", exe, b)
 	}
 	if on, err := s.StartAtLogin(); !on || err != nil {
 		t.Fatalf("StartAtLogin after enabling = %v, %v", on, err)

@@ -1,8 +1,8 @@
 // Shared by the e2e tests: start the dev binary (the real Go side serving the
 // real frontend) with a fresh PGSAFE_HOME, and headless Chromium with the
 // flags RECIPES.md lists and a fresh profile.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -49,7 +49,19 @@ export async function startSession({ viewport = { width: 1024, height: 680 }, ho
   };
   s.app.stdout.on('data', collect);
   s.app.stderr.on('data', collect);
-  process.once('exit', () => kill(s.app, 'SIGKILL'));
+  process.once('exit', () => {
+    kill(s.app, 'SIGKILL');
+    stopAgentSync(s.home);
+  });
+  // The window starts PgSafe's agent (its own session, beyond the window's
+  // process group); its log is in the settings folder.
+  s.agentLog = () => {
+    try {
+      return readFileSync(join(s.home, 'agent.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  };
   await waitForHTTP(s, s.baseURL + '/', 60_000);
   s.context = await chromium.launchPersistentContext(s.profile, {
     executablePath: chromiumPath,
@@ -71,6 +83,7 @@ export async function startSession({ viewport = { width: 1024, height: 680 }, ho
       await s.context?.close();
     } finally {
       await stopApp(s.app);
+      stopAgentSync(s.home);
       for (const d of home ? [s.profile] : [s.home, s.profile]) rmSync(d, { recursive: true, force: true });
     }
   };
@@ -102,6 +115,12 @@ function kill(app, sig) {
       process.kill(-app.pid, sig); // its own process group: children go too
     } catch {}
   }
+}
+
+/** Stops the agent of home (waits until it has exited), as Quit PgSafe would. */
+export function stopAgentSync(home) {
+  const r = spawnSync(devBin, ['agent', 'stop'], { env: { ...process.env, PGSAFE_HOME: home }, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) console.error(`pgsafe agent stop: exit ${r.status}: ${r.stderr}`);
 }
 
 function stopApp(app) {

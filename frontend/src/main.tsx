@@ -8,7 +8,10 @@ import { Notifications } from '@mantine/notifications';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
+import { installBridge } from './bridge';
 import { theme } from './theme';
+
+installBridge();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

@@ -1,6 +1,6 @@
 // Package autostart starts PgSafe when the user logs in: on Linux an XDG
 // autostart entry (~/.config/autostart/pgsafe.desktop) that runs
-// `pgsafe app --hidden`. The entry itself is the setting: it is on while the
+// `pgsafe agent --login` (the agent shows the tray icon; no window). The entry itself is the setting: it is on while the
 // file is there (and not marked Hidden).
 package autostart
 
@@ -15,7 +15,7 @@ var ErrUnsupported = errors.New("starting PgSafe at login is not supported on th
 
 // Command is the program and arguments that start PgSafe at login: this
 // executable (or, run from an AppImage, the AppImage file, since the running
-// executable lives in a mount that is gone after logout) with "app --hidden".
+// executable lives in a mount that is gone after logout) with "agent --login".
 func Command() ([]string, error) {
 	exe := os.Getenv("APPIMAGE")
 	if exe == "" {
@@ -24,7 +24,7 @@ func Command() ([]string, error) {
 			return nil, err
 		}
 	}
-	return []string{exe, "app", "--hidden"}, nil
+	return []string{exe, "agent", "--login"}, nil
 }
 
 // hiddenLine reports whether a desktop entry says Hidden=true (the user or

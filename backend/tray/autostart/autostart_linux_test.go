@@ -17,7 +17,7 @@ func TestEnableDisable(t *testing.T) {
 	if on, err := Enabled(); on || err != nil {
 		t.Fatalf("Enabled before Enable = %v, %v", on, err)
 	}
-	if err := Enable([]string{"/opt/Pg Safe/pgsafe", "app", "--hidden"}); err != nil {
+	if err := Enable([]string{"/opt/Pg Safe/pgsafe", "agent", "--login"}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -25,7 +25,7 @@ func TestEnableDisable(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{"[Desktop Entry]", "Type=Application", "Name=PgSafe",
-		`Exec="/opt/Pg Safe/pgsafe" app --hidden`, "X-GNOME-Autostart-enabled=true"} {
+		`Exec="/opt/Pg Safe/pgsafe" agent --login`, "X-GNOME-Autostart-enabled=true"} {
 		if !strings.Contains(string(b), line+"\n") {
 			t.Errorf("entry lacks %q:\n%s", line, b)
 		}
@@ -74,7 +74,7 @@ func TestCommand(t *testing.T) {
 	t.Setenv("APPIMAGE", "")
 	cmd, err := Command()
 	exe, _ := os.Executable()
-	if err != nil || len(cmd) != 3 || cmd[0] != exe || cmd[1] != "app" || cmd[2] != "--hidden" {
+	if err != nil || len(cmd) != 3 || cmd[0] != exe || cmd[1] != "agent" || cmd[2] != "--login" {
 		t.Fatalf("Command() = %q, %v", cmd, err)
 	}
 	t.Setenv("APPIMAGE", "/home/u/PgSafe.AppImage")

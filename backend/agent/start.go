@@ -1,0 +1,150 @@
+package agent
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/internal/filelock"
+)
+
+// LogName is the agent's log in the settings directory when a face started
+// it (it has no terminal): its stderr, kept to about LogLimit bytes.
+const LogName = "agent.log"
+
+// LogLimit: past this size the log is moved to agent.log.1 when an agent starts.
+const LogLimit = 4 << 20
+
+// readyEnv asks an agent to write readyLine on its standard output once its
+// endpoint listens (Ensure reads it; no polling).
+const (
+	readyEnv  = "PGSAFE_AGENT_NOTIFY_READY"
+	readyLine = "pgsafe-agent-ready"
+)
+
+// Ensure returns a client of the agent of home, starting one with command
+// (this executable and "agent") when none answers. It returns once the new
+// agent listens: its key and settings may still be opening (SystemService.
+// KeyStatus says so). Two faces calling Ensure at once start two agents;
+// the second finds the first's lock, exits, and both faces use the first.
+func Ensure(ctx context.Context, home string, command []string) (*Client, Hello, error) {
+	c := NewClient(home)
+	h, err := c.Hello(ctx)
+	if err == nil || !errors.Is(err, ErrNotRunning) {
+		return c, h, err
+	}
+	if serr := start(ctx, home, command); serr != nil {
+		// Another face's agent may have won the race.
+		if h, err := c.Hello(ctx); err == nil {
+			return c, h, nil
+		}
+		return c, h, serr
+	}
+	h, err = c.Hello(ctx)
+	return c, h, err
+}
+
+// start runs command detached (its own session, no terminal; stderr to the
+// log) and waits until it says it listens, or exits.
+func start(ctx context.Context, home string, command []string) error {
+	if len(command) == 0 {
+		return errors.New("no command to start PgSafe's agent with")
+	}
+	logPath := filepath.Join(home, LogName)
+	if fi, err := os.Stat(logPath); err == nil && fi.Size() > LogLimit {
+		os.Rename(logPath, logPath+".1")
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open the agent's log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(command[0], command[1:]...)
+	cmd.Env = append(os.Environ(), readyEnv+"=1")
+	cmd.Stderr = logf
+	cmd.SysProcAttr = detached()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start PgSafe's agent (%s): %w", command[0], err)
+	}
+	exited := make(chan error, 1)
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		ok := false
+		for sc.Scan() {
+			if sc.Text() == readyLine {
+				ok = true
+				break
+			}
+		}
+		ready <- ok
+		io.Copy(io.Discard, out) // until the agent exits: it writes nothing more
+		exited <- cmd.Wait()
+	}()
+	select {
+	case ok := <-ready:
+		if ok {
+			return nil
+		}
+		err := <-exited
+		return fmt.Errorf("PgSafe's agent stopped as it started (%v)%s", err, logTail(logPath))
+	case <-ctx.Done():
+		return fmt.Errorf("PgSafe's agent did not start in time: %w%s", ctx.Err(), logTail(logPath))
+	}
+}
+
+// logTail is the last lines of the agent's log, for an error.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return ": " + strings.TrimSpace(string(bytes.Join(lines, []byte(" / "))))
+}
+
+// NotifyReady tells a face waiting in Ensure that the endpoint listens (a
+// no-op when the agent was not started by Ensure), then points standard
+// output elsewhere: nothing more goes there.
+func NotifyReady() {
+	if os.Getenv(readyEnv) == "" {
+		return
+	}
+	os.Unsetenv(readyEnv)
+	fmt.Fprintln(os.Stdout, readyLine)
+	detachStdout()
+}
+
+// WaitExit waits until the agent of home has exited: its lock (the
+// scheduler lock, held for its whole life) is free.
+func WaitExit(ctx context.Context, home string) error {
+	f, err := os.OpenFile(filepath.Join(home, engine.SchedulerLockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- filelock.Lock(f) }() // blocks until the agent lets go
+	select {
+	case err := <-done:
+		f.Close()
+		return err
+	case <-ctx.Done():
+		f.Close() // the blocked Lock returns with the closed file's error
+		return fmt.Errorf("PgSafe's agent did not stop in time: %w", ctx.Err())
+	}
+}
