@@ -360,3 +360,15 @@ func PagilaSchema(t testing.TB) string {
 	}
 	return path
 }
+
+// OtherUser is an account other than the one the tests run as (the one
+// servers run as), for tests that prove another user is refused. It needs
+// root, as CI has: without it the test fails saying so.
+func OtherUser(t testing.TB) (uid, gid uint32) {
+	t.Helper()
+	u := serverUser(t)
+	if u == nil {
+		t.Fatalf("testenv: acting as a second user needs root (CI runs the tests as root); run this test as root")
+	}
+	return u.Uid, u.Gid
+}

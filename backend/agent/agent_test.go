@@ -1,0 +1,304 @@
+package agent_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pgsafe/pgsafe/backend/agent"
+	"github.com/pgsafe/pgsafe/backend/cli"
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+)
+
+// The test binary is also `pgsafe` (PGSAFE_TEST_AS_PGSAFE=1), so that Ensure
+// starts a real agent process, and a plain dialer (PGSAFE_TEST_DIAL=socket)
+// run as another user.
+func TestMain(m *testing.M) {
+	if os.Getenv("PGSAFE_TEST_AS_PGSAFE") == "1" {
+		os.Exit(cli.Run(&cli.Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:]))
+	}
+	if path := os.Getenv("PGSAFE_TEST_DIAL"); path != "" {
+		os.Exit(dialAsIs(path))
+	}
+	os.Exit(m.Run())
+}
+
+// dialAsIs asks the agent at path who it is: exit 0 and its answer if it
+// answered, 3 if the connection was refused or cut.
+func dialAsIs(path string) int {
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 3
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /v1/hello HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		fmt.Println("read:", err)
+		return 3
+	}
+	b, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.Status, string(b))
+	return 0
+}
+
+// echo is a served service.
+type EchoService struct{ mu sync.Mutex }
+
+type Pair struct {
+	A string `json:"a"`
+	B int    `json:"b"`
+}
+
+func (s *EchoService) Swap(p Pair) (Pair, error) { return Pair{A: fmt.Sprint(p.B), B: len(p.A)}, nil }
+func (s *EchoService) Fail(msg string) error   { return errors.New(msg) }
+func (s *EchoService) Nothing()                {}
+func (s *EchoService) Panic() string           { panic("boom") }
+
+// serve runs a Server for EchoService on a real endpoint in a fresh
+// settings directory and returns it with a client.
+func serve(t *testing.T, opts agent.ServerOptions) (*agent.Server, *agent.Client, string) {
+	t.Helper()
+	home := shortTemp(t)
+	opts.Services = map[string]any{"EchoService": &EchoService{}}
+	s, err := agent.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := agent.Listen(home, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	c := agent.NewClient(home)
+	t.Cleanup(c.Close)
+	return s, c, home
+}
+
+// shortTemp is a 0700 directory whose socket path fits sockaddr_un.
+func shortTemp(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "pgsafe-agent-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func TestCallsAndErrors(t *testing.T) {
+	_, c, _ := serve(t, agent.ServerOptions{Hello: agent.Hello{Version: "v-test"}})
+	ctx := context.Background()
+
+	h, err := c.Hello(ctx)
+	if err != nil || h.API != agent.APIVersion || h.Version != "v-test" {
+		t.Fatalf("Hello = %+v, %v", h, err)
+	}
+	var p Pair
+	if err := c.Call(ctx, "EchoService.Swap", &p, Pair{A: "abc", B: 42}); err != nil || p != (Pair{A: "42", B: 3}) {
+		t.Fatalf("Swap = %+v, %v", p, err)
+	}
+	// A method's own error comes back as its message, for the user.
+	err = c.Call(ctx, "EchoService.Fail", nil, "the server refused the password")
+	var re *agent.RemoteError
+	if !errors.As(err, &re) || re.Message != "the server refused the password" {
+		t.Fatalf("Fail = %v", err)
+	}
+	if out, err := c.CallRaw(ctx, "EchoService.Nothing", nil); err != nil || string(out) != "null" {
+		t.Fatalf("Nothing = %s, %v", out, err)
+	}
+	// A panic in a method is an error, and the agent lives on.
+	if err := c.Call(ctx, "EchoService.Panic", nil); !errors.As(err, &re) || !strings.Contains(re.Message, "boom") {
+		t.Fatalf("Panic = %v", err)
+	}
+	// Protocol errors are not a method's errors.
+	for method, want := range map[string]string{"EchoService.Nope": "404", "Nope.Swap": "404"} {
+		if err := c.Call(ctx, method, nil); err == nil || errors.As(err, &re) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a %s", method, err, want)
+		}
+	}
+	if err := c.Call(ctx, "EchoService.Swap", nil, "not a pair"); err == nil || errors.As(err, &re) || !strings.Contains(err.Error(), "400") {
+		t.Errorf("Swap with a string: %v, want a 400", err)
+	}
+	if err := c.Call(ctx, "EchoService.Swap", nil); err == nil || !strings.Contains(err.Error(), "takes 1 arguments, got 0") {
+		t.Errorf("Swap without arguments: %v", err)
+	}
+	if h, err := c.Hello(ctx); err != nil || h.API != agent.APIVersion {
+		t.Fatalf("the agent no longer answers after the errors: %v", err)
+	}
+}
+
+func TestEventsInOrderAndWindows(t *testing.T) {
+	windows := make(chan int, 10)
+	var s *agent.Server
+	s, c, _ := serve(t, agent.ServerOptions{OnWindows: func() { windows <- s.Windows() }})
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan agent.Event, 10)
+	done := make(chan error, 1)
+	go func() { done <- c.Events(ctx, true, func(ev agent.Event) { got <- ev }) }()
+	if n := <-windows; n != 1 {
+		t.Fatalf("windows after a window subscribed: %d", n)
+	}
+	for i := range 3 {
+		s.Publish("engine:event", map[string]int{"n": i})
+	}
+	for i := range 3 {
+		ev := <-got
+		var d map[string]int
+		if ev.Name != "engine:event" || json.Unmarshal(ev.Data, &d) != nil || d["n"] != i {
+			t.Fatalf("event %d: %s %s", i, ev.Name, ev.Data)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Events after the face left: %v", err)
+	}
+	if n := <-windows; n != 0 {
+		t.Fatalf("windows after the window left: %d", n)
+	}
+}
+
+// Shutdown tells the faces and ends their streams with an error they can
+// tell from their own leaving.
+func TestShutdownEndsStreams(t *testing.T) {
+	subscribed := make(chan struct{}, 1)
+	s, c, _ := serve(t, agent.ServerOptions{OnWindows: func() { subscribed <- struct{}{} }})
+	var got []string
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Events(context.Background(), true, func(ev agent.Event) { got = append(got, ev.Name) })
+	}()
+	<-subscribed
+	s.Shutdown(context.Background())
+	err := <-done
+	if err == nil {
+		t.Fatal("Events returned nil although the face did not leave")
+	}
+	if len(got) != 1 || got[0] != "agent:stopping" {
+		t.Errorf("events before the stream ended: %q, want [agent:stopping]", got)
+	}
+}
+
+func TestEndpointIsPrivate(t *testing.T) {
+	_, c, home := serve(t, agent.ServerOptions{})
+	if _, err := c.Hello(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sock := agent.SocketPath(home)
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %s: %v, %v; want a socket, mode 0600", sock, fi.Mode(), err)
+	}
+	di, err := os.Stat(filepath.Dir(sock))
+	if err != nil || di.Mode().Perm() != 0o700 {
+		t.Fatalf("the socket's directory: %v, %v; want 0700", di.Mode(), err)
+	}
+	// No TCP listener in this process: the API is not reachable over TCP.
+	if l := processTCPListeners(t, os.Getpid()); len(l) > 0 {
+		t.Fatalf("this process listens on TCP: %v", l)
+	}
+}
+
+// Another user cannot reach the agent: the socket's directory keeps them
+// out, and if it did not, the agent drops their connection (SO_PEERCRED).
+func TestAnotherUserIsRefused(t *testing.T) {
+	uid, gid := testenv.OtherUser(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slogTo(&mu, &logs)
+	home := shortTemp(t)
+	s, err := agent.NewServer(agent.ServerOptions{Services: map[string]any{"EchoService": &EchoService{}}, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := agent.Listen(home, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	defer s.Shutdown(context.Background())
+
+	// The test binary, where the other user can run it.
+	bin := otherUserCopy(t)
+	dialAs := func() (int, string) {
+		cmd := exec.Command(bin)
+		cmd.Env = []string{"PGSAFE_TEST_DIAL=" + agent.SocketPath(home)}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	// 1. As set up: the directory is 0700, the socket 0600.
+	if code, out := dialAs(); code != 3 || !strings.Contains(out, "permission denied") {
+		t.Fatalf("uid %d reached the agent (exit %d): %s", uid, code, out)
+	}
+	// 2. Even with both opened to everyone, the agent drops the connection.
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(agent.SocketPath(home), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := dialAs(); code != 3 || strings.Contains(out, "200 OK") {
+		t.Fatalf("uid %d got an answer from the agent (exit %d): %s", uid, code, out)
+	}
+	mu.Lock()
+	got := logs.String()
+	mu.Unlock()
+	if !strings.Contains(got, "refused a connection from another user") || !strings.Contains(got, fmt.Sprintf("uid=%d", uid)) {
+		t.Errorf("the agent's log does not say it refused uid %d:\n%s", uid, got)
+	}
+	// This user still gets in.
+	if _, err := agent.NewClient(home).Hello(context.Background()); err != nil {
+		t.Fatalf("the owner is refused too: %v", err)
+	}
+}
+
+// otherUserCopy copies the test binary into a directory every user may
+// enter (the test binary's own directory is private to this user).
+func otherUserCopy(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "pgsafe-agent-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(d, "agent.test")
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
