@@ -66,9 +66,9 @@ type Pair struct {
 }
 
 func (s *EchoService) Swap(p Pair) (Pair, error) { return Pair{A: fmt.Sprint(p.B), B: len(p.A)}, nil }
-func (s *EchoService) Fail(msg string) error   { return errors.New(msg) }
-func (s *EchoService) Nothing()                {}
-func (s *EchoService) Panic() string           { panic("boom") }
+func (s *EchoService) Fail(msg string) error     { return errors.New(msg) }
+func (s *EchoService) Nothing()                  {}
+func (s *EchoService) Panic() string             { panic("boom") }
 
 // serve runs a Server for EchoService on a real endpoint in a fresh
 // settings directory and returns it with a client.
