@@ -35,6 +35,7 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	}
 	defer e.finish(run)
 	jev := JobEvent{Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin}
+	jobStarted(ctx, id.String())
 	e.publish(JobEvent{Type: EventJobStarted, Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin})
 	var b *store.Backup
 	defer func() {

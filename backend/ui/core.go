@@ -34,6 +34,7 @@ type Core struct {
 	schedErr error // why the scheduler is not running, if it is not
 
 	opts CoreOptions
+	jobs faceJobs // the jobs faces started and follow (jobs.go)
 }
 
 // CoreOptions say how the core opens the engine and runs the background
