@@ -78,6 +78,13 @@ export async function startSession({ viewport = { width: 1024, height: 680 }, ho
     if (m.type() === 'error' && !isNoise(m.text()) && !isNoise(m.location().url ?? '')) s.consoleErrors.push(m.text());
   });
   await s.page.goto(s.baseURL + '/', { waitUntil: 'domcontentloaded' });
+  // Closes the window (the browser and the window's process) and leaves the
+  // agent running, as a user closing the window would.
+  s.closeWindow = async () => {
+    await s.context?.close();
+    s.context = null;
+    await stopApp(s.app);
+  };
   s.stop = async () => {
     try {
       await s.context?.close();
