@@ -2,13 +2,10 @@ package ui
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
-	"github.com/pgsafe/pgsafe/backend/status"
-	"github.com/pgsafe/pgsafe/backend/store"
+	"github.com/pgsafe/pgsafe/backend/engine"
 )
 
 // BackupService is a database's backups: back up now (with progress events
@@ -51,22 +48,17 @@ func (s *BackupService) Start(db string) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range e.RunningBackups() {
-		if r.DatabaseName == db {
-			return fmt.Errorf("a backup of %s is already running", db)
-		}
-	}
-	if _, err := e.Backups(context.Background(), db, 1); err != nil { // the database exists
-		return err
-	}
 	ctx, done := s.core.work()
-	go func() {
+	err = e.StartBackup(ctx, db, func(err error) {
 		defer done()
-		if _, err := e.BackupNow(ctx, db, store.OriginManual, nil); err != nil {
+		if err != nil {
 			s.core.log.Info("backup did not succeed", "database", db, "err", err)
 		}
-	}()
-	return nil
+	})
+	if err != nil {
+		done()
+	}
+	return err
 }
 
 // Cancel stops the named database's running backup.
@@ -132,77 +124,23 @@ func (s *BackupService) List(db string, limit int) ([]BackupView, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := context.Background()
-	bs, err := e.Backups(ctx, db, limit)
+	rows, err := e.BackupHistory(context.Background(), db, limit)
 	if err != nil {
 		return nil, err
 	}
-	names := map[int64]string{}
-	if sts, err := e.Storages(ctx); err == nil {
-		for _, st := range sts {
-			names[st.ID] = st.Name
-		}
-	}
-	checked := map[string]*CheckSummary{}
-	if len(bs) > 0 && bs[0].DatabaseID != 0 {
-		runs, err := e.Store().Restores(ctx, store.RestoreFilter{DatabaseID: bs[0].DatabaseID, IncludeDamaged: true})
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range runs { // newest first: keep the first of each backup
-			if r.Kind == store.RunRestore || r.Status == store.StatusRunning || r.Status == store.StatusDamaged || checked[r.BackupID] != nil {
-				continue
-			}
-			cs := &CheckSummary{Kind: r.Kind, OK: r.Status == store.StatusSucceeded, When: r.FinishedAt, Problem: r.Error}
-			if len(r.Problems) > 0 {
-				cs.Problem = r.Problems[0]
-			}
-			checked[r.BackupID] = cs
-		}
-	}
-	out := make([]BackupView, len(bs))
-	for i, b := range bs {
-		out[i] = backupView(b, names)
-		out[i].Checked = checked[b.ID]
+	out := make([]BackupView, len(rows))
+	for i, r := range rows {
+		out[i] = backupView(r)
 	}
 	return out, nil
 }
 
-func backupView(b store.Backup, names map[int64]string) BackupView {
-	v := BackupView{ID: b.ID, Status: string(b.Shown()), Origin: b.Origin, Started: b.StartedAt, RawSize: b.RawSize,
-		StoredSize: b.StoredSize, Error: b.Error, Copies: []CopyView{}}
-	if !b.FinishedAt.IsZero() {
-		v.DurationSeconds = b.FinishedAt.Sub(b.StartedAt).Seconds()
-	}
-	for _, c := range b.Copies {
-		name := names[c.StorageID]
-		if name == "" {
-			name = "a removed storage"
-		}
-		v.Copies = append(v.Copies, CopyView{Storage: name, Status: string(c.Status), Error: c.Error})
-		if c.Status == store.CopyFailed {
-			v.Blame = "storage"
-		}
-	}
-	if b.Error != "" {
-		v.Reason = status.Cause(b)
-		if v.Blame == "" && b.Status == store.StatusFailed {
-			v.Blame = failureBlame(b.Error)
-		}
+func backupView(r engine.BackupRow) BackupView {
+	v := BackupView{ID: r.ID, Status: r.Status, Origin: r.Origin, Started: r.Started, DurationSeconds: r.Duration.Seconds(),
+		RawSize: r.RawSize, StoredSize: r.StoredSize, Error: r.Error, Reason: r.Reason, Blame: r.Blame,
+		Copies: make([]CopyView, len(r.Copies)), Checked: (*CheckSummary)(r.Checked)}
+	for i, c := range r.Copies {
+		v.Copies[i] = CopyView(c)
 	}
 	return v
-}
-
-// failureBlame says what a whole-backup failure was caused by, from the
-// words the engine records (pg.ConnError's "cannot connect to", pg_dump's
-// own prefix).
-func failureBlame(errText string) string {
-	switch {
-	case strings.Contains(errText, "cannot connect to"), strings.Contains(errText, "password authentication failed"),
-		strings.Contains(errText, "permission denied"):
-		return "database"
-	case strings.Contains(errText, "pg_dump"):
-		return "pg_dump"
-	}
-	return ""
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/status"
-	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // EventEngine is the Wails event that carries the engine's job event
@@ -93,24 +92,15 @@ func statusView(d engine.DatabaseStatus) StatusView {
 		at := g.StartedAt
 		v.LastGoodBackup, v.LastGoodSize = &at, g.StoredSize
 	}
-	if l := d.Last; l != nil {
-		v.LastBackup = &LastBackupView{ID: l.ID, Status: string(l.Shown()), Started: l.StartedAt, Error: l.Error}
+	if l := d.LastRow(); l != nil {
+		v.LastBackup = &LastBackupView{ID: l.ID, Status: l.Status, Started: l.Started, Error: l.Error}
 	}
 	if !d.NextRun.IsZero() {
 		next := d.NextRun
 		v.NextRun = &next
 	}
-	bs := d.History[:min(len(d.History), recentBackups)]
-	for i := len(bs) - 1; i >= 0; i-- {
-		b := bs[i]
-		if b.Status != store.StatusSucceeded && b.Status != store.StatusFailed {
-			continue
-		}
-		p := RecentBackup{Started: b.StartedAt, OK: b.Status == store.StatusSucceeded, StoredSize: b.StoredSize}
-		if !b.FinishedAt.IsZero() {
-			p.DurationSeconds = b.FinishedAt.Sub(b.StartedAt).Seconds()
-		}
-		v.Recent = append(v.Recent, p)
+	for _, b := range d.Recent(recentBackups) {
+		v.Recent = append(v.Recent, RecentBackup{Started: b.Started, OK: b.OK, StoredSize: b.StoredSize, DurationSeconds: b.Duration.Seconds()})
 	}
 	return v
 }

@@ -4,16 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
-	"unicode"
-	"unicode/utf8"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/restore"
@@ -259,7 +253,7 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 		case err != nil:
 			done.Error = err.Error()
 			done.Cancelled = ctx.Err() != nil
-			done.Problem = restoreProblem(err)
+			done.Problem = engine.RestoreProblem(err)
 		default:
 			done.OK, done.Database, done.Warnings, done.IgnoredErrors, done.ViaTempFile = true, rr.Database, rr.Warnings, rr.IgnoredErrors, rr.ViaTempFile
 			done.Notes, done.Rows, done.Connection = rr.Notes, &rr.Rows, rr.Connection
@@ -267,39 +261,6 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 		s.core.emit("restore:finished", done)
 	}()
 	return nil
-}
-
-// restoreProblem says in words why a restore failed.
-func restoreProblem(err error) string {
-	var pgErr *pgconn.PgError
-	var problem *restore.Problem
-	var dnsErr *net.DNSError
-	switch {
-	case errors.Is(err, context.Canceled):
-		return "The restore was cancelled."
-	case errors.As(err, &problem):
-		return "The backup could not be read to its end, so nothing of it was kept: " + problem.Detail + "."
-	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
-		return "The target server refused the password of the user given for the restore."
-	case errors.As(err, &pgErr) && pgErr.Code == "28000":
-		return "The target server does not let the user given for the restore in: check the user name."
-	case errors.As(err, &pgErr) && pgErr.Code == "42501":
-		return "The user given for the restore lacks a privilege it needs: restoring into a new database needs a role that may create databases (CREATEDB), replacing one needs its owner."
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "Nothing accepts connections at the target server's address: check that PostgreSQL runs there."
-	case errors.As(err, &dnsErr):
-		return "The target server's host name does not resolve."
-	}
-	return upperFirst(err.Error()) + "."
-}
-
-func upperFirst(s string) string {
-	s = strings.TrimSuffix(s, ".")
-	if s == "" {
-		return s
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // Cancel stops the running restore (pg_restore is stopped; a new database
@@ -334,7 +295,7 @@ func (s *RestoreService) ImportFile(path string) (ImportedView, error) {
 	if err != nil {
 		return ImportedView{}, err
 	}
-	return importedView(b), nil
+	return importedView(engine.DescribeImported(b)), nil
 }
 
 // Imported lists the backups imported into the history, newest first.
@@ -343,25 +304,20 @@ func (s *RestoreService) Imported() ([]ImportedView, error) {
 	if err != nil {
 		return nil, err
 	}
-	bs, err := e.Store().Backups(context.Background(), store.BackupFilter{})
+	bs, err := e.ImportedBackups(context.Background())
 	if err != nil {
 		return nil, err
 	}
 	out := []ImportedView{}
 	for _, b := range bs {
-		if b.Origin == store.OriginImport {
-			out = append(out, importedView(b))
-		}
+		out = append(out, importedView(b))
 	}
 	return out, nil
 }
 
-func importedView(b store.Backup) ImportedView {
-	v := ImportedView{BackupView: backupView(b, nil), Database: b.DatabaseName, File: b.File}
-	if m, err := engine.Manifest(b); err == nil {
-		v.ServerVersion, v.RowsCounted = m.ServerVersion, m.RowsCounted
-	}
-	return v
+func importedView(b engine.ImportedBackup) ImportedView {
+	return ImportedView{BackupView: backupView(b.BackupRow), Database: b.Database, File: b.File,
+		ServerVersion: b.ServerVersion, RowsCounted: b.RowsCounted}
 }
 
 // DrillServer says whether and where drills run (never the password).
