@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/godbus/dbus/v5/prop"
 
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 )
@@ -26,96 +25,33 @@ import (
 // panel, and read the icon and menu back the way a tray host does.
 
 const (
-	itemIface = "org.kde.StatusNotifierItem"
-	menuIface = "com.canonical.dbusmenu"
+	itemIface = testenv.ItemIface
+	menuIface = testenv.MenuIface
+)
+
+// The panel's side: testenv's stand-in watcher and dbusmenu reads.
+type (
+	watcher = testenv.TrayWatcher
+	node    = testenv.MenuNode
 )
 
 // startBus starts a private session bus (testenv.SessionBus: no service
 // activation) and points DBUS_SESSION_BUS_ADDRESS at it for the rest of the test.
 func startBus(t *testing.T) string { return testenv.SessionBus(t) }
 
-func dial(t *testing.T, addr string) *dbus.Conn {
-	t.Helper()
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatalf("connecting to the test bus: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
+func dial(t *testing.T, addr string) *dbus.Conn { return testenv.DialBus(t, addr) }
 
-// watcher is a minimal org.kde.StatusNotifierWatcher: it records who
-// registers which item, as a panel's watcher does.
-type watcher struct {
-	conn  *dbus.Conn
-	props *prop.Properties
-
-	mu      sync.Mutex
-	items   []string // "service" or "sender/path", as KDE's watcher lists them
-	senders []string
-}
-
-func (w *watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string) *dbus.Error {
-	item := service
-	if strings.HasPrefix(service, "/") {
-		item = string(sender) + service
-	}
-	w.mu.Lock()
-	w.items = append(w.items, item)
-	w.senders = append(w.senders, string(sender))
-	items := append([]string(nil), w.items...)
-	w.mu.Unlock()
-	w.props.SetMust(watcherIface, "RegisteredStatusNotifierItems", items)
-	w.conn.Emit(watcherPath, watcherIface+".StatusNotifierItemRegistered", item)
-	return nil
-}
-
-func (w *watcher) RegisterStatusNotifierHost(service string) *dbus.Error { return nil }
-
-func (w *watcher) registered() (items, senders []string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.items...), append([]string(nil), w.senders...)
-}
-
-// startWatcher serves a watcher on the bus; host says whether a tray host is
-// registered with it.
 func startWatcher(t *testing.T, addr string, host bool) *watcher {
-	t.Helper()
-	w := newWatcher(t, addr, host)
-	if err := w.own(); err != nil {
-		t.Fatal(err)
-	}
-	return w
+	return testenv.StartTrayWatcher(t, addr, host)
 }
 
-// newWatcher exports a watcher's objects; own then takes the watcher's name.
 func newWatcher(t *testing.T, addr string, host bool) *watcher {
-	t.Helper()
-	conn := dial(t, addr)
-	w := &watcher{conn: conn}
-	if err := conn.Export(w, watcherPath, watcherIface); err != nil {
-		t.Fatal(err)
-	}
-	props, err := prop.Export(conn, watcherPath, prop.Map{watcherIface: {
-		"RegisteredStatusNotifierItems":  {Value: []string{}, Emit: prop.EmitTrue},
-		"IsStatusNotifierHostRegistered": {Value: host, Emit: prop.EmitTrue},
-		"ProtocolVersion":                {Value: int32(0), Emit: prop.EmitTrue},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.props = props
-	return w
+	return testenv.NewTrayWatcher(t, addr, host)
 }
 
-func (w *watcher) own() error {
-	reply, err := w.conn.RequestName(watcherName, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		return fmt.Errorf("owning %s: reply %v, %v", watcherName, reply, err)
-	}
-	return nil
-}
+func layout(t *testing.T, menu dbus.BusObject) (uint32, node) { return testenv.MenuLayout(t, menu) }
+
+func click(t *testing.T, menu dbus.BusObject, n node) { testenv.ClickMenu(t, menu, n) }
 
 // fakeApp is the tray's App with a status the test sets and a record of
 // every call.
@@ -170,100 +106,6 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 	var zero T
 	return zero
-}
-
-// node is a dbusmenu item as a tray host reads it.
-type node struct {
-	id       int32
-	props    map[string]dbus.Variant
-	children []node
-}
-
-func (n node) label() string {
-	s, _ := n.props["label"].Value().(string)
-	return s
-}
-
-func (n node) enabled() bool {
-	b, ok := n.props["enabled"].Value().(bool)
-	return !ok || b
-}
-
-func (n node) separator() bool { return n.props["type"].Value() == "separator" }
-
-// find returns the first item labelled label, searching depth first.
-func (n node) find(label string) (node, bool) {
-	for _, c := range n.children {
-		if c.label() == label {
-			return c, true
-		}
-		if f, ok := c.find(label); ok {
-			return f, true
-		}
-	}
-	return node{}, false
-}
-
-// labels are the labels of n's children ("---" for a separator).
-func (n node) labels() []string {
-	var out []string
-	for _, c := range n.children {
-		if c.separator() {
-			out = append(out, "---")
-		} else {
-			out = append(out, c.label())
-		}
-	}
-	return out
-}
-
-func toNode(t *testing.T, v any) node {
-	t.Helper()
-	parts, ok := v.([]any)
-	if !ok || len(parts) != 3 {
-		t.Fatalf("a dbusmenu layout is (ia{sv}av), got %#v", v)
-	}
-	n := node{id: parts[0].(int32), props: parts[1].(map[string]dbus.Variant)}
-	for _, c := range parts[2].([]dbus.Variant) {
-		n.children = append(n.children, toNode(t, c.Value()))
-	}
-	return n
-}
-
-// layout reads the whole menu with GetLayout as a host does: the root, then
-// each submenu the first answer left unexpanded (fyne.io/systray answers
-// the first GetLayout one level deep, for libdbusmenu-gtk's sake).
-func layout(t *testing.T, menu dbus.BusObject) (uint32, node) {
-	t.Helper()
-	var expand func(id int32) (uint32, node)
-	expand = func(id int32) (uint32, node) {
-		var rev uint32
-		var raw struct {
-			ID       int32
-			Props    map[string]dbus.Variant
-			Children []dbus.Variant
-		}
-		if err := menu.Call(menuIface+".GetLayout", 0, id, int32(-1), []string{}).Store(&rev, &raw); err != nil {
-			t.Fatalf("GetLayout(%d): %v", id, err)
-		}
-		n := node{id: raw.ID, props: raw.Props}
-		for _, c := range raw.Children {
-			child := toNode(t, c.Value())
-			if child.props["children-display"].Value() == "submenu" && len(child.children) == 0 {
-				_, child = expand(child.id)
-			}
-			n.children = append(n.children, child)
-		}
-		return rev, n
-	}
-	return expand(0)
-}
-
-func click(t *testing.T, menu dbus.BusObject, n node) {
-	t.Helper()
-	if err := menu.Call(menuIface+".Event", 0, n.id, "clicked", dbus.MakeVariant(""), uint32(0)).Err; err != nil {
-		t.Fatalf("Event(%d %q, clicked): %v", n.id, n.label(), err)
-	}
 }
 
 func property(t *testing.T, obj dbus.BusObject, name string) any {
@@ -354,7 +196,7 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	t.Cleanup(tr.Stop)
 
 	// The watcher recorded one item, registered by the tray's connection.
-	items, senders := w.registered()
+	items, senders := w.Registered()
 	if len(items) != 1 || !strings.HasPrefix(items[0], senders[0]+"/") {
 		t.Fatalf("watcher items %q from %q, want one sender/path item", items, senders)
 	}
@@ -383,41 +225,41 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	menu := conn.Object(senders[0], menuPath)
 	rev1, root := layout(t, menu)
 	want := []string{"Last backup succeeded: crm, 5 min ago", "---", "Back up now", "Pause schedules", "---", "Open PgSafe", "Quit"}
-	if got := root.labels(); !reflect.DeepEqual(got, want) {
+	if got := root.Labels(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("menu = %q, want %q", got, want)
 	}
-	if status, _ := root.find(want[0]); status.enabled() {
+	if status, _ := root.Find(want[0]); status.Enabled() {
 		t.Errorf("the status line is clickable")
 	}
-	backup, _ := root.find("Back up now")
-	if got := backup.labels(); !reflect.DeepEqual(got, []string{"billing", "crm"}) {
+	backup, _ := root.Find("Back up now")
+	if got := backup.Labels(); !reflect.DeepEqual(got, []string{"billing", "crm"}) {
 		t.Errorf("Back up now ▸ %q, want the databases", got)
 	}
-	pause, _ := root.find("Pause schedules")
-	if got := pause.labels(); !reflect.DeepEqual(got, []string{"For 1 hour", "Until resumed", "Resume schedules"}) {
+	pause, _ := root.Find("Pause schedules")
+	if got := pause.Labels(); !reflect.DeepEqual(got, []string{"For 1 hour", "Until resumed", "Resume schedules"}) {
 		t.Errorf("Pause schedules ▸ %q", got)
 	}
-	if resume, _ := pause.find("Resume schedules"); resume.enabled() {
+	if resume, _ := pause.Find("Resume schedules"); resume.Enabled() {
 		t.Errorf("Resume schedules is enabled while nothing is paused")
 	}
 
 	// Clicks reach the app.
-	crm, _ := backup.find("crm")
+	crm, _ := backup.Find("crm")
 	click(t, menu, crm)
 	if db := receive(t, app.backedUp, "Back up now ▸ crm"); db != "crm" {
 		t.Errorf("Back up now ▸ crm backed up %q", db)
 	}
-	hour, _ := pause.find("For 1 hour")
+	hour, _ := pause.Find("For 1 hour")
 	click(t, menu, hour)
 	if d := receive(t, app.paused, "Pause ▸ For 1 hour"); d != time.Hour {
 		t.Errorf("For 1 hour paused for %v", d)
 	}
-	forever, _ := pause.find("Until resumed")
+	forever, _ := pause.Find("Until resumed")
 	click(t, menu, forever)
 	if d := receive(t, app.paused, "Pause ▸ Until resumed"); d != 0 {
 		t.Errorf("Until resumed paused for %v, want 0 (until resumed)", d)
 	}
-	open, _ := root.find("Open PgSafe")
+	open, _ := root.Find("Open PgSafe")
 	click(t, menu, open)
 	receive(t, app.opened, "Open PgSafe")
 	// A left click on the icon opens the window too.
@@ -450,8 +292,8 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Errorf("no NewIcon signal after the icon changed")
 	}
-	if _, root = layout(t, menu); root.labels()[0] != "Last backup failed: billing, 2 h ago" {
-		t.Errorf("status line after a failure = %q", root.labels()[0])
+	if _, root = layout(t, menu); root.Labels()[0] != "Last backup failed: billing, 2 h ago" {
+		t.Errorf("status line after a failure = %q", root.Labels()[0])
 	}
 
 	// A database is added, one is backing up, schedules are paused and the
@@ -470,23 +312,23 @@ func TestTrayOnPrivateBus(t *testing.T) {
 		t.Errorf("menu revision %d after a change, was %d", rev2, rev1)
 	}
 	want = []string{"Backing up shop…", "Next scheduled backup: crm at 14:00", "---", "Back up now", "Schedules paused until resumed", "---", "Open PgSafe", "Quit"}
-	if got := root.labels(); !reflect.DeepEqual(got, want) {
+	if got := root.Labels(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("menu = %q, want %q", got, want)
 	}
 	_, _, pix := pixmap(t, item)
 	if !bytes.Equal(pix, argb(t, Running)) {
 		t.Errorf("while backing up IconPixmap is not the running icon")
 	}
-	backup, _ = root.find("Back up now")
-	if got := backup.labels(); !reflect.DeepEqual(got, []string{"billing", "crm", "shop (backing up…)"}) {
+	backup, _ = root.Find("Back up now")
+	if got := backup.Labels(); !reflect.DeepEqual(got, []string{"billing", "crm", "shop (backing up…)"}) {
 		t.Errorf("Back up now ▸ %q", got)
 	}
-	if shop, _ := backup.find("shop (backing up…)"); shop.enabled() {
+	if shop, _ := backup.Find("shop (backing up…)"); shop.Enabled() {
 		t.Errorf("a database being backed up can be started again")
 	}
-	paused, _ := root.find("Schedules paused until resumed")
-	resume, _ := paused.find("Resume schedules")
-	if !resume.enabled() {
+	paused, _ := root.Find("Schedules paused until resumed")
+	resume, _ := paused.Find("Resume schedules")
+	if !resume.Enabled() {
 		t.Fatalf("Resume schedules is disabled while paused")
 	}
 	click(t, menu, resume)
@@ -495,9 +337,9 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	app.set(Status{Databases: []string{"billing", "crm", "shop"}})
 	tr.Refresh()
 	_, root = layout(t, menu)
-	shop, ok := root.find("shop")
-	if !ok || !shop.enabled() {
-		t.Fatalf("no enabled shop item after the backup finished: %q", root.labels())
+	shop, ok := root.Find("shop")
+	if !ok || !shop.Enabled() {
+		t.Fatalf("no enabled shop item after the backup finished: %q", root.Labels())
 	}
 	click(t, menu, shop)
 	if db := receive(t, app.backedUp, "Back up now ▸ shop"); db != "shop" {
@@ -511,7 +353,7 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	}
 	tr.ClearHint()
 
-	quit, _ := root.find("Quit")
+	quit, _ := root.Find("Quit")
 	click(t, menu, quit)
 	receive(t, app.quit, "Quit")
 }
@@ -530,7 +372,7 @@ func TestProbeWatcherWithoutHost(t *testing.T) {
 	if av := Probe(0); av.Available || !strings.Contains(av.Reason, "no tray host") {
 		t.Fatalf("Probe with a watcher but no host = %+v", av)
 	}
-	w.props.SetMust(watcherIface, "IsStatusNotifierHostRegistered", true)
+	w.Props.SetMust(testenv.WatcherIface, "IsStatusNotifierHostRegistered", true)
 	if av := Probe(0); !av.Available {
 		t.Fatalf("Probe once a host registered = %+v", av)
 	}
@@ -551,7 +393,7 @@ func TestProbeWaitsForTheWatcher(t *testing.T) {
 	owned := make(chan error, 1)
 	go func() {
 		time.Sleep(300 * time.Millisecond)
-		owned <- w.own()
+		owned <- w.Own()
 	}()
 	start := time.Now()
 	av := Probe(5 * time.Second)
