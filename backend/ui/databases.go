@@ -70,10 +70,7 @@ func (f DatabaseForm) input() engine.DatabaseInput {
 	return in
 }
 
-func (f SSHForm) tunnel() store.SSHTunnel {
-	return store.SSHTunnel{Host: f.Host, Port: f.Port, User: f.User, Password: store.NewSecret(f.Password), KeyPath: f.KeyPath,
-		KeyPassphrase: store.NewSecret(f.KeyPassphrase), HostKey: f.HostKey}
-}
+func (f SSHForm) tunnel() store.SSHTunnel { return engine.SSHInput(f).Tunnel() }
 
 // ImportCandidates lists connections from the user's pg_service.conf and
 // ~/.pgpass (no passwords), to fill the wizard's fields.

@@ -2,9 +2,8 @@ package ui
 
 import (
 	"context"
-	"sort"
-	"strings"
 
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/notify"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -37,24 +36,10 @@ type NotifierForm struct {
 	Secrets  map[string]string `json:"secrets"`
 }
 
-func (f NotifierForm) config() store.NotifierConfig {
-	c := store.NotifierConfig{Name: strings.TrimSpace(f.Name), Kind: f.Kind, Enabled: true, Events: f.Events,
-		Settings: map[string]string{}, Secrets: map[string]store.Secret{}}
-	for k, v := range f.Settings {
-		if v = strings.TrimSpace(v); v != "" {
-			c.Settings[k] = v
-		}
-	}
-	for k, v := range f.Secrets {
-		if v != "" {
-			c.Secrets[k] = store.NewSecret(v)
-		}
-	}
-	return c
-}
+func (f NotifierForm) config() store.NotifierConfig { return engine.NotifierInput(f).Config() }
 
 // Events lists the events a notifier can receive, with labels.
-func (s *NotifierService) Events() []notify.EventInfo { return notify.Events() }
+func (s *NotifierService) Events() []notify.EventInfo { return engine.NotifierEvents() }
 
 // List is every notifier, secrets withheld.
 func (s *NotifierService) List() ([]NotifierView, error) {
@@ -68,19 +53,14 @@ func (s *NotifierService) List() ([]NotifierView, error) {
 	}
 	out := []NotifierView{}
 	for _, n := range ns {
-		v := NotifierView{ID: n.ID, Name: n.Name, Kind: n.Kind, Enabled: n.Enabled, Events: n.Events, Settings: n.Settings, SecretsSet: []string{}}
+		v := NotifierView{ID: n.ID, Name: n.Name, Kind: n.Kind, Enabled: n.Enabled, Events: n.Events, Settings: n.Settings,
+			SecretsSet: engine.NotifierSecretsSet(n)}
 		if v.Events == nil {
 			v.Events = []string{}
 		}
 		if v.Settings == nil {
 			v.Settings = map[string]string{}
 		}
-		for k, sec := range n.Secrets {
-			if sec.IsSet() {
-				v.SecretsSet = append(v.SecretsSet, k)
-			}
-		}
-		sort.Strings(v.SecretsSet)
 		out = append(out, v)
 	}
 	return out, nil
@@ -126,11 +106,5 @@ func (s *NotifierService) Remove(name string) error {
 // DesktopNotify shows a message in the desktop's notification area now (the
 // app's own hints, such as "PgSafe keeps running in the tray").
 func DesktopNotify(ctx context.Context, title, body string) error {
-	n, err := notify.New(store.NotifierConfig{Name: "desktop", Kind: store.NotifierDesktop, Enabled: true})
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, notify.DesktopTimeout)
-	defer cancel()
-	return n.Send(ctx, notify.Event{Kind: "app.hint", Title: title, Body: body})
+	return engine.DesktopNotify(ctx, title, body)
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/retention"
-	"github.com/pgsafe/pgsafe/backend/schedule"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -67,7 +65,7 @@ func (s *ScheduleService) Get(db string) (ScheduleView, error) {
 	case errors.As(err, &noDB): // no such database
 		return ScheduleView{}, err
 	case errors.Is(err, engine.ErrNotFound): // no schedule yet: the form's defaults
-		return ScheduleView{Form: ScheduleForm{Enabled: true, Kind: store.ScheduleDaily, At: "02:00", Weekdays: []int{}}}, nil
+		return ScheduleView{Form: formOf(engine.DefaultSchedule())}, nil
 	case err != nil:
 		return ScheduleView{}, err
 	}
@@ -85,21 +83,15 @@ type SchedulePreview struct {
 // Describe says in words when the form would run, and its next three runs;
 // an invalid form gets the reason.
 func (s *ScheduleService) Describe(f ScheduleForm) (SchedulePreview, error) {
-	c := f.config()
-	if err := schedule.Validate(c); err != nil {
+	p, err := engine.PreviewSchedule(f.config(), time.Now(), 3)
+	if err != nil {
 		return SchedulePreview{}, err
 	}
-	p := SchedulePreview{Description: schedule.Describe(c)}
-	t := time.Now()
-	for range 3 {
-		n, err := schedule.Next(c, t)
-		if err != nil {
-			return SchedulePreview{}, err
-		}
-		p.Next = append(p.Next, n.UTC().Format(time.RFC3339))
-		t = n
+	v := SchedulePreview{Description: p.Description}
+	for _, n := range p.Next {
+		v.Next = append(v.Next, n.UTC().Format(time.RFC3339))
 	}
-	return p, nil
+	return v, nil
 }
 
 // Set saves the named database's schedule.
@@ -195,7 +187,7 @@ func (s *ScheduleService) Retention(db string) (RetentionView, error) {
 	if err != nil {
 		return RetentionView{}, err
 	}
-	return RetentionView{Policy: p, Description: retention.Describe(p)}, nil
+	return RetentionView{Policy: p, Description: engine.DescribeRetention(p)}, nil
 }
 
 // SetRetention saves the named database's retention policy; it applies
@@ -208,5 +200,5 @@ func (s *ScheduleService) SetRetention(db string, p store.RetentionPolicy) (Rete
 	if err := e.SetRetention(context.Background(), db, p); err != nil {
 		return RetentionView{}, err
 	}
-	return RetentionView{Policy: p, Description: retention.Describe(p)}, nil
+	return RetentionView{Policy: p, Description: engine.DescribeRetention(p)}, nil
 }

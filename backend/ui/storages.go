@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -25,14 +24,8 @@ type StorageView struct {
 }
 
 func storageView(s store.Storage) StorageView {
-	v := StorageView{ID: s.ID, Name: s.Name, Kind: string(s.Kind), Where: engine.StorageWhere(s.StorageConfig)}
-	switch {
-	case s.S3 != nil:
-		v.SecretSet = s.S3.SecretAccessKey.IsSet()
-	case s.SFTP != nil:
-		v.SecretSet = s.SFTP.Password.IsSet() || s.SFTP.PrivateKey.IsSet() || s.SFTP.KeyPath != ""
-	}
-	return v
+	return StorageView{ID: s.ID, Name: s.Name, Kind: string(s.Kind), Where: engine.StorageWhere(s.StorageConfig),
+		SecretSet: engine.StorageSecretSet(s.StorageConfig)}
 }
 
 // StorageForm is the Add storage dialog. Secrets go in, never come back.
@@ -60,23 +53,7 @@ type StorageForm struct {
 	HostKey       string `json:"hostKey"` // the server's key the user checked (from HostKey)
 }
 
-func (f StorageForm) config() (store.StorageConfig, error) {
-	c := store.StorageConfig{Name: f.Name, Kind: store.StorageKind(f.Kind)}
-	switch c.Kind {
-	case store.StorageLocal:
-		c.Local = &store.LocalStorage{Path: f.Path}
-	case store.StorageS3:
-		c.S3 = &store.S3Storage{Endpoint: f.Endpoint, Region: f.Region, Bucket: f.Bucket, Prefix: f.Prefix,
-			PathStyle: f.PathStyle, StorageClass: f.StorageClass, SSE: f.SSE, AccessKeyID: f.AccessKeyID,
-			SecretAccessKey: store.NewSecret(f.SecretKey)}
-	case store.StorageSFTP:
-		c.SFTP = &store.SFTPStorage{Host: f.Host, Port: f.Port, User: f.User, Password: store.NewSecret(f.Password),
-			KeyPath: f.KeyPath, KeyPassphrase: store.NewSecret(f.KeyPassphrase), HostKey: f.HostKey, Path: f.Path}
-	default:
-		return c, fmt.Errorf("unknown storage kind %q", f.Kind)
-	}
-	return c, nil
-}
+func (f StorageForm) config() (store.StorageConfig, error) { return engine.StorageInput(f).Config() }
 
 // List returns the storages.
 func (s *StorageService) List() ([]StorageView, error) {

@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/pgsafe/pgsafe/backend/notify"
+	"github.com/pgsafe/pgsafe/backend/store"
+)
+
+// The inputs a face fills in from a form, flat and in plain strings, and
+// how they become the settings the engine stores: secrets are sealed in
+// store.Secret here, so a face never builds one.
+
+// StorageInput is a storage as a form gives it. Path is the local folder
+// or the folder on the SFTP server.
+type StorageInput struct {
+	Name string
+	Kind string // local, s3, sftp
+	Path string
+	// S3
+	Endpoint     string
+	Region       string
+	Bucket       string
+	Prefix       string
+	PathStyle    bool
+	StorageClass string
+	SSE          string
+	AccessKeyID  string
+	SecretKey    string
+	// SFTP
+	Host          string
+	Port          int
+	User          string
+	Password      string
+	KeyPath       string
+	KeyPassphrase string
+	HostKey       string // the server's key the user checked
+}
+
+// Config is the storage's settings.
+func (in StorageInput) Config() (store.StorageConfig, error) {
+	c := store.StorageConfig{Name: in.Name, Kind: store.StorageKind(in.Kind)}
+	switch c.Kind {
+	case store.StorageLocal:
+		c.Local = &store.LocalStorage{Path: in.Path}
+	case store.StorageS3:
+		c.S3 = &store.S3Storage{Endpoint: in.Endpoint, Region: in.Region, Bucket: in.Bucket, Prefix: in.Prefix,
+			PathStyle: in.PathStyle, StorageClass: in.StorageClass, SSE: in.SSE, AccessKeyID: in.AccessKeyID,
+			SecretAccessKey: store.NewSecret(in.SecretKey)}
+	case store.StorageSFTP:
+		c.SFTP = &store.SFTPStorage{Host: in.Host, Port: in.Port, User: in.User, Password: store.NewSecret(in.Password),
+			KeyPath: in.KeyPath, KeyPassphrase: store.NewSecret(in.KeyPassphrase), HostKey: in.HostKey, Path: in.Path}
+	default:
+		return c, fmt.Errorf("unknown storage kind %q", in.Kind)
+	}
+	return c, nil
+}
+
+// StorageSecretSet says whether the storage has its secret: S3's secret
+// key, SFTP's password, private key or key file.
+func StorageSecretSet(c store.StorageConfig) bool {
+	switch {
+	case c.S3 != nil:
+		return c.S3.SecretAccessKey.IsSet()
+	case c.SFTP != nil:
+		return c.SFTP.Password.IsSet() || c.SFTP.PrivateKey.IsSet() || c.SFTP.KeyPath != ""
+	}
+	return false
+}
+
+// NotifierInput is a notifier as a form gives it; empty settings and
+// secrets are left out.
+type NotifierInput struct {
+	Name     string
+	Kind     string
+	Events   []string // empty: the defaults
+	Settings map[string]string
+	Secrets  map[string]string
+}
+
+// Config is the notifier's settings, enabled.
+func (in NotifierInput) Config() store.NotifierConfig {
+	c := store.NotifierConfig{Name: strings.TrimSpace(in.Name), Kind: in.Kind, Enabled: true, Events: in.Events,
+		Settings: map[string]string{}, Secrets: map[string]store.Secret{}}
+	for k, v := range in.Settings {
+		if v = strings.TrimSpace(v); v != "" {
+			c.Settings[k] = v
+		}
+	}
+	for k, v := range in.Secrets {
+		if v != "" {
+			c.Secrets[k] = store.NewSecret(v)
+		}
+	}
+	return c
+}
+
+// NotifierSecretsSet names the notifier's secrets that are set, sorted.
+func NotifierSecretsSet(n store.Notifier) []string {
+	out := []string{}
+	for k, sec := range n.Secrets {
+		if sec.IsSet() {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NotifierEvents are the events a notifier can receive, with labels.
+func NotifierEvents() []notify.EventInfo { return notify.Events() }
+
+// DesktopNotify shows a message in the desktop's notification area now
+// (a face's own hints), waiting at most notify.DesktopTimeout.
+func DesktopNotify(ctx context.Context, title, body string) error {
+	n, err := notify.New(store.NotifierConfig{Name: "desktop", Kind: store.NotifierDesktop, Enabled: true})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, notify.DesktopTimeout)
+	defer cancel()
+	return n.Send(ctx, notify.Event{Kind: "app.hint", Title: title, Body: body})
+}
+
+// SSHInput is an SSH bastion as a form gives it.
+type SSHInput struct {
+	Host          string
+	Port          int
+	User          string
+	Password      string
+	KeyPath       string
+	KeyPassphrase string
+	HostKey       string // the bastion's key the user checked and trusts
+}
+
+// Tunnel is the bastion's settings.
+func (in SSHInput) Tunnel() store.SSHTunnel {
+	return store.SSHTunnel{Host: in.Host, Port: in.Port, User: in.User, Password: store.NewSecret(in.Password), KeyPath: in.KeyPath,
+		KeyPassphrase: store.NewSecret(in.KeyPassphrase), HostKey: in.HostKey}
+}
