@@ -204,11 +204,11 @@ type RolePlan struct {
 
 // PlanRoleSetup returns the SQL that creates a read-only role.
 func (s *DatabaseService) PlanRoleSetup(f RoleSetupForm) (*RolePlan, error) {
-	p, err := engine.PlanReadOnlyRole(context.Background(), f.AdminURL, f.Role, f.options())
+	p, err := engine.PlanRole(context.Background(), f.AdminURL, f.Role, f.options())
 	if err != nil {
 		return nil, err
 	}
-	return &RolePlan{SQL: p.SQL(), Method: p.Method, Notes: p.Notes, WriteRisks: p.WriteRisks}, nil
+	return &RolePlan{SQL: p.SQL, Method: p.Method, Notes: p.Notes, WriteRisks: p.WriteRisks}, nil
 }
 
 // RoleSetupResult is a created role; its password is not returned (PgSafe

@@ -61,12 +61,7 @@ func connectionView(d store.Database, storages []string) ConnectionView {
 		at := d.CheckedAt
 		v.CheckedAt = &at
 	}
-	if d.Verdict == string(pg.VerdictWriteAccess) {
-		v.WriteAccess = "found"
-		if d.WriteAccepted {
-			v.WriteAccess = "accepted"
-		}
-	}
+	v.WriteAccess = WriteAccessState(engine.WriteAccessOf(d))
 	if t := d.SSH; t != nil && t.Host != "" {
 		v.SSH = &SSHConnection{Host: t.Host, Port: t.Port, User: t.User, KeyPath: t.KeyPath, HostKey: t.HostKey,
 			PasswordSet: t.Password.IsSet(), KeyPassphraseSet: t.KeyPassphrase.IsSet()}
@@ -89,13 +84,9 @@ func (s *DatabaseService) Connection(name string) (*ConnectionView, error) {
 		if d.Name != name {
 			continue
 		}
-		var names []string
-		for _, id := range d.StorageIDs {
-			st, err := e.Store().Storage(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			names = append(names, st.Name)
+		names, err := e.StorageNamesOf(ctx, d.StorageIDs)
+		if err != nil {
+			return nil, err
 		}
 		v := connectionView(d, names)
 		return &v, nil

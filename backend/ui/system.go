@@ -7,7 +7,7 @@ import (
 	"context"
 
 	"github.com/pgsafe/pgsafe/backend/buildinfo"
-	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
 
@@ -46,11 +46,11 @@ type AppInfo struct {
 
 // AppInfo returns the build information and the settings directory.
 func (s *SystemService) AppInfo() AppInfo {
-	dir, err := paths.Home()
+	dir, err := engine.SettingsDir()
 	if err != nil {
 		dir = ""
 	}
-	return AppInfo{Info: buildinfo.Get(), SettingsDir: dir}
+	return AppInfo{Info: engine.BuildInfo(), SettingsDir: dir}
 }
 
 // ClientTools is the result of looking for PostgreSQL client programs.
@@ -64,18 +64,5 @@ type ClientTools struct {
 
 // ClientTools looks for pg_dump/pg_restore installs on this machine.
 func (s *SystemService) ClientTools() ClientTools {
-	return summarizeTools(pgtools.Discover(context.Background(), s.ExtraToolDirs...))
-}
-
-func summarizeTools(ins []pgtools.Install) ClientTools {
-	ct := ClientTools{Installs: ins}
-	if ct.Installs == nil {
-		ct.Installs = []pgtools.Install{}
-	}
-	if len(ins) > 0 {
-		ct.Newest = ins[0].Version.Major
-	} else {
-		ct.Advice = pgtools.InstallAdvice()
-	}
-	return ct
+	return ClientTools(engine.FindClientTools(context.Background(), s.ExtraToolDirs...))
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/pgsafe/pgsafe/backend/paths"
-	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
 
 func TestAppInfo(t *testing.T) {
@@ -25,20 +24,11 @@ func TestAppInfo(t *testing.T) {
 	}
 }
 
-func TestSummarizeToolsNoneFound(t *testing.T) {
-	ct := summarizeTools(nil)
-	if ct.Advice == "" || ct.Newest != 0 {
-		t.Fatalf("no installs but advice %q newest %d", ct.Advice, ct.Newest)
-	}
-	b, _ := json.Marshal(ct)
-	if !strings.Contains(string(b), `"installs":[]`) {
-		t.Fatalf("installs must encode as [] for the UI, got %s", b)
-	}
-}
-
-func TestSummarizeToolsNewest(t *testing.T) {
-	ct := summarizeTools([]pgtools.Install{{Version: pgtools.Version{Major: 17}}, {Version: pgtools.Version{Major: 15}}})
-	if ct.Newest != 17 || ct.Advice != "" {
-		t.Fatalf("summary = %+v, want newest 17 and no advice", ct)
+// The frontend reads installs as a list, never null.
+func TestClientToolsJSON(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	b, _ := json.Marshal(NewSystemService(NewCore(nil)).ClientTools())
+	if !strings.Contains(string(b), `"installs":[`) || strings.Contains(string(b), `"installs":null`) {
+		t.Fatalf("installs must encode as a list for the UI, got %s", b)
 	}
 }
