@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // Core holds the engine the services share. The app opens it at startup; if
@@ -256,23 +254,17 @@ type KeyStatus struct {
 func (c *Core) keyStatus() KeyStatus {
 	e, err := c.engine()
 	if err != nil {
-		var ke *keys.KeychainError
-		var de *store.DamagedError
-		var me *store.ModifiedError
-		msg := err.Error()
+		f := engine.DescribeOpenFailure(err)
 		switch {
-		case errors.As(err, &ke):
-			msg = ke.Error()
-		case errors.As(err, &de):
-			return KeyStatus{Error: de.Error(), SettingsDamaged: true, SettingsPath: de.Path, DamagedReason: de.Reason, KeptAs: de.KeptAs}
-		case errors.As(err, &me):
-			return KeyStatus{Error: me.Error(), SettingsModified: true, SettingsPath: me.Path, ModifiedDetail: me.Detail}
-		case errors.Is(err, store.ErrModified):
-			return KeyStatus{Error: err.Error(), SettingsModified: true}
+		case f.SettingsDamaged:
+			return KeyStatus{Error: f.Message, SettingsDamaged: true, SettingsPath: f.SettingsPath, DamagedReason: f.DamagedReason, KeptAs: f.KeptAs}
+		case f.SettingsModified:
+			return KeyStatus{Error: f.Message, SettingsModified: true, SettingsPath: f.SettingsPath, ModifiedDetail: f.ModifiedDetail}
 		}
-		return KeyStatus{Error: msg, Starting: errors.Is(err, errStarting)}
+		return KeyStatus{Error: f.Message, Starting: errors.Is(err, errStarting)}
 	}
-	return KeyStatus{Ready: true, KeyID: e.KeyID().String(), Source: string(e.KeySource().Kind)}
+	k := e.Key()
+	return KeyStatus{Ready: true, KeyID: k.ID, Source: k.Source}
 }
 
 // NextBackup is the tray's and Overview's "next backup" line: the soonest

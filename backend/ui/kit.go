@@ -4,26 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // The recovery kit in the window (docs/KEYS.md, "In the window"): the
-// welcome on a first start, Settings' Export and Import. Passphrases come in
-// from the window and are wiped after use; they never go back to it, except
-// a generated one, shown once. Nothing here logs a passphrase.
-
-// eventKitPostponed records that the user chose "Later" in the welcome
-// (fields: key_id): the welcome does not come back, the status keeps the
-// no_recovery_kit reason until a kit is saved.
-const eventKitPostponed = "key.kit_postponed"
+// welcome on a first start, Settings' Export and Import, through the
+// engine (engine/recoverykit.go). Passphrases come in from the window and
+// go to the engine, which wipes them after use; they never go back to the
+// window, except a generated one, shown once. Nothing here logs a
+// passphrase.
 
 // RecoveryKitInfo is what the window shows about the recovery kit of the
 // key in use.
@@ -55,55 +46,8 @@ func (s *SystemService) RecoveryKit() (RecoveryKitInfo, error) {
 	if err != nil {
 		return RecoveryKitInfo{}, err
 	}
-	return kitInfo(context.Background(), e)
-}
-
-func kitInfo(ctx context.Context, e *engine.Engine) (RecoveryKitInfo, error) {
-	id := e.KeyID().String()
-	src := e.KeySource()
-	info := RecoveryKitInfo{KeyID: id, Needed: src.Kind == keys.SourceKeychain, KeyCreated: src.Created, DefaultPath: defaultKitPath(id)}
-	recs, err := e.Audit().List(ctx, audit.Filter{ActionPrefix: "key."}) // newest first
-	if err != nil {
-		return RecoveryKitInfo{}, fmt.Errorf("read the key's history: %w", err)
-	}
-	for _, r := range recs {
-		if r.Fields["key_id"] != id || r.Outcome != audit.OK {
-			continue
-		}
-		switch r.Action {
-		case keys.EventKeyExported, keys.EventKeyImported:
-			if !info.Saved {
-				info.Saved, info.SavedAt, info.SavedPath = true, r.At, r.Fields["path"]
-				info.SavedHow = strings.TrimPrefix(r.Action, "key.")
-			}
-		case eventKitPostponed:
-			info.Postponed = true
-		}
-	}
-	info.Welcome = info.Needed && !info.Saved && !info.Postponed
-	return info, nil
-}
-
-// defaultKitPath is ~/Documents/PgSafe-recovery-kit-<key id>.txt (the home
-// folder when there is no Documents folder), with -2, -3… when taken.
-func defaultKitPath(id string) string {
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	dir := filepath.Join(home, "Documents")
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		dir = home
-	}
-	base := "PgSafe-recovery-kit-" + id
-	p := filepath.Join(dir, base+".txt")
-	for n := 2; n < 100; n++ {
-		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		p = filepath.Join(dir, fmt.Sprintf("%s-%d.txt", base, n))
-	}
-	return p
+	info, err := e.RecoveryKit(context.Background())
+	return RecoveryKitInfo(info), err
 }
 
 // PostponeRecoveryKit records "Later": the welcome does not show again;
@@ -113,20 +57,12 @@ func (s *SystemService) PostponeRecoveryKit() error {
 	if err != nil {
 		return err
 	}
-	id := e.KeyID().String()
-	return e.RecordEvent(context.Background(), engine.Event{Action: eventKitPostponed, Target: id, Fields: map[string]string{"key_id": id}})
+	return e.PostponeRecoveryKit(context.Background())
 }
 
-// GeneratePassphrase returns six random words (keys.GeneratePassphrase):
-// the window shows them once and sends them back with ExportRecoveryKit.
-func (s *SystemService) GeneratePassphrase() (string, error) {
-	p, err := keys.GeneratePassphrase()
-	if err != nil {
-		return "", err
-	}
-	defer p.Wipe()
-	return string(p.Bytes()), nil
-}
+// GeneratePassphrase returns six random words: the window shows them once
+// and sends them back with ExportRecoveryKit.
+func (s *SystemService) GeneratePassphrase() (string, error) { return engine.GeneratePassphrase() }
 
 // PassphraseCheck is the strength meter of a passphrase the user types.
 type PassphraseCheck struct {
@@ -141,33 +77,7 @@ type PassphraseCheck struct {
 
 // CheckPassphrase rates a new kit's passphrase as ExportRecoveryKit will.
 func (s *SystemService) CheckPassphrase(passphrase string) PassphraseCheck {
-	p := keys.NewPassphrase([]byte(passphrase))
-	defer p.Wipe()
-	return checkPassphrase(p)
-}
-
-func checkPassphrase(p *keys.Passphrase) PassphraseCheck {
-	var c PassphraseCheck
-	if p.Len() > 0 {
-		st := p.Strength()
-		digits := 0.0
-		for g := st.Guesses; g >= 10; g /= 10 {
-			digits++
-		}
-		c.Strength = min(100, int(digits*50/12))
-	}
-	if err := p.CheckNew(); err != nil {
-		c.Reason = plainWeak(err)
-		return c
-	}
-	c.OK = true
-	return c
-}
-
-// plainWeak is CheckNew's refusal without the package's error prefix.
-func plainWeak(err error) string {
-	msg := strings.TrimPrefix(err.Error(), keys.ErrWeakPassphrase.Error()+": ")
-	return strings.ToUpper(msg[:1]) + msg[1:]
+	return PassphraseCheck(engine.CheckPassphrase(passphrase))
 }
 
 // ExportedKit is a recovery kit just written.
@@ -183,46 +93,12 @@ type ExportedKit struct {
 // sealed with passphrase; audited (key.exported), which ends the
 // no_recovery_kit reason.
 func (s *SystemService) ExportRecoveryKit(passphrase, path string) (ExportedKit, error) {
-	p := keys.NewPassphrase([]byte(passphrase))
-	defer p.Wipe()
 	e, err := s.core.engine()
 	if err != nil {
 		return ExportedKit{}, err
 	}
-	path, err = kitPath(path)
-	if err != nil {
-		return ExportedKit{}, err
-	}
-	if err := p.CheckNew(); err != nil {
-		return ExportedKit{}, errors.New(plainWeak(err))
-	}
-	kit, err := e.ExportKit(context.Background(), p, path)
-	if err != nil {
-		return ExportedKit{}, fmt.Errorf("save the recovery kit: %w", err)
-	}
-	return ExportedKit{Path: path, KeyID: kit.KeyID.String(), Text: string(kit.Text())}, nil
-}
-
-// kitPath makes a typed path absolute (~ is the home folder) and checks
-// that its folder exists.
-func kitPath(p string) (string, error) {
-	p = strings.TrimSpace(p)
-	if p == "" {
-		return "", errors.New("choose where to save the recovery kit")
-	}
-	if rest, ok := strings.CutPrefix(p, "~"); ok && (rest == "" || rest[0] == '/' || rest[0] == filepath.Separator) {
-		if home, err := os.UserHomeDir(); err == nil {
-			p = filepath.Join(home, rest)
-		}
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		return "", err
-	}
-	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
-		return "", fmt.Errorf("the folder %s does not exist: choose another place", filepath.Dir(abs))
-	}
-	return abs, nil
+	kit, err := e.ExportRecoveryKit(context.Background(), passphrase, path)
+	return ExportedKit(kit), err
 }
 
 // KitCheck describes a kit file before it is imported.
@@ -248,51 +124,8 @@ func (s *SystemService) InspectRecoveryKit(path string) (KitCheck, error) {
 	if err != nil {
 		return KitCheck{}, err
 	}
-	return inspectKit(context.Background(), e, path)
-}
-
-func inspectKit(ctx context.Context, e *engine.Engine, path string) (KitCheck, error) {
-	path, err := kitPath(path)
-	if err != nil {
-		return KitCheck{}, err
-	}
-	kit, err := keys.ReadKitFile(path)
-	if err != nil {
-		return KitCheck{}, fmt.Errorf("read the recovery kit: %w", err)
-	}
-	c := KitCheck{Path: path, KitKeyID: kit.KeyID.String(), ThisKeyID: e.KeyID().String(), Same: kit.KeyID == e.KeyID()}
-	if src := e.KeySource(); src.Kind != keys.SourceKeychain {
-		c.Blocked = fmt.Sprintf("This PgSafe uses the master key from %s, not from the keychain: a kit is imported into the keychain.", src)
-		return c, nil
-	}
-	if c.Same {
-		c.CanImport = true
-		return c, nil
-	}
-	dbs, err := e.Databases(ctx)
-	if err != nil {
-		return KitCheck{}, err
-	}
-	bks, err := e.Store().Backups(ctx, store.BackupFilter{IncludeDamaged: true})
-	if err != nil {
-		return KitCheck{}, err
-	}
-	c.Databases, c.Backups = len(dbs), len(bks)
-	if c.Databases > 0 || c.Backups > 0 {
-		c.Blocked = fmt.Sprintf("This computer's settings hold %s and %s made with key %s. Replacing the key here would make them unreadable, so PgSafe keeps it. "+
-			"To use key %s, save a recovery kit of key %s first, then import this kit with a fresh settings folder.",
-			plural(c.Databases, "database"), plural(c.Backups, "backup"), c.ThisKeyID, c.KitKeyID, c.ThisKeyID)
-		return c, nil
-	}
-	c.CanImport = true
-	return c, nil
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
+	c, err := e.InspectRecoveryKit(context.Background(), path)
+	return KitCheck(c), err
 }
 
 // KitImported says what ImportRecoveryKit did.
@@ -312,48 +145,24 @@ type KitImported struct {
 // InspectRecoveryKit): the settings made with it are moved aside and
 // PgSafe opens again with empty ones under the imported key.
 func (s *SystemService) ImportRecoveryKit(path, passphrase string, replace bool) (KitImported, error) {
-	p := keys.NewPassphrase([]byte(passphrase))
-	defer p.Wipe()
 	ctx := context.Background()
 	e, err := s.core.engine()
 	if err != nil {
 		return KitImported{}, err
 	}
-	check, err := inspectKit(ctx, e, path)
-	if err != nil {
-		return KitImported{}, err
+	res, rep, err := e.ImportRecoveryKit(ctx, path, passphrase, replace)
+	if err != nil || rep == nil {
+		return KitImported(res), err
 	}
-	if check.Blocked != "" {
-		return KitImported{}, errors.New(check.Blocked)
-	}
-	if !check.Same && !replace {
-		return KitImported{}, fmt.Errorf("this computer already has master key %s and the kit holds key %s: PgSafe keeps %s unless you choose to replace it",
-			check.ThisKeyID, check.KitKeyID, check.ThisKeyID)
-	}
-	mk, kit, err := keys.OpenKitFile(ctx, check.Path, func(context.Context, keys.PassphraseRequest) (*keys.Passphrase, error) {
-		return keys.NewPassphrase(append([]byte(nil), p.Bytes()...)), nil
-	})
-	if err != nil {
-		if errors.Is(err, keys.ErrWrongPassphrase) {
-			return KitImported{}, fmt.Errorf("the passphrase does not open the recovery kit of key %s: check it and try again", check.KitKeyID)
-		}
-		return KitImported{}, fmt.Errorf("open the recovery kit: %w", err)
-	}
-	defer mk.Wipe()
-	if check.Same {
-		// Already this machine's key: record that the user holds its kit.
-		err := e.RecordEvent(ctx, engine.Event{Action: keys.EventKeyImported, Target: check.KitKeyID, Fields: map[string]string{
-			"key_id": check.KitKeyID, "source": string(keys.SourceKeychain), "path": check.Path, "unchanged": "true"}})
-		return KitImported{KeyID: check.KitKeyID, Unchanged: true}, err
-	}
-	return s.core.replaceKey(ctx, kit, mk, check)
+	defer rep.Wipe()
+	return s.core.replaceKey(ctx, rep)
 }
 
-// replaceKey makes mk (kit's key) this machine's key in place of the one
+// replaceKey makes the kit's key this machine's key in place of the one
 // the open engine uses, whose settings hold nothing made with it (checked
-// by inspectKit): it closes the engine, stores the key, moves the settings
-// aside and opens again.
-func (c *Core) replaceKey(ctx context.Context, kit *keys.Kit, mk *keys.MasterKey, check KitCheck) (KitImported, error) {
+// by the engine): it stops the background work, closes the engine, has
+// the replacement applied and opens again.
+func (c *Core) replaceKey(ctx context.Context, rep *engine.KeyReplacement) (KitImported, error) {
 	c.mu.Lock()
 	eng, cancel, appCtx := c.eng, c.bgCancel, c.ctx
 	c.mu.Unlock()
@@ -373,42 +182,17 @@ func (c *Core) replaceKey(ctx context.Context, kit *keys.Kit, mk *keys.MasterKey
 	home := eng.Home()
 	eng.Close()
 
-	res := KitImported{KeyID: check.KitKeyID, Replaced: check.ThisKeyID}
-	_, err := keys.Import(ctx, kit, mk, keys.ImportOptions{Home: home, Replace: true, From: check.Path})
-	if err == nil {
-		res.KeptAs, err = setSettingsAside(home, check.ThisKeyID)
-	}
+	res, err := rep.Apply(ctx, home)
 	oerr := c.open(appCtx, false)
 	if err != nil {
 		return KitImported{}, fmt.Errorf("import the recovery kit: %w", err)
 	}
 	if oerr != nil {
-		return res, fmt.Errorf("the key of the kit is in place, but PgSafe could not open again: %w", oerr)
+		return KitImported(res), fmt.Errorf("the key of the kit is in place, but PgSafe could not open again: %w", oerr)
 	}
 	e, err := c.engine()
 	if err != nil {
-		return res, err
+		return KitImported(res), err
 	}
-	// The engine closed before the import: record it in the new audit log.
-	err = e.RecordEvent(ctx, engine.Event{Action: keys.EventKeyImported, Target: res.KeyID, Fields: map[string]string{
-		"key_id": res.KeyID, "old_key_id": res.Replaced, "source": string(keys.SourceKeychain), "path": check.Path, "kept_as": res.KeptAs}})
-	return res, err
-}
-
-// setSettingsAside moves the settings database, the files beside it and
-// the audit checkpoint, which belong to the replaced key, into a new folder
-// of the settings directory.
-func setSettingsAside(home, oldKey string) (string, error) {
-	dir := filepath.Join(home, "replaced-key-"+oldKey+"-"+time.Now().UTC().Format("20060102T150405Z"))
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return "", fmt.Errorf("set the settings of key %s aside: %w", oldKey, err)
-	}
-	files, _ := filepath.Glob(filepath.Join(home, store.FileName+"*"))
-	cps, _ := filepath.Glob(filepath.Join(home, audit.CheckpointFile+"*"))
-	for _, p := range append(files, cps...) {
-		if err := os.Rename(p, filepath.Join(dir, filepath.Base(p))); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return dir, fmt.Errorf("set the settings of key %s aside: %w", oldKey, err)
-		}
-	}
-	return dir, nil
+	return KitImported(res), rep.Record(ctx, e, res)
 }
