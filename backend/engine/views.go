@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -209,7 +210,9 @@ func (d DatabaseStatus) LastRow() *BackupRow {
 
 // Summary is every database's state at a glance: the tray's icon and menu.
 type Summary struct {
-	Databases []string // in the order Status lists them
+	Databases []string // sorted
+	// Lines are every database's state, sorted by name.
+	Lines []StateLine
 	// Failing: failing or unprotected; Attention: needing attention.
 	Failing   []string
 	Attention []string
@@ -220,6 +223,14 @@ type Summary struct {
 	// Last is the newest backup that ran to an end, of any database (not
 	// imported, running or cancelled; nil: none).
 	Last *LastFinished
+}
+
+// StateLine is one database's state in a line: its first reason ("" when
+// protected).
+type StateLine struct {
+	Database string
+	State    status.State
+	Reason   string
 }
 
 // LastFinished is the newest backup that ran to an end.
@@ -234,6 +245,11 @@ func (o Overall) Summary() Summary {
 	s := Summary{Worst: status.Protected}
 	for _, d := range o.Databases {
 		s.Databases = append(s.Databases, d.Name)
+		line := StateLine{Database: d.Name, State: d.State}
+		if len(d.Reasons) > 0 && d.State != status.Protected {
+			line.Reason = d.Reasons[0].Message
+		}
+		s.Lines = append(s.Lines, line)
 		if l := d.Last; l != nil && (s.Last == nil || l.FinishedAt.After(s.Last.Finished)) {
 			s.Last = &LastFinished{Database: d.Name, Succeeded: l.Status == store.StatusSucceeded, Finished: l.FinishedAt}
 		}
@@ -250,7 +266,15 @@ func (o Overall) Summary() Summary {
 			}
 		}
 	}
+	sort.Strings(s.Databases)
+	sort.Slice(s.Lines, func(i, j int) bool { return s.Lines[i].Database < s.Lines[j].Database })
 	return s
+}
+
+// FirstTime records that a one-time thing a face shows (a hint, say) was
+// shown, under the setting key, and reports whether this is the first time.
+func (e *Engine) FirstTime(ctx context.Context, key string) (bool, error) {
+	return e.store.SetSetting(ctx, key, "1")
 }
 
 // StartBackup begins a backup of the named database by hand in the

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -89,22 +90,38 @@ func TestOverallSummary(t *testing.T) {
 	ok := store.Backup{Status: store.StatusSucceeded, FinishedAt: at}
 	bad := store.Backup{Status: store.StatusFailed, FinishedAt: at.Add(time.Hour)}
 	o := Overall{Databases: []DatabaseStatus{
+		{Name: "d", Status: status.Status{State: status.Protected, Reasons: []status.Reason{{Message: "not shown"}}}},
 		{Name: "a", Status: status.Status{State: status.Attention, Reasons: []status.Reason{{Message: "overdue"}}, Last: &ok}},
 		{Name: "b", Status: status.Status{State: status.Failing, Reasons: []status.Reason{{Message: "the last backup failed"}}, Last: &bad}},
 		{Name: "c", Status: status.Status{State: status.Unprotected}},
-		{Name: "d", Status: status.Status{State: status.Protected}},
 	}}
 	s := o.Summary()
 	if s.Worst != status.Unprotected || s.Reason != "the last backup failed" {
 		t.Fatalf("worst %q, reason %q", s.Worst, s.Reason)
 	}
-	if strings.Join(s.Failing, ",") != "b,c" || strings.Join(s.Attention, ",") != "a" || len(s.Databases) != 4 {
+	if strings.Join(s.Failing, ",") != "b,c" || strings.Join(s.Attention, ",") != "a" || strings.Join(s.Databases, ",") != "a,b,c,d" {
 		t.Fatalf("failing %v, attention %v, databases %v", s.Failing, s.Attention, s.Databases)
+	}
+	if len(s.Lines) != 4 || s.Lines[1] != (StateLine{Database: "b", State: status.Failing, Reason: "the last backup failed"}) || s.Lines[3].Reason != "" {
+		t.Fatalf("lines %+v", s.Lines)
 	}
 	if s.Last == nil || s.Last.Database != "b" || s.Last.Succeeded {
 		t.Fatalf("last %+v", s.Last)
 	}
 	if s := (Overall{}).Summary(); s.Worst != status.Protected || s.Last != nil || s.Reason != "" {
 		t.Fatalf("no databases: %+v", s)
+	}
+}
+
+func TestFirstTime(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	for i, want := range []bool{true, false} {
+		if first, err := e.FirstTime(ctx, "ui.some_hint_shown"); err != nil || first != want {
+			t.Fatalf("call %d: first %v, %v; want %v", i+1, first, err, want)
+		}
+	}
+	if first, err := e.FirstTime(ctx, "ui.another_hint_shown"); err != nil || !first {
+		t.Fatalf("another hint: %v, %v", first, err)
 	}
 }
