@@ -67,6 +67,12 @@ func agentCmd(env *Env) *cobra.Command {
 			var trayWait time.Duration
 			if login {
 				trayWait = 20 * time.Second // the panel may come up after the agent
+				// A login item (systemd, launchd) restarts an agent that
+				// exits with an error: finding one already running is done.
+				if h, ok := agentRunning(env); ok {
+					fmt.Fprintf(env.Stderr, "pgsafe: PgSafe's agent already runs (pid %d)\n", h.PID)
+					return nil
+				}
 			}
 			return runAgent(env, agent.Options{Tray: !noTray, TrayWait: trayWait,
 				Core: ui.CoreOptions{CreateKey: true, DesktopNotifications: !noTray, Grace: graceFlag(grace)}})
@@ -115,6 +121,20 @@ func runAgent(env *Env, opts agent.Options) error {
 		}
 	})()
 	return agent.Run(ctx, opts, func(a *agent.Agent) { running = a; close(started) })
+}
+
+// agentRunning asks the agent of this settings directory who it is.
+func agentRunning(env *Env) (agent.Hello, bool) {
+	home, err := paths.Home()
+	if err != nil {
+		return agent.Hello{}, false
+	}
+	c := agent.NewClient(home)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(env.Ctx, 10*time.Second)
+	defer cancel()
+	h, err := c.Hello(ctx)
+	return h, err == nil
 }
 
 // stopAgent asks the agent to stop and waits until it has (its endpoint

@@ -18,8 +18,8 @@ import (
 // at login, and (for the app, not bound) what the tray shows and the pause
 // of scheduled backups.
 
-// TrayStatus says whether PgSafe shows a tray icon. Without one, closing the
-// window quits PgSafe; Reason says why there is none.
+// TrayStatus says whether PgSafe's agent shows a tray icon; Reason says
+// why there is none. Either way closing the window leaves the agent running.
 type TrayStatus struct {
 	Available bool   `json:"available"`
 	Reason    string `json:"reason,omitempty"`
@@ -43,21 +43,41 @@ func (s *SystemService) TrayStatus() TrayStatus {
 	return TrayStatus{Reason: "PgSafe is still looking for a system tray"}
 }
 
-// StartAtLogin says whether PgSafe starts (hidden, in the tray) when the
-// user logs in.
-func (s *SystemService) StartAtLogin() (bool, error) { return autostart.Enabled() }
+// StartAtLogin says whether PgSafe's agent starts when the user logs in
+// (package autostart: a systemd user service or an XDG autostart entry on
+// Linux, a LaunchAgent on macOS, the Run key on Windows). An older PgSafe's
+// login item, which started the whole app hidden, is replaced here by
+// today's for the same program.
+func (s *SystemService) StartAtLogin() (bool, error) {
+	if migrated, err := autostart.Migrate(); err != nil {
+		s.core.log.Warn("start at login: the older login item was not replaced", "err", err)
+	} else if migrated {
+		s.core.log.Info("start at login: replaced the older login item (pgsafe app --hidden) with the agent's")
+	}
+	return autostart.Enabled()
+}
 
-// SetStartAtLogin makes PgSafe start hidden at login, or not. On Linux this
-// writes or removes ~/.config/autostart/pgsafe.desktop.
+// SetStartAtLogin makes PgSafe's agent (`pgsafe agent --login`: the
+// schedules and the tray icon, no window) start at login, or not. Turning
+// it off leaves the agent running now alone.
 func (s *SystemService) SetStartAtLogin(on bool) error {
 	if !on {
-		return autostart.Disable()
+		if err := autostart.Disable(); err != nil {
+			return err
+		}
+		s.core.log.Info("start at login: off")
+		return nil
 	}
 	cmd, err := autostart.Command()
 	if err != nil {
 		return fmt.Errorf("cannot tell where PgSafe is installed: %w", err)
 	}
-	return autostart.Enable(cmd)
+	item, err := autostart.Enable(cmd)
+	if err != nil {
+		return err
+	}
+	s.core.log.Info("start at login: on", "kind", string(item.Kind), "where", item.Where, "why", item.Why)
+	return nil
 }
 
 // PauseSchedules pauses scheduled backups for d, or until resumed (d == 0),
@@ -111,6 +131,15 @@ type TrayOverview struct {
 	Problem, Notice string
 	Paused          bool
 	PausedUntil     time.Time // zero: until resumed
+	// Lines: every database's state, sorted by name.
+	Lines []TrayLine
+}
+
+// TrayLine is one database's state as the tray shows it.
+type TrayLine struct {
+	Database string
+	State    status.State
+	Reason   string // its first reason ("" when protected)
 }
 
 // TrayEntry is one finished backup.
@@ -146,6 +175,11 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 	worst := status.Protected
 	for _, d := range all.Databases { // the state the window and `pgsafe status` show
 		o.Databases = append(o.Databases, d.Name)
+		line := TrayLine{Database: d.Name, State: d.State}
+		if len(d.Reasons) > 0 && d.State != status.Protected {
+			line.Reason = d.Reasons[0].Message
+		}
+		o.Lines = append(o.Lines, line)
 		// The newest backup that ran to an end (not imported, running or cancelled).
 		if l := d.Last; l != nil && (o.Last == nil || l.FinishedAt.After(o.Last.Finished)) {
 			o.Last = &TrayEntry{Database: d.Name, Succeeded: l.Status == store.StatusSucceeded, Finished: l.FinishedAt}
@@ -164,6 +198,7 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 		}
 	}
 	sort.Strings(o.Databases)
+	sort.Slice(o.Lines, func(i, j int) bool { return o.Lines[i].Database < o.Lines[j].Database })
 	if paused, until, err := c.SchedulePause(ctx); err != nil {
 		c.log.Warn("tray: reading the schedule pause", "err", err)
 	} else {
