@@ -13,6 +13,7 @@ import (
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
+	"github.com/pgsafe/pgsafe/backend/ui"
 )
 
 func init() {
@@ -53,7 +54,14 @@ func backupCmd(env *Env) *cobra.Command {
 		Use:   "backup NAME",
 		Short: "Back up a database now (progress on stderr)",
 		Args:  cobra.ExactArgs(1),
-		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
+		Long: "Backs up the database now: progress on stderr, the result on stdout.\n" +
+			"When PgSafe's agent runs for the settings directory, the backup runs in it (closing the\n" +
+			"terminal does not stop it): Ctrl+C on a terminal asks whether to cancel it or leave it\n" +
+			"running; without a terminal, SIGINT or SIGTERM leaves it running and exits 130 or 143.\n" +
+			"Otherwise (or with --key-file) it runs in this process, and SIGINT or SIGTERM cancels it.",
+		RunE: orInAgent(env, &keyFile, func(a *agentConn, args []string) error {
+			return backupInAgent(env, a, args[0], asJSON)
+		}, withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			ctx, stop := interruptible(env)
 			defer stop()
 			line := newProgressLine(env.Stderr)
@@ -62,20 +70,26 @@ func backupCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return interruptedExit(ctx, err)
 			}
-			if b.Error != "" { // written, but not to every storage
-				fmt.Fprintf(env.Stderr, "warning: %s\n", b.Error)
-			}
-			if asJSON {
-				return writeJSON(env.Stdout, toBackupJSON(*b))
-			}
-			fmt.Fprintf(env.Stdout, "backup %s of %s: %s stored (%s before compression), %s\n", b.ID, args[0],
-				human(b.StoredSize), human(b.RawSize), b.FinishedAt.Sub(b.StartedAt).Round(time.Millisecond))
-			return nil
-		}),
+			return printBackup(env, b, args[0], asJSON)
+		})),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
+}
+
+// printBackup prints a backup's result: a warning on stderr if it reached
+// some storages but not all, and the backup on stdout.
+func printBackup(env *Env, b *store.Backup, db string, asJSON bool) error {
+	if b.Error != "" { // written, but not to every storage
+		fmt.Fprintf(env.Stderr, "warning: %s\n", b.Error)
+	}
+	if asJSON {
+		return writeJSON(env.Stdout, toBackupJSON(*b))
+	}
+	fmt.Fprintf(env.Stdout, "backup %s of %s: %s stored (%s before compression), %s\n", b.ID, db,
+		human(b.StoredSize), human(b.RawSize), b.FinishedAt.Sub(b.StartedAt).Round(time.Millisecond))
+	return nil
 }
 
 func backupsCmd(env *Env) *cobra.Command {
@@ -178,9 +192,17 @@ func verifyCmd(env *Env) *cobra.Command {
 			"manifest and has pg_restore read its table of contents. With --drill-url (a server where the\n" +
 			"given user may create databases) it is also restored into a scratch database, every table's rows\n" +
 			"are counted and compared with the backup's snapshot, and the scratch database is dropped.\n" +
-			"Exit 5 when the backup is bad.",
+			"Exit 5 when the backup is bad.\n" +
+			"When PgSafe's agent runs for the settings directory, the check runs in it (see `pgsafe backup --help`\n" +
+			"for Ctrl+C); otherwise, or with --key-file, in this process.",
 		Args: cobra.ExactArgs(1),
-		RunE: withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
+		RunE: orInAgent(env, &keyFile, func(a *agentConn, args []string) error {
+			src, err := backupSource(args[0], db, storageName)
+			if err != nil {
+				return err
+			}
+			return checkInAgent(env, a, ui.CheckRequest{BackupSource: src, DrillURL: drill}, asJSON)
+		}, withEngine(env, &keyFile, func(e *engine.Engine, args []string) error {
 			b, err := findBackup(env, e, args[0], db, storageName)
 			if err != nil {
 				return err
@@ -189,18 +211,8 @@ func verifyCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				if err := writeJSON(env.Stdout, res); err != nil {
-					return err
-				}
-			} else if res.OK {
-				fmt.Fprintf(env.Stdout, "backup %s: %s OK ✓ (%d tables)\n", b.ID, res.Kind, res.Tables)
-			}
-			if !res.OK {
-				return exitError{code: exitVerifyFailed, err: fmt.Errorf("backup %s failed its %s: %s", b.ID, res.Kind, res.Problem.Detail)}
-			}
-			return nil
-		}),
+			return printCheck(env, b.ID, res, asJSON)
+		})),
 	}
 	cmd.Flags().StringVar(&db, "db", "", "the database (for latest)")
 	cmd.Flags().StringVar(&storageName, "storage", "", "take the backup from this storage (e.g. on a new machine; it is added to the history)")
@@ -208,6 +220,21 @@ func verifyCmd(env *Env) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
+}
+
+// printCheck prints a verify's or drill's result; a bad backup is exit 5.
+func printCheck(env *Env, backupID string, res *restore.Result, asJSON bool) error {
+	if asJSON {
+		if err := writeJSON(env.Stdout, res); err != nil {
+			return err
+		}
+	} else if res.OK {
+		fmt.Fprintf(env.Stdout, "backup %s: %s OK ✓ (%d tables)\n", backupID, res.Kind, res.Tables)
+	}
+	if !res.OK {
+		return exitError{code: exitVerifyFailed, err: fmt.Errorf("backup %s failed its %s: %s", backupID, res.Kind, res.Problem.Detail)}
+	}
+	return nil
 }
 
 func restoreCmd(env *Env) *cobra.Command {
@@ -224,11 +251,27 @@ func restoreCmd(env *Env) *cobra.Command {
 			"Objects keep their recorded owners when the URL's role is a superuser (the roles must exist on\n" +
 			"the target); otherwise, or with --no-owner, they belong to the URL's role.\n" +
 			"A path to a .pgsafe file (copied from another machine, say) is imported into the history first;\n" +
-			"its manifest is read from beside it (NAME.manifest.pgsafe) when there.",
+			"its manifest is read from beside it (NAME.manifest.pgsafe) when there.\n" +
+			"When PgSafe's agent runs for the settings directory, the restore runs in it (the URL's\n" +
+			"credentials travel to it for this restore only; see `pgsafe backup --help` for Ctrl+C);\n" +
+			"otherwise, or with --key-file, in this process.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if to == "" {
 				return errors.New("give the target: --to postgres://user:password@host:5432/newdb")
+			}
+			a, err := jobAgent(env, keyFile)
+			if err != nil {
+				return err
+			}
+			if a != nil {
+				defer a.c.Close()
+				src, err := backupSource(args[0], db, storageName)
+				if err != nil {
+					return err
+				}
+				return restoreInAgent(env, a, ui.RestoreJobRequest{BackupSource: src, To: to, Replace: replace, Jobs: jobs,
+					NoOwner: noOwner, NoPrivileges: noPrivileges}, asJSON)
 			}
 			e, err := openEngine(env, keyFile)
 			if err != nil {
@@ -251,21 +294,7 @@ func restoreCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(env.Stdout, rr)
-			}
-			if rr.NoOwner && !noOwner {
-				fmt.Fprintf(env.Stderr, "note: the restoring role is not a superuser, so the objects belong to it rather than to their recorded owners\n")
-			}
-			fmt.Fprintf(env.Stdout, "backup %s restored into %s in %s", b.ID, rr.Database, rr.Duration.Round(time.Millisecond))
-			if rr.IgnoredErrors > 0 {
-				fmt.Fprintf(env.Stdout, ", with %d errors pg_restore went past:", rr.IgnoredErrors)
-				for _, w := range rr.Warnings {
-					fmt.Fprintf(env.Stdout, "\n  %s", w)
-				}
-			}
-			fmt.Fprintln(env.Stdout)
-			return nil
+			return printRestore(env, b.ID, rr, noOwner, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "the database (for latest)")
@@ -278,6 +307,25 @@ func restoreCmd(env *Env) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
+}
+
+// printRestore prints a restore's result.
+func printRestore(env *Env, backupID string, rr *restore.RestoreResult, noOwner, asJSON bool) error {
+	if asJSON {
+		return writeJSON(env.Stdout, rr)
+	}
+	if rr.NoOwner && !noOwner {
+		fmt.Fprintf(env.Stderr, "note: the restoring role is not a superuser, so the objects belong to it rather than to their recorded owners\n")
+	}
+	fmt.Fprintf(env.Stdout, "backup %s restored into %s in %s", backupID, rr.Database, rr.Duration.Round(time.Millisecond))
+	if rr.IgnoredErrors > 0 {
+		fmt.Fprintf(env.Stdout, ", with %d errors pg_restore went past:", rr.IgnoredErrors)
+		for _, w := range rr.Warnings {
+			fmt.Fprintf(env.Stdout, "\n  %s", w)
+		}
+	}
+	fmt.Fprintln(env.Stdout)
+	return nil
 }
 
 func human(n int64) string {
