@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/status"
-	"github.com/pgsafe/pgsafe/backend/store"
 	"github.com/pgsafe/pgsafe/backend/tray/autostart"
 )
 
@@ -172,33 +170,12 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 		o.Problem = "PgSafe cannot read its settings: " + err.Error()
 		return o
 	}
-	worst := status.Protected
-	for _, d := range all.Databases { // the state the window and `pgsafe status` show
-		o.Databases = append(o.Databases, d.Name)
-		line := TrayLine{Database: d.Name, State: d.State}
-		if len(d.Reasons) > 0 && d.State != status.Protected {
-			line.Reason = d.Reasons[0].Message
-		}
-		o.Lines = append(o.Lines, line)
-		// The newest backup that ran to an end (not imported, running or cancelled).
-		if l := d.Last; l != nil && (o.Last == nil || l.FinishedAt.After(o.Last.Finished)) {
-			o.Last = &TrayEntry{Database: d.Name, Succeeded: l.Status == store.StatusSucceeded, Finished: l.FinishedAt}
-		}
-		switch d.State {
-		case status.Failing, status.Unprotected:
-			o.Failing = append(o.Failing, d.Name)
-		case status.Attention:
-			o.Attention = append(o.Attention, d.Name)
-		}
-		if w := status.Worse(worst, d.State); w != worst || (o.Reason == "" && d.State != status.Protected) {
-			worst = w
-			if len(d.Reasons) > 0 {
-				o.Reason = d.Reasons[0].Message
-			}
-		}
+	sum := all.Summary() // the states the window and `pgsafe status` show
+	o.Databases, o.Failing, o.Attention, o.Reason = sum.Databases, sum.Failing, sum.Attention, sum.Reason
+	o.Last = (*TrayEntry)(sum.Last)
+	for _, l := range sum.Lines {
+		o.Lines = append(o.Lines, TrayLine(l))
 	}
-	sort.Strings(o.Databases)
-	sort.Slice(o.Lines, func(i, j int) bool { return o.Lines[i].Database < o.Lines[j].Database })
 	if paused, until, err := c.SchedulePause(ctx); err != nil {
 		c.log.Warn("tray: reading the schedule pause", "err", err)
 	} else {
@@ -219,7 +196,7 @@ func (c *Core) FirstTrayHint(ctx context.Context) bool {
 	if err != nil {
 		return trayHintOnce.CompareAndSwap(false, true)
 	}
-	changed, err := e.Store().SetSetting(ctx, SettingTrayHintShown, "1")
+	changed, err := e.FirstTime(ctx, SettingTrayHintShown)
 	if err != nil {
 		c.log.Warn("tray: recording the hint", "err", err)
 		return trayHintOnce.CompareAndSwap(false, true)
