@@ -1,6 +1,7 @@
 // Package ui holds the thin services bound to the Wails frontend. They hold no
 // logic of their own: each method translates one UI call into a call on the
-// backend packages and returns plain data the frontend can render.
+// engine and returns plain data the frontend can render. From the packages
+// below the engine they use types only (TestServicesUseOnlyTheEngine).
 package ui
 
 import (
