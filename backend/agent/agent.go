@@ -25,8 +25,9 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/buildinfo"
-	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/human"
 	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/tray"
 	"github.com/pgsafe/pgsafe/backend/ui"
 )
@@ -95,17 +96,17 @@ func Run(ctx context.Context, opts Options, started func(*Agent)) error {
 		home = h
 	}
 	// One agent per settings directory: refuse before anything else starts.
-	claim, err := engine.ClaimScheduler(home)
+	// The lock is held until Run returns, after the last log line.
+	lk, err := lock(home)
 	if err != nil {
 		return err
 	}
-	defer claim.Release()
+	defer lk.Close()
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a := &Agent{opts: opts, home: home, log: log, stop: stop}
 	coreOpts := opts.Core
-	coreOpts.Claim = claim
 	schedErr := make(chan error, 1)
 	if opts.Strict {
 		coreOpts.OnSchedulerError = func(err error) { schedErr <- err; stop() }
@@ -310,7 +311,27 @@ func (t trayApp) Status() tray.Status {
 	if o.Last != nil {
 		st.Last = &tray.Backup{Database: o.Last.Database, Succeeded: o.Last.Succeeded, At: o.Last.Finished}
 	}
+	for _, l := range o.Lines {
+		st.Lines = append(st.Lines, trayLine(l))
+	}
 	return st
+}
+
+// trayLine words a database's state for the tray menu, with the icon of its
+// colour.
+func trayLine(l ui.TrayLine) tray.DatabaseLine {
+	words := l.State.Words()
+	if l.Reason != "" {
+		words += ": " + human.Shorten(l.Reason, 60)
+	}
+	icon := tray.Idle
+	switch l.State {
+	case status.Attention:
+		icon = tray.Attention
+	case status.Failing, status.Unprotected:
+		icon = tray.Failed
+	}
+	return tray.DatabaseLine{Name: l.Database, State: icon, Words: words}
 }
 
 func (t trayApp) NextBackup() string { return t.a.core.NextBackup() }

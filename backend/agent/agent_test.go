@@ -28,12 +28,28 @@ import (
 // run as another user.
 func TestMain(m *testing.M) {
 	if os.Getenv("PGSAFE_TEST_AS_PGSAFE") == "1" {
+		if len(os.Args) > 1 && os.Args[1] == "app" {
+			os.Exit(openWindow()) // the tray's "Open PgSafe"
+		}
 		os.Exit(cli.Run(&cli.Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, os.Args[1:]))
 	}
 	if path := os.Getenv("PGSAFE_TEST_DIAL"); path != "" {
 		os.Exit(dialAsIs(path))
 	}
 	os.Exit(m.Run())
+}
+
+// openWindow stands in for the window: it says it was opened on the FIFO
+// the test reads.
+func openWindow() int {
+	f, err := os.OpenFile(os.Getenv("PGSAFE_TEST_WINDOW_FIFO"), os.O_WRONLY, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "window stand-in:", err)
+		return 1
+	}
+	defer f.Close()
+	fmt.Fprintln(f, "window opened")
+	return 0
 }
 
 // dialAsIs asks the agent at path who it is: exit 0 and its answer if it

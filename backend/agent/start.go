@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 )
 
@@ -130,10 +129,10 @@ func NotifyReady() {
 	detachStdout()
 }
 
-// WaitExit waits until the agent of home has exited: its lock (the
-// scheduler lock, held for its whole life) is free.
+// WaitExit waits until the agent of home has exited: its lock, held for its
+// whole life, is free.
 func WaitExit(ctx context.Context, home string) error {
-	f, err := os.OpenFile(filepath.Join(home, engine.SchedulerLockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(filepath.Join(home, LockName), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ package human
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -89,4 +90,21 @@ func TrailingParen(s string) int {
 		}
 	}
 	return -1
+}
+
+// Shorten cuts s to at most max runes at a word boundary, ending it with
+// "…" when cut (a menu line, a notification title).
+func Shorten(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	cut := max - 1
+	for i := cut; i > max/2; i-- {
+		if r[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimRight(string(r[:cut]), " ,;:") + "…"
 }

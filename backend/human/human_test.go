@@ -46,3 +46,15 @@ func TestTrailingParen(t *testing.T) {
 		}
 	}
 }
+
+func TestShorten(t *testing.T) {
+	for in, want := range map[string]string{
+		"short": "short",
+		"The last backup failed: the server refused the password": "The last backup failed: the server…",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnop":              "abcdefghijklmnopqrstuvwxyzabcdefghi…",
+	} {
+		if got := Shorten(in, 36); got != want || len([]rune(got)) > 36 {
+			t.Errorf("Shorten(%q, 36) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -33,6 +33,21 @@ const (
 	Unprotected State = "unprotected"
 )
 
+// Words is the state as the window's badges say it ("needs attention").
+func (s State) Words() string {
+	switch s {
+	case Protected:
+		return "protected"
+	case Attention:
+		return "needs attention"
+	case Failing:
+		return "failing"
+	case Unprotected:
+		return "not backed up yet"
+	}
+	return string(s)
+}
+
 // rank orders states from best to worst.
 func (s State) rank() int {
 	switch s {

@@ -54,6 +54,9 @@ func (b *builtMenu) add(parent *systray.MenuItem, m []entry) {
 		if !e.enabled {
 			item.Disable()
 		}
+		if e.hasIcon {
+			item.SetIcon(icon(e.icon))
+		}
 		b.items[e.key] = item
 		b.shown[e.key] = e
 		b.actions[e.key] = e.action
@@ -73,6 +76,9 @@ func (b *builtMenu) update(m []entry) {
 		item, was := b.items[e.key], b.shown[e.key]
 		if e.label != was.label {
 			item.SetTitle(e.label)
+		}
+		if e.hasIcon && e.icon != was.icon {
+			item.SetIcon(icon(e.icon))
 		}
 		if e.enabled != was.enabled {
 			if e.enabled {

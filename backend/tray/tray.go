@@ -83,6 +83,16 @@ type Status struct {
 	Notice string
 	// Paused says whether scheduled backups are paused.
 	Paused Pause
+	// Lines are every database's state in words, in menu order, each shown
+	// with the icon of its colour.
+	Lines []DatabaseLine
+}
+
+// DatabaseLine is one database's state in the menu.
+type DatabaseLine struct {
+	Name  string
+	State State  // the icon beside it: Idle (protected), Attention, Failed
+	Words string // "needs attention: no backup of it has been verified yet"
 }
 
 // Backup is one finished backup.
@@ -318,6 +328,9 @@ type entry struct {
 	enabled bool
 	action  func()
 	sub     []entry
+	// icon, when hasIcon, is shown beside the label (a database's state).
+	icon    State
+	hasIcon bool
 }
 
 const separator = "-"
@@ -329,6 +342,12 @@ func (t *Tray) menu(st Status, line, next string) []entry {
 		m = append(m, entry{key: "next", label: "Next scheduled backup: " + next})
 	}
 	m = append(m, entry{key: separator})
+	if len(st.Lines) > 0 {
+		for _, l := range st.Lines {
+			m = append(m, entry{key: "state:" + l.Name, label: l.Name + ": " + l.Words, icon: l.State, hasIcon: true})
+		}
+		m = append(m, entry{key: separator})
+	}
 
 	running := map[string]bool{}
 	for _, r := range st.Running {
@@ -381,7 +400,7 @@ func (t *Tray) menu(st Status, line, next string) []entry {
 	}})
 	m = append(m, entry{key: separator},
 		entry{key: "open", label: "Open " + t.opts.Title, enabled: true, action: func() { t.app.OpenWindow() }},
-		entry{key: "quit", label: "Quit", enabled: true, action: func() { t.app.Quit() }})
+		entry{key: "quit", label: "Quit " + t.opts.Title, enabled: true, action: func() { t.app.Quit() }})
 	return m
 }
 

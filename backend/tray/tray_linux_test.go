@@ -224,7 +224,7 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	}
 	menu := conn.Object(senders[0], menuPath)
 	rev1, root := layout(t, menu)
-	want := []string{"Last backup succeeded: crm, 5 min ago", "---", "Back up now", "Pause schedules", "---", "Open PgSafe", "Quit"}
+	want := []string{"Last backup succeeded: crm, 5 min ago", "---", "Back up now", "Pause schedules", "---", "Open PgSafe", "Quit PgSafe"}
 	if got := root.Labels(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("menu = %q, want %q", got, want)
 	}
@@ -311,7 +311,7 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	if rev2 <= rev1 {
 		t.Errorf("menu revision %d after a change, was %d", rev2, rev1)
 	}
-	want = []string{"Backing up shop…", "Next scheduled backup: crm at 14:00", "---", "Back up now", "Schedules paused until resumed", "---", "Open PgSafe", "Quit"}
+	want = []string{"Backing up shop…", "Next scheduled backup: crm at 14:00", "---", "Back up now", "Schedules paused until resumed", "---", "Open PgSafe", "Quit PgSafe"}
 	if got := root.Labels(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("menu = %q, want %q", got, want)
 	}
@@ -353,7 +353,7 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	}
 	tr.ClearHint()
 
-	quit, _ := root.Find("Quit")
+	quit, _ := root.Find("Quit PgSafe")
 	click(t, menu, quit)
 	receive(t, app.quit, "Quit")
 }

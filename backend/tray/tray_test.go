@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image/png"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,7 +66,7 @@ func TestMenuStructure(t *testing.T) {
 	for _, e := range m {
 		labels = append(labels, e.label)
 	}
-	want := []string{"line", "", "Back up now", "Schedules paused until 13:00", "", "Open PgSafe", "Quit"}
+	want := []string{"line", "", "Back up now", "Schedules paused until 13:00", "", "Open PgSafe", "Quit PgSafe"}
 	if !reflect.DeepEqual(labels, want) {
 		t.Errorf("labels %q, want %q", labels, want)
 	}
@@ -81,6 +82,30 @@ func TestMenuStructure(t *testing.T) {
 		if signature(other) == signature(m) {
 			t.Errorf("structure unchanged: %s", signature(other))
 		}
+	}
+}
+
+// Every database's state is a line of its own, with its colour's icon,
+// between the status line and the actions; it is not clickable.
+func TestMenuStateLines(t *testing.T) {
+	tr := New(nil, Options{})
+	m := tr.menu(Status{Databases: []string{"billing", "shop"}, Lines: []DatabaseLine{
+		{Name: "billing", State: Failed, Words: "failing: the last backup failed"},
+		{Name: "shop", State: Idle, Words: "protected"},
+	}}, "line", "")
+	var labels []string
+	for _, e := range m {
+		labels = append(labels, e.label)
+		if strings.HasPrefix(e.key, "state:") && (e.enabled || !e.hasIcon || e.action != nil) {
+			t.Errorf("state line %q: enabled %v, icon %v, action %v", e.label, e.enabled, e.hasIcon, e.action != nil)
+		}
+	}
+	want := []string{"line", "", "billing: failing: the last backup failed", "shop: protected", "", "Back up now", "Pause schedules", "", "Open PgSafe", "Quit PgSafe"}
+	if !reflect.DeepEqual(labels, want) {
+		t.Errorf("labels %q, want %q", labels, want)
+	}
+	if m[2].icon != Failed || m[3].icon != Idle {
+		t.Errorf("icons %v %v, want failed, idle", m[2].icon, m[3].icon)
 	}
 }
 
