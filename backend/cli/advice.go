@@ -8,6 +8,8 @@ import (
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
+const wrongKeyAdvice = "import its recovery kit (`pgsafe key import KIT`), or pass the kit with --key-file KIT"
+
 // advice is what to type next after err, for errors whose way out is a
 // command; the engine's errors name none (they reach the window too).
 func advice(err error) string {
@@ -29,7 +31,11 @@ func advice(err error) string {
 	}
 	var wk *keys.WrongKeyError
 	if errors.As(err, &wk) {
-		return "import its recovery kit (`pgsafe key import KIT`), or pass the kit with --key-file KIT"
+		return wrongKeyAdvice
+	}
+	var ra adviceFromAgent
+	if errors.As(err, &ra) {
+		return ra.advice
 	}
 	var de *store.DamagedError
 	if errors.As(err, &de) {

@@ -261,7 +261,7 @@ func followJob(env *Env, a *agentConn, spec jobSpec) (ui.JobResult, error) {
 				if res.Error == "" {
 					return res, nil
 				}
-				err := errors.New(res.Error)
+				err := agentError(res.Error, errors.New(res.Error))
 				if cancelling && res.Cancelled {
 					i := interrupted{first}
 					return res, exitError{code: i.exitCode(), err: fmt.Errorf("%s: %w", i.Error(), err)}
@@ -360,15 +360,35 @@ func readAnswer(r io.Reader) string {
 // notFoundMessage is engine.NotFoundError's message.
 var notFoundMessage = regexp.MustCompile(`^not found: no (database|storage|notifier) named ("(?:[^"\\]|\\.)*")$`)
 
-// remoteError is an error the agent returned, as this process would have
-// it: a missing database, storage or notifier is an engine.NotFoundError
-// again, so the command gives the same advice as when it runs here.
+// adviceFromAgent is an error the agent returned with the advice the
+// command gives when the same error happens in its own process.
+type adviceFromAgent struct {
+	err    error
+	advice string
+}
+
+func (a adviceFromAgent) Error() string { return a.err.Error() }
+func (a adviceFromAgent) Unwrap() error { return a.err }
+
+// remoteError is an error a call to the agent returned, as this process
+// would have it (agentError).
 func remoteError(err error) error {
 	var re *agent.RemoteError
 	if !errors.As(err, &re) {
 		return err
 	}
-	m := notFoundMessage.FindStringSubmatch(re.Message)
+	return agentError(re.Message, err)
+}
+
+// agentError is err, which the agent worded msg, as this process would
+// have it: a missing database, storage or notifier is an
+// engine.NotFoundError again, and a backup of another key gets the same
+// advice, as when the command runs here.
+func agentError(msg string, err error) error {
+	if strings.Contains(msg, "this backup needs key ") { // keys.WrongKeyError
+		return adviceFromAgent{err: err, advice: wrongKeyAdvice}
+	}
+	m := notFoundMessage.FindStringSubmatch(msg)
 	if m == nil {
 		return err
 	}
