@@ -15,6 +15,9 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-contrib
   # a real Secret Service keychain
   gnome-keyring libsecret-tools
+  # start at login: a private systemd user manager runs the agent's service, GLib's launcher
+  # (gio) its XDG autostart entry (backend/tray/autostart)
+  systemd util-linux libglib2.0-bin
   # browser end-to-end tests
   chromium
   # SFTP server for storage tests

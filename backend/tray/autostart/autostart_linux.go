@@ -172,7 +172,11 @@ func (l *linuxLogin) enable(ctx context.Context, command []string) (Item, error)
 // for the session (it starts at the next login, not now: an agent already
 // runs while a window is open).
 func (l *linuxLogin) enableSystemd(ctx context.Context, command []string) error {
-	if err := writeFile(l.unitFile(), []byte(Unit(command)), 0o644); err != nil {
+	unit, err := Unit(command)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(l.unitFile(), []byte(unit), 0o644); err != nil {
 		return fmt.Errorf("writing the systemd user service: %w", err)
 	}
 	if _, err := l.systemctl(ctx, "daemon-reload"); err != nil {

@@ -17,6 +17,7 @@ var awkwardPaths = []string{
 	"/opt/Pg Safe/pgsafe",
 	`/home/a$HOME/100% sure/it's "q"/back\slash/tick` + "`/pgsafe",
 	"/tmp/semi;colon/pgsafe",
+	"/opt/Pg Safe $HOME 100%/pgsafe",
 	"/home/ünï cødé/pgsafe",
 }
 
@@ -77,12 +78,24 @@ func TestEntryExecReadsBack(t *testing.T) {
 	}
 }
 
-// execStartArg against systemd's own reading of a command line
-// (systemd.service(5)): unquote, unescape, then %% and $$.
+// ExecStart= against systemd's own reading of a command line
+// (systemd.service(5)): unquote and unescape, then %% everywhere and $$ in
+// the arguments (login_linux_test.go has a real systemd run it).
 func TestUnitExecStart(t *testing.T) {
 	for _, exe := range awkwardPaths {
-		cmd := []string{exe, "agent", "--login"}
-		u := Unit(cmd)
+		cmd := []string{exe, "agent", "--login", `an "arg" with $HOME, 100% and back\slash`}
+		u, err := Unit(cmd)
+		if strings.ContainsAny(exe, "\"'\\") {
+			// systemd refuses such a program ("Executable name contains
+			// special characters"): the XDG entry is written instead.
+			if err == nil {
+				t.Errorf("Unit accepted the program %q, which systemd refuses", exe)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("Unit(%q): %v", cmd, err)
+		}
 		var line string
 		for _, l := range strings.Split(u, "\n") {
 			if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
@@ -94,7 +107,10 @@ func TestUnitExecStart(t *testing.T) {
 			t.Errorf("ExecStart=%s reads back as %q; want %q", line, got, cmd)
 		}
 	}
-	u := Unit([]string{"/usr/bin/pgsafe", "agent", "--login"})
+	u, err := Unit([]string{"/usr/bin/pgsafe", "agent", "--login"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, line := range []string{
 		"[Unit]", "PartOf=graphical-session.target", "After=graphical-session.target",
 		"[Service]", "ExecStart=/usr/bin/pgsafe agent --login", "Restart=on-failure", "RestartSec=5",
@@ -107,7 +123,8 @@ func TestUnitExecStart(t *testing.T) {
 }
 
 // systemdSplit reads an ExecStart= value as systemd does for the cases
-// PgSafe writes (words, double quotes with \" and \\, %% and $$).
+// PgSafe writes (words, double quotes with \" and \\, %%, and $$ past the
+// program).
 func systemdSplit(t *testing.T, s string) []string {
 	t.Helper()
 	var out []string
@@ -115,6 +132,7 @@ func systemdSplit(t *testing.T, s string) []string {
 	in, quoted := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		program := len(out) == 0
 		switch {
 		case quoted && c == '\\':
 			i++
@@ -127,6 +145,9 @@ func systemdSplit(t *testing.T, s string) []string {
 				cur.Reset()
 				in = false
 			}
+		case c == '$' && program:
+			cur.WriteByte(c)
+			in = true
 		case (c == '%' || c == '$') && i+1 < len(s) && s[i+1] == c:
 			i++
 			cur.WriteByte(c)

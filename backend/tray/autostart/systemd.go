@@ -1,6 +1,9 @@
 package autostart
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // The systemd user service: written on Linux when the desktop session is
 // run by systemd. Pure, so tested on any OS.
@@ -29,10 +32,18 @@ const SessionTarget = "graphical-session.target"
 //   - KillMode=mixed: a stop (logout) sends SIGTERM to the agent only, which
 //     gives a backup in flight its grace period (a minute by default) before
 //     pg_dump is cancelled; TimeoutStopSec leaves room for it.
-func Unit(command []string) string {
+func Unit(command []string) (string, error) {
+	if len(command) == 0 {
+		return "", fmt.Errorf("no program to start at login")
+	}
+	// systemd refuses a program path holding a quote or a backslash.
+	if strings.ContainsAny(command[0], "\"'\\") {
+		return "", fmt.Errorf("systemd cannot run a program whose path holds a quote or a backslash (%s)", command[0])
+	}
 	args := make([]string, len(command))
-	for i, a := range command {
-		args[i] = execStartArg(a)
+	args[0] = execStartProgram(command[0])
+	for i, a := range command[1:] {
+		args[i+1] = execStartArg(a)
 	}
 	return "# Written by PgSafe (Settings > Desktop > Start PgSafe at login), which removes it again.\n" +
 		"# By hand: systemctl --user disable " + UnitName + ", then delete this file.\n" +
@@ -52,14 +63,25 @@ func Unit(command []string) string {
 		"TimeoutStopSec=120\n" +
 		"\n" +
 		"[Install]\n" +
-		"WantedBy=" + SessionTarget + "\n"
+		"WantedBy=" + SessionTarget + "\n", nil
 }
 
-// execStartArg quotes one word of ExecStart= (systemd.service(5), "Command
-// lines"): a word with a blank, a quote, a backslash or a ';' goes in
-// double quotes with `"` and `\` backslash-escaped; everywhere, `%` is
-// written `%%` (a specifier otherwise) and `$` `$$` (an environment variable
-// otherwise).
+// execStartProgram writes the program of ExecStart= (systemd.service(5),
+// "Command lines"): in double quotes when it holds a blank or a ';', with
+// `%` written `%%` (a specifier otherwise). Environment variables are not
+// expanded in the program, so a `$` stays as it is.
+func execStartProgram(p string) string {
+	p = strings.ReplaceAll(p, "%", "%%")
+	if strings.ContainsAny(p, " \t;") {
+		return `"` + p + `"`
+	}
+	return p
+}
+
+// execStartArg writes one argument of ExecStart=: in double quotes with `"`
+// and `\` backslash-escaped when it holds a blank, a quote, a backslash or
+// a ';'; everywhere `%` is written `%%` (a specifier otherwise) and `$` `$$`
+// (an environment variable otherwise).
 func execStartArg(a string) string {
 	a = strings.ReplaceAll(a, "%", "%%")
 	a = strings.ReplaceAll(a, "$", "$$")
