@@ -70,7 +70,7 @@ func checkCommand(command []string) error {
 	if len(command) == 0 || command[0] == "" {
 		return errors.New("no program to start at login")
 	}
-	if !filepath.IsAbs(command[0]) && !isWindowsAbs(command[0]) {
+	if !strings.HasPrefix(command[0], "/") && !isWindowsAbs(command[0]) {
 		return fmt.Errorf("the program to start at login must be an absolute path, not %q", command[0])
 	}
 	for _, a := range command {
@@ -82,7 +82,7 @@ func checkCommand(command []string) error {
 }
 
 // isWindowsAbs: C:\… or \\server\share\… (filepath.IsAbs knows only this
-// OS's paths; RunValue is tested everywhere).
+// OS's paths; the generators are tested everywhere).
 func isWindowsAbs(p string) bool {
 	if strings.HasPrefix(p, `\\`) {
 		return true
