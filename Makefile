@@ -131,7 +131,8 @@ smoke-cli: build/bin/pgsafe build/bin/pgsafe-headless
 	bash scripts/smoke-cli.sh build/bin/pgsafe
 	bash scripts/smoke-cli.sh build/bin/pgsafe-headless
 
-screenshot: build/bin/pgsafe
+# The window starts its agent from build/bin/pgsafe-headless (docs/AGENT.md).
+screenshot: build/bin/pgsafe build/bin/pgsafe-headless
 	bash scripts/screenshot.sh build/screenshot.png
 
 # Package benchmarks, then PgSafe vs pg_dump on a pgbench and a realistic

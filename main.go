@@ -47,7 +47,7 @@ func main() {
 		slog.Error("PgSafe cannot tell where it is installed", "err", err)
 		os.Exit(1)
 	}
-	agentCmd := []string{exe, "agent"}
+	agentCmd := []string{agent.Program(exe), "agent"}
 	hidden, args := startHidden(args, os.Getenv("PGSAFE_START_HIDDEN"))
 	if hidden {
 		// `pgsafe app --hidden` is how start at login ran PgSafe before the

@@ -290,7 +290,7 @@ func (a *Agent) openWindow() error {
 		if err != nil {
 			return err
 		}
-		cmd = []string{exe, "app"}
+		cmd = []string{WindowProgram(exe), "app"}
 	}
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.SysProcAttr = detached()

@@ -147,3 +147,36 @@ func WaitExit(ctx context.Context, home string) error {
 		return fmt.Errorf("PgSafe's agent did not stop in time: %w", ctx.Err())
 	}
 }
+
+// HeadlessSuffix names the headless build beside the app's binary
+// (pgsafe-headless next to pgsafe; packages install both).
+const HeadlessSuffix = "-headless"
+
+// Program is the executable to run the agent with, for the window's
+// executable exe: the headless build beside it when there is one, since it
+// loads no GTK or WebKit libraries (an idle agent holds about half the
+// memory), else exe itself.
+func Program(exe string) string {
+	dir, name := filepath.Split(exe)
+	ext := filepath.Ext(name)
+	if strings.HasSuffix(strings.TrimSuffix(name, ext), HeadlessSuffix) {
+		return exe
+	}
+	sibling := filepath.Join(dir, strings.TrimSuffix(name, ext)+HeadlessSuffix+ext)
+	if fi, err := os.Stat(sibling); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return sibling
+	}
+	return exe
+}
+
+// WindowProgram is the executable that opens the window, for the agent's
+// executable exe: the app beside a headless build, else exe itself.
+func WindowProgram(exe string) string {
+	dir, name := filepath.Split(exe)
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	if !strings.HasSuffix(base, HeadlessSuffix) {
+		return exe
+	}
+	return filepath.Join(dir, strings.TrimSuffix(base, HeadlessSuffix)+ext)
+}

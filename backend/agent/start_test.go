@@ -1,0 +1,46 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The window starts the agent from the headless build beside it when there
+// is one (no GTK or WebKit loaded), and the agent opens the window with the
+// app beside it.
+func TestPrograms(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "pgsafe")
+	if got := Program(app); got != app {
+		t.Errorf("Program without a headless build = %q", got)
+	}
+	headless := filepath.Join(dir, "pgsafe-headless")
+	if err := os.WriteFile(headless, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := Program(app); got != app {
+		t.Errorf("Program with a headless build that cannot run = %q", got)
+	}
+	if err := os.Chmod(headless, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := Program(app); got != headless {
+		t.Errorf("Program = %q, want %q", got, headless)
+	}
+	if got := Program(headless); got != headless {
+		t.Errorf("Program(headless) = %q", got)
+	}
+	if got := WindowProgram(headless); got != app {
+		t.Errorf("WindowProgram(headless) = %q, want %q", got, app)
+	}
+	if got := WindowProgram(app); got != app {
+		t.Errorf("WindowProgram(app) = %q", got)
+	}
+	if got := WindowProgram(filepath.Join(dir, "pgsafe-headless.exe")); got != filepath.Join(dir, "pgsafe.exe") {
+		t.Errorf("WindowProgram(.exe) = %q", got)
+	}
+	if got := Program(filepath.Join(dir, "pgsafe-dev")); got != filepath.Join(dir, "pgsafe-dev") {
+		t.Errorf("Program(pgsafe-dev) = %q", got)
+	}
+}
