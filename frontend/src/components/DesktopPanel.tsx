@@ -4,7 +4,11 @@ import { setStartAtLogin, startAtLogin, toApiError, trayStatus, type ApiError } 
 import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 
-/** Tray and start at login: how PgSafe lives on this desktop. */
+/**
+ * Start at login and the tray: how PgSafe lives on this desktop. The window is
+ * only a face of the agent, which runs the schedules and jobs whether or not
+ * a window is open.
+ */
 export function DesktopPanel() {
   const tray = useCall(trayStatus, 'read the tray status');
   const login = useCall(startAtLogin, 'read the start-at-login setting');
@@ -27,14 +31,19 @@ export function DesktopPanel() {
       <Title order={2} size="h5" id="desktop-title" mb="xs">
         Desktop
       </Title>
+      <Switch
+        label="Start PgSafe at login"
+        description="The agent runs your schedules and shows the tray icon; the window opens only when you want it."
+        checked={on}
+        onChange={(e) => toggle(e.currentTarget.checked)}
+      />
       {t && (
-        <Text size="sm" mb="sm" data-testid="tray-status">
+        <Text size="sm" c="dimmed" mt="sm" data-testid="tray-status">
           {t.available
-            ? 'PgSafe lives in the tray: closing the window keeps scheduled backups running.'
-            : `No tray on this desktop${t.reason ? ` (${t.reason})` : ''}: closing the window quits PgSafe and stops scheduled backups. For a server, use \`pgsafe run\`.`}
+            ? 'Closing this window never stops backups: PgSafe’s agent goes on with them, and its tray icon opens the window again.'
+            : `No tray icon on this desktop${t.reason ? ` (${t.reason})` : ''}. Closing this window never stops backups: PgSafe’s agent goes on with them. To come back, open PgSafe again.`}
         </Text>
       )}
-      <Switch label="Start PgSafe when I log in (hidden, in the tray)" checked={on} onChange={(e) => toggle(e.currentTarget.checked)} />
       {error && <ErrorNotice error={error} />}
     </Paper>
   );
