@@ -8,7 +8,7 @@
 //   CHROMIUM        browser (default /usr/bin/chromium)
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { devBin, dismissWelcome, repo, startSession } from './harness.mjs';
@@ -106,6 +106,40 @@ describe('PgSafe in a browser, against the real Go side', () => {
     await dir.waitFor();
     assert.equal((await dir.textContent())?.trim(), home);
     await page.getByRole('heading', { name: 'PostgreSQL client tools' }).scrollIntoViewIfNeeded();
+  });
+
+  // The agent writes the login item: here, with no systemd session (the
+  // harness's runtime folder has no user manager), the XDG autostart entry
+  // in the harness's XDG_CONFIG_HOME. backend/tray/autostart's tests run it.
+  test('Settings › Desktop: Start PgSafe at login writes the agent’s login item and removes it', async () => {
+    const entry = join(process.env.XDG_CONFIG_HOME, 'autostart', 'pgsafe.desktop');
+    const panel = page.getByRole('region', { name: 'Desktop' });
+    const sw = panel.getByRole('switch', { name: /^Start PgSafe at login/ });
+    await panel.getByTestId('tray-status').waitFor();
+    assert.match(await panel.getByTestId('tray-status').innerText(), /Closing this window never stops backups/);
+    assert.equal(await sw.isChecked(), false);
+    assert.ok(!existsSync(entry), `${entry} exists before the switch is on`);
+
+    await sw.click();
+    await page.waitForFunction(() => document.querySelector('[role="switch"]')?.checked === true);
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(entry) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const text = readFileSync(entry, 'utf8');
+    assert.ok(text.includes(`\nExec=${devBin} agent --login\n`), `the entry does not run ${devBin} agent --login:\n${text}`);
+
+    await page.setViewportSize({ width: 900, height: 600 });
+    await panel.scrollIntoViewIfNeeded();
+    const shots = join(repo, 'docs/screenshots');
+    await page.screenshot({ path: join(shots, 'settings-desktop-900-light.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(shots, 'settings-desktop-900-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+
+    await sw.click();
+    await page.waitForFunction(() => document.querySelector('[role="switch"]')?.checked === false);
+    const gone = Date.now() + 20_000;
+    while (existsSync(entry) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!existsSync(entry), `${entry} is still there after the switch went off`);
   });
 
   test('no unexpected page errors', () => {

@@ -51,14 +51,17 @@ describe('Settings › Desktop', () => {
     const withTray = await screen.findByTestId('tray-status');
     expect(withTray).toHaveTextContent('Closing this window never stops backups');
     expect(withTray).toHaveTextContent('its tray icon opens the window again');
+    expect(screen.queryByTestId('tray-reason')).toBeNull();
     unmount();
 
     m(api.trayStatus).mockResolvedValue({ available: false, reason: 'no StatusNotifierItem host on the session bus' });
     renderWithTheme(<DesktopPanel />);
     const noTray = await screen.findByTestId('tray-status');
-    expect(noTray).toHaveTextContent('No tray icon on this desktop (no StatusNotifierItem host on the session bus)');
     expect(noTray).toHaveTextContent('Closing this window never stops backups');
-    expect(noTray).toHaveTextContent('To come back, open PgSafe again.');
+    expect(noTray).toHaveTextContent('There is no tray icon on this desktop, so to come back, open PgSafe again.');
+    expect(screen.getByTestId('tray-reason')).toHaveTextContent(
+      'Why no tray icon: no StatusNotifierItem host on the session bus',
+    );
     expect(noTray).not.toHaveTextContent(/quits|hides/);
   });
 });

@@ -41,7 +41,12 @@ export function DesktopPanel() {
         <Text size="sm" c="dimmed" mt="sm" data-testid="tray-status">
           {t.available
             ? 'Closing this window never stops backups: PgSafe’s agent goes on with them, and its tray icon opens the window again.'
-            : `No tray icon on this desktop${t.reason ? ` (${t.reason})` : ''}. Closing this window never stops backups: PgSafe’s agent goes on with them. To come back, open PgSafe again.`}
+            : 'Closing this window never stops backups: PgSafe’s agent goes on with them. There is no tray icon on this desktop, so to come back, open PgSafe again.'}
+        </Text>
+      )}
+      {t && !t.available && t.reason && (
+        <Text size="xs" c="dimmed" mt={4} data-testid="tray-reason">
+          Why no tray icon: {t.reason}
         </Text>
       )}
       {error && <ErrorNotice error={error} />}
