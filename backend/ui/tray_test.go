@@ -14,10 +14,13 @@ import (
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
-// Start at login writes and removes the XDG autostart entry.
+// Start at login writes and removes the XDG autostart entry (no systemd
+// user manager in this runtime folder: the developer's own is left alone).
 func TestStartAtLogin(t *testing.T) {
 	cfg := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", cfg)
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
 	t.Setenv("APPIMAGE", "")
 	s := NewSystemService(NewCore(nil))
 	entry := filepath.Join(cfg, "autostart", "pgsafe.desktop")

@@ -185,6 +185,17 @@ func TestXDGEntryStartsTheAgent(t *testing.T) {
 	if got := argv(t, h.PID); !reflect.DeepEqual(got, cmd) {
 		t.Errorf("the agent runs as %q; want %q", got, cmd)
 	}
+	// The login item again while an agent runs (a restart racing a window
+	// that started one): it exits 0 at once, so systemd and launchd do not
+	// start it over and over, and the running agent stays the one.
+	again := exec.Command(cmd[0], cmd[1:]...)
+	msg, err := again.CombinedOutput()
+	if err != nil || !strings.Contains(string(msg), fmt.Sprintf("already runs (pid %d)", h.PID)) {
+		t.Errorf("a second `agent --login` = %v: %s; want exit 0 and that pid %d already runs", err, msg, h.PID)
+	}
+	if h2 := waitAgent(t, home, "after a second login item", func() string { return agentLog(home) }); h2.PID != h.PID {
+		t.Errorf("the agent is now pid %d, not %d", h2.PID, h.PID)
+	}
 	stopAgent(t, home)
 
 	if err := autostart.Disable(); err != nil {
