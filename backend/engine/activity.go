@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"slices"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/activity"
@@ -143,4 +146,23 @@ func (f *backupFacts) of(id string) *activity.Backup {
 // entry, or the first entry that is broken.
 func (e *Engine) VerifyAudit(ctx context.Context) (audit.Report, error) {
 	return e.auditLog.Verify(ctx)
+}
+
+// ExportAudit writes the audit log's entries, oldest first, to w as "json"
+// (an array) or "csv" (docs/AUDIT.md).
+func (e *Engine) ExportAudit(ctx context.Context, w io.Writer, format string) error {
+	write := audit.WriteJSON
+	switch format {
+	case "json":
+	case "csv":
+		write = audit.WriteCSV
+	default:
+		return fmt.Errorf("an audit export is json or csv, not %q", format)
+	}
+	recs, err := e.auditLog.List(ctx, audit.Filter{}) // newest first
+	if err != nil {
+		return err
+	}
+	slices.Reverse(recs)
+	return write(w, recs)
 }

@@ -59,7 +59,7 @@ func changesState(ev Event) (db string, ok bool) {
 	switch ev.Action {
 	case "schedule.changed", "schedule.cleared", "database.created", "database.changed", "database.deleted", "database.checked":
 		return ev.Target, true
-	case "schedule.paused", "schedule.resumed", keys.EventKeyExported, keys.EventKeyImported, keys.EventKeyReplaced, "settings.accepted":
+	case "schedule.paused", "schedule.resumed", keys.EventKeyExported, keys.EventKeyImported, keys.EventKeyReplaced, "settings.accepted", EventForgotDamaged:
 		return "", true
 	}
 	return "", false

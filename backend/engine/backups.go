@@ -14,6 +14,12 @@ import (
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
+// BackupByHand is BackupNow started by a person (origin manual): a face's
+// "back up now".
+func (e *Engine) BackupByHand(ctx context.Context, name string, progress func(backup.Progress)) (*store.Backup, error) {
+	return e.BackupNow(ctx, name, store.OriginManual, progress)
+}
+
 // BackupNow makes one backup of the named database to every storage it is
 // configured with, recording it in the history (running, then succeeded or
 // failed with the reason) and in the audit log.

@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -17,9 +20,21 @@ func TestBackupVerifyRestore(t *testing.T) {
 	ctx := context.Background()
 	srv, folder, _ := shopOnNAS(t, e, 2000)
 
-	b, err := e.BackupNow(ctx, "shop", store.OriginManual, nil)
+	// By hand, as a face's "back up now": origin manual, progress told.
+	var mu sync.Mutex
+	var phases []string
+	b, err := e.BackupByHand(ctx, "shop", func(p backup.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(phases) == 0 || phases[len(phases)-1] != string(p.Phase) {
+			phases = append(phases, string(p.Phase))
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if b.Origin != store.OriginManual || !slices.Contains(phases, string(backup.PhaseDumping)) {
+		t.Fatalf("by hand: origin %q, phases %v", b.Origin, phases)
 	}
 	if b.Status != store.StatusSucceeded || b.StoredSize == 0 || len(b.Copies) != 1 || b.Copies[0].Status != store.CopyWritten {
 		t.Fatalf("backup record %+v", b)

@@ -135,6 +135,9 @@ func connect(ctx context.Context, c store.DatabaseConfig) (cfg pg.Config, closeF
 type CheckResult struct {
 	Server pg.ServerInfo `json:"server"`
 	Report pg.Report     `json:"report"`
+	// Target is the connection checked, without its password
+	// (user@host:port/database), for a face's report.
+	Target string `json:"-"`
 }
 
 // check tests the connection and audits the role's privileges.
@@ -157,7 +160,7 @@ func check(ctx context.Context, c store.DatabaseConfig) (*CheckResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read-only audit of %s: %w", cfg, err)
 	}
-	return &CheckResult{Server: info, Report: rep}, nil
+	return &CheckResult{Server: info, Report: rep, Target: pgConfig(c).String()}, nil
 }
 
 // CheckInput tests and audits a database that is not stored (the wizard's

@@ -30,6 +30,7 @@ type StorageInput struct {
 	SSE          string
 	AccessKeyID  string
 	SecretKey    string
+	SessionToken string // temporary credentials' token (AWS_SESSION_TOKEN)
 	// SFTP
 	Host          string
 	Port          int
@@ -38,6 +39,7 @@ type StorageInput struct {
 	KeyPath       string
 	KeyPassphrase string
 	HostKey       string // the server's key the user checked
+	KnownHosts    string // or a known_hosts file holding it
 }
 
 // Config is the storage's settings.
@@ -49,10 +51,10 @@ func (in StorageInput) Config() (store.StorageConfig, error) {
 	case store.StorageS3:
 		c.S3 = &store.S3Storage{Endpoint: in.Endpoint, Region: in.Region, Bucket: in.Bucket, Prefix: in.Prefix,
 			PathStyle: in.PathStyle, StorageClass: in.StorageClass, SSE: in.SSE, AccessKeyID: in.AccessKeyID,
-			SecretAccessKey: store.NewSecret(in.SecretKey)}
+			SecretAccessKey: store.NewSecret(in.SecretKey), SessionToken: store.NewSecret(in.SessionToken)}
 	case store.StorageSFTP:
 		c.SFTP = &store.SFTPStorage{Host: in.Host, Port: in.Port, User: in.User, Password: store.NewSecret(in.Password),
-			KeyPath: in.KeyPath, KeyPassphrase: store.NewSecret(in.KeyPassphrase), HostKey: in.HostKey, Path: in.Path}
+			KeyPath: in.KeyPath, KeyPassphrase: store.NewSecret(in.KeyPassphrase), HostKey: in.HostKey, KnownHostsPath: in.KnownHosts, Path: in.Path}
 	default:
 		return c, fmt.Errorf("unknown storage kind %q", in.Kind)
 	}

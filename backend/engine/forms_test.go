@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/schedule"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -20,6 +21,14 @@ func TestStorageInput(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%v %+v", c, c.S3); strings.Contains(s, "very-secret-key-123") {
 		t.Fatalf("the secret prints: %s", s)
+	}
+	c, err = StorageInput{Name: "s3", Kind: "s3", Bucket: "b", AccessKeyID: "ASIAEXAMPLE", SecretKey: "k", SessionToken: "session-token-9"}.Config()
+	if err != nil || c.S3.SessionToken.Reveal() != "session-token-9" {
+		t.Fatalf("s3 with a session token: %+v, %v", c.S3, err)
+	}
+	c, err = StorageInput{Name: "nas", Kind: "sftp", Host: "nas", User: "me", Path: "/b", KnownHosts: "/home/me/.ssh/known_hosts"}.Config()
+	if err != nil || c.SFTP.KnownHostsPath != "/home/me/.ssh/known_hosts" || c.SFTP.HostKey != "" {
+		t.Fatalf("sftp with a known_hosts file: %+v, %v", c.SFTP, err)
 	}
 	c, err = StorageInput{Name: "nas", Kind: "sftp", Host: "nas", User: "me", Path: "/b"}.Config()
 	if err != nil || c.SFTP == nil || StorageSecretSet(c) {
@@ -84,5 +93,65 @@ func TestPreviewSchedule(t *testing.T) {
 	}
 	if DescribeRetention(store.RetentionPolicy{}) == DescribeRetention(store.RetentionPolicy{KeepLast: 3}) {
 		t.Fatal("retention is described the same whatever it keeps")
+	}
+}
+
+// A schedule typed as a kind and its spec: the inverse of
+// ScheduleInfo.Spec, checked, its time written HH:MM.
+func TestParseScheduleSpec(t *testing.T) {
+	for _, c := range []struct {
+		kind, spec, tz string
+		want           store.ScheduleConfig
+	}{
+		{"every", "90m", "", store.ScheduleConfig{Enabled: true, Kind: store.ScheduleEvery, Every: 90 * time.Minute}},
+		{"every", "1d", "", store.ScheduleConfig{Enabled: true, Kind: store.ScheduleEvery, Every: 24 * time.Hour}},
+		{"daily", "2:05", "Europe/Berlin", store.ScheduleConfig{Enabled: true, Kind: store.ScheduleDaily, At: "02:05", TimeZone: "Europe/Berlin"}},
+		{"weekly", "mon,fri@02:30", "", store.ScheduleConfig{Enabled: true, Kind: store.ScheduleWeekly, Weekdays: []int{1, 5}, At: "02:30"}},
+		{"monthly", "31@3:00", "", store.ScheduleConfig{Enabled: true, Kind: store.ScheduleMonthly, DayOfMonth: 31, At: "03:00"}},
+		{"cron", "0 3 * * *", "", store.ScheduleConfig{Enabled: true, Kind: store.ScheduleCron, Cron: "0 3 * * *"}},
+	} {
+		got, err := ParseScheduleSpec(c.kind, c.spec, c.tz)
+		if err != nil || fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", c.want) {
+			t.Errorf("%s %q: %+v, %v; want %+v", c.kind, c.spec, got, err, c.want)
+			continue
+		}
+		// The spec the faces show (ScheduleInfo.Spec) reads back the same.
+		if again, err := ParseScheduleSpec(c.kind, schedule.Spec(got), c.tz); err != nil || fmt.Sprintf("%+v", again) != fmt.Sprintf("%+v", got) {
+			t.Errorf("%s %q read back from %q: %+v, %v", c.kind, c.spec, schedule.Spec(got), again, err)
+		}
+	}
+	for _, c := range []struct{ kind, spec, tz, want string }{
+		{"every", "often", "", `"often" is not an interval`},
+		{"daily", "25:00", "", "25:00"},
+		{"weekly", "mon,fri", "", `"mon,fri": use DAYS@HH:MM`},
+		{"weekly", "mon,fun@02:00", "", `"fun" is not a weekday`},
+		{"monthly", "32@02:00", "", `"32" is not a day of the month`},
+		{"monthly", "1", "", `"1": use D@HH:MM`},
+		{"cron", "0 3 * *", "", "cron"},
+		{"daily", "02:00", "Mars/Olympus", `"Mars/Olympus" is not a known time zone`},
+		{"hourly", "1", "", `not "hourly"`},
+	} {
+		if _, err := ParseScheduleSpec(c.kind, c.spec, c.tz); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %q %q: %v, want an error saying %q", c.kind, c.spec, c.tz, err, c.want)
+		}
+	}
+}
+
+func TestScheduleInfoZoneAndInterval(t *testing.T) {
+	at := time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC)
+	ny := ScheduleInfo{Schedule: store.Schedule{ScheduleConfig: store.ScheduleConfig{Kind: store.ScheduleDaily, At: "02:00", TimeZone: "America/New_York"}}}
+	if got := ny.InZone(at).Format("2006-01-02 15:04 MST"); got != "2026-12-05 20:30 EST" {
+		t.Fatalf("in New York: %s", got)
+	}
+	bad := ScheduleInfo{Schedule: store.Schedule{ScheduleConfig: store.ScheduleConfig{TimeZone: "Mars/Olympus"}}}
+	if got := bad.InZone(at); got.Location() != time.Local || !got.Equal(at) {
+		t.Fatalf("an unknown zone: %v, want local time", got)
+	}
+	if ny.Interval() != "" {
+		t.Fatalf("a daily schedule has interval %q", ny.Interval())
+	}
+	every := ScheduleInfo{Schedule: store.Schedule{ScheduleConfig: store.ScheduleConfig{Kind: store.ScheduleEvery, Every: 90 * time.Minute}}}
+	if every.Interval() != "1h30m" {
+		t.Fatalf("every 90 minutes: interval %q", every.Interval())
 	}
 }

@@ -34,6 +34,10 @@ const (
 	DefaultScheduleJitter      = 30 * time.Second
 )
 
+// DefaultGrace is how long a backup in flight may finish once the
+// scheduler is stopped, unless SchedulerOptions.Grace says otherwise.
+const DefaultGrace = schedule.DefaultGrace
+
 // SchedulerLockFile, in the settings directory, is held by the process
 // running the schedules: two schedulers on one machine would back up each
 // slot twice.
@@ -43,7 +47,7 @@ const SchedulerLockFile = "scheduler.lock"
 type SchedulerOptions struct {
 	// Grace is how long a backup in flight may finish once ctx is
 	// cancelled; then it is cancelled (recorded as cancelled, nothing kept).
-	// Zero: schedule.DefaultGrace (a minute); negative: cancel at once.
+	// Zero: DefaultGrace; negative: cancel at once.
 	Grace time.Duration
 	// OnEvent is told of runs started, finished, retried and failed, and of
 	// the scheduler's own troubles (for notifications and the UI). It is

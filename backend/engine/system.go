@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"os"
 
 	"github.com/pgsafe/pgsafe/backend/buildinfo"
+	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
@@ -17,6 +19,15 @@ func BuildInfo() buildinfo.Info { return buildinfo.Get() }
 // SettingsDir is the settings directory PgSafe uses (PGSAFE_HOME, else
 // the user's configuration folder).
 func SettingsDir() (string, error) { return paths.Home() }
+
+// EnsureSettingsDir is SettingsDir, created (0700) when missing.
+func EnsureSettingsDir() (string, error) { return paths.EnsureHome() }
+
+// KeyFileChosen says whether a key of the user's own is chosen for this
+// process instead of this machine's: keyFile (a face's option, like
+// Options.KeyFile) or PGSAFE_KEY_FILE. The agent holds this machine's key,
+// so a job with another key runs in the face's own process.
+func KeyFileChosen(keyFile string) bool { return keyFile != "" || os.Getenv(keys.EnvKeyFile) != "" }
 
 // ToolsFound is what a search for PostgreSQL client programs found.
 type ToolsFound struct {

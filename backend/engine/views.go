@@ -34,6 +34,9 @@ type BackupRow struct {
 	Reason string
 	Blame  string
 	Copies []CopyRow
+	// Kept are the IDs of the storages that hold a copy (written, not
+	// failed nor deleted by retention), in the copies' order.
+	Kept []int64
 	// Checked is the backup's latest verification or drill (nil: never, or
 	// not read: see BackupHistory).
 	Checked *CheckSummary
@@ -58,7 +61,7 @@ type CheckSummary struct {
 // ID (nil: every copy's storage is "a removed storage").
 func DescribeBackup(b store.Backup, storages map[int64]string) BackupRow {
 	r := BackupRow{ID: b.ID, Database: b.DatabaseName, Status: string(b.Shown()), Origin: b.Origin, Started: b.StartedAt,
-		RawSize: b.RawSize, StoredSize: b.StoredSize, File: b.File, Error: b.Error, Copies: []CopyRow{}}
+		RawSize: b.RawSize, StoredSize: b.StoredSize, File: b.File, Error: b.Error, Copies: []CopyRow{}, Kept: []int64{}}
 	if !b.FinishedAt.IsZero() {
 		r.Duration = b.FinishedAt.Sub(b.StartedAt)
 	}
@@ -68,6 +71,9 @@ func DescribeBackup(b store.Backup, storages map[int64]string) BackupRow {
 			name = "a removed storage"
 		}
 		r.Copies = append(r.Copies, CopyRow{Storage: name, Status: string(c.Status), Error: c.Error})
+		if c.Status == store.CopyWritten {
+			r.Kept = append(r.Kept, c.StorageID)
+		}
 		if c.Status == store.CopyFailed {
 			r.Blame = "storage"
 		}
@@ -291,7 +297,7 @@ func (e *Engine) StartBackup(ctx context.Context, name string, done func(error))
 		return err
 	}
 	go func() {
-		_, err := e.BackupNow(ctx, name, store.OriginManual, nil)
+		_, err := e.BackupByHand(ctx, name, nil)
 		done(err)
 	}()
 	return nil

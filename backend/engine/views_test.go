@@ -23,7 +23,12 @@ func TestDescribeBackupNamesStoragesAndDuration(t *testing.T) {
 	if r.Status != string(store.StatusSucceeded) || r.Blame != "storage" {
 		t.Fatalf("status %q, blame %q", r.Status, r.Blame)
 	}
-	if r := DescribeBackup(store.Backup{ID: "b0", Status: store.StatusRunning, StartedAt: start}, nil); r.Duration != 0 || r.Copies == nil {
+	// Only the written copy is kept: not the failed one, not the one
+	// retention deleted.
+	if fmt.Sprint(r.Kept) != "[1]" {
+		t.Fatalf("kept in %v, want [1]", r.Kept)
+	}
+	if r := DescribeBackup(store.Backup{ID: "b0", Status: store.StatusRunning, StartedAt: start}, nil); r.Duration != 0 || r.Copies == nil || r.Kept == nil {
 		t.Fatalf("a running backup: %+v", r)
 	}
 }

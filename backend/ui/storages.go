@@ -53,7 +53,11 @@ type StorageForm struct {
 	HostKey       string `json:"hostKey"` // the server's key the user checked (from HostKey)
 }
 
-func (f StorageForm) config() (store.StorageConfig, error) { return engine.StorageInput(f).Config() }
+func (f StorageForm) config() (store.StorageConfig, error) {
+	return engine.StorageInput{Name: f.Name, Kind: f.Kind, Path: f.Path, Endpoint: f.Endpoint, Region: f.Region, Bucket: f.Bucket,
+		Prefix: f.Prefix, PathStyle: f.PathStyle, StorageClass: f.StorageClass, SSE: f.SSE, AccessKeyID: f.AccessKeyID, SecretKey: f.SecretKey,
+		Host: f.Host, Port: f.Port, User: f.User, Password: f.Password, KeyPath: f.KeyPath, KeyPassphrase: f.KeyPassphrase, HostKey: f.HostKey}.Config()
+}
 
 // List returns the storages.
 func (s *StorageService) List() ([]StorageView, error) {
