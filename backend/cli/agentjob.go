@@ -22,8 +22,6 @@ import (
 	"github.com/pgsafe/pgsafe/backend/agent"
 	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/ui"
 )
 
@@ -44,10 +42,10 @@ type agentConn struct {
 // not that one). An agent of another API version is an error: the job does
 // not run in this process beside it.
 func jobAgent(env *Env, keyFile string) (*agentConn, error) {
-	if keyFile != "" || os.Getenv(keys.EnvKeyFile) != "" {
+	if engine.KeyFileChosen(keyFile) {
 		return nil, nil
 	}
-	home, err := paths.Home()
+	home, err := engine.SettingsDir()
 	if err != nil {
 		return nil, err
 	}

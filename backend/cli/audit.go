@@ -6,8 +6,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-
-	"github.com/pgsafe/pgsafe/backend/audit"
 )
 
 func init() {
@@ -34,7 +32,7 @@ func auditVerifyCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			rep, err := e.Audit().Verify(env.Ctx)
+			rep, err := e.VerifyAudit(env.Ctx)
 			if err != nil {
 				return err
 			}
@@ -71,24 +69,11 @@ func auditExportCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			recs, err := e.Audit().List(env.Ctx, audit.Filter{})
-			if err != nil {
-				return err
-			}
-			for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
-				recs[i], recs[j] = recs[j], recs[i]
-			}
-			write := func(w io.Writer) error {
-				if form == "csv" {
-					return audit.WriteCSV(w, recs)
-				}
-				return audit.WriteJSON(w, recs)
-			}
 			if out == "" || out == "-" {
-				return write(env.Stdout)
+				return e.ExportAudit(env.Ctx, env.Stdout, form)
 			}
 			pr, pw := io.Pipe()
-			go func() { pw.CloseWithError(write(pw)) }()
+			go func() { pw.CloseWithError(e.ExportAudit(env.Ctx, pw, form)) }()
 			_, err = writeAtomically(out, false, pr)
 			return err
 		},

@@ -37,14 +37,9 @@ type backupJSON struct {
 }
 
 func toBackupJSON(b store.Backup) backupJSON {
-	j := backupJSON{ID: b.ID, Status: string(b.Shown()), Origin: b.Origin, Database: b.DatabaseName, Started: b.StartedAt, Finished: b.FinishedAt,
-		RawSize: b.RawSize, StoredSize: b.StoredSize, Error: b.Error, Storages: []int64{}}
-	for _, c := range b.Copies {
-		if c.Status == store.CopyWritten {
-			j.Storages = append(j.Storages, c.StorageID)
-		}
-	}
-	return j
+	row := engine.DescribeBackup(b, nil)
+	return backupJSON{ID: b.ID, Status: row.Status, Origin: b.Origin, Database: b.DatabaseName, Started: b.StartedAt, Finished: b.FinishedAt,
+		RawSize: b.RawSize, StoredSize: b.StoredSize, Error: b.Error, Storages: row.Kept}
 }
 
 func backupCmd(env *Env) *cobra.Command {
@@ -65,7 +60,7 @@ func backupCmd(env *Env) *cobra.Command {
 			ctx, stop := interruptible(env)
 			defer stop()
 			line := newProgressLine(env.Stderr)
-			b, err := e.BackupNow(ctx, args[0], store.OriginManual, line.show)
+			b, err := e.BackupByHand(ctx, args[0], line.show)
 			line.done()
 			if err != nil {
 				return interruptedExit(ctx, err)
@@ -127,8 +122,9 @@ func backupsCmd(env *Env) *cobra.Command {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tSTARTED\tSTATUS\tSTORED\tSTORAGES\tNOTE")
 			for _, b := range bs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), b.Shown(),
-					human(b.StoredSize), len(toBackupJSON(b).Storages), b.Error)
+				j := toBackupJSON(b)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), j.Status,
+					human(b.StoredSize), len(j.Storages), b.Error)
 			}
 			return tw.Flush()
 		},

@@ -1,7 +1,10 @@
 // Package cli is PgSafe's headless face: the `pgsafe <subcommand>` command
 // line described in docs/CLI.md (the contract in shared/CLI.md). It works
-// without a display and holds no logic of its own beyond parsing arguments and
-// printing results; the work is done by the backend packages.
+// without a display and holds no logic of its own beyond parsing arguments,
+// the terminal and printing results: the work is done by the engine, in this
+// process or in PgSafe's agent through its local API (backend/agent). From
+// the packages below the engine it uses types only, except the offline tools
+// `decrypt` and `key` (TestCommandsUseOnlyTheEngine and its allowlist).
 package cli
 
 import (

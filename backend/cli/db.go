@@ -63,15 +63,11 @@ func dbCheckCmd(env *Env) *cobra.Command {
 				if url == "" {
 					return errors.New("give the database to check: NAME, or --url postgres://user:password@host:5432/dbname")
 				}
-				cfg, err := pg.ParseConnString(url)
-				if err != nil {
-					return err
-				}
 				res, err := engine.CheckInput(env.Ctx, engine.DatabaseInput{URL: url})
 				if err != nil {
 					return err
 				}
-				rep, target = res.Report, cfg.String()
+				rep, target = res.Report, res.Target
 			}
 			var err error
 			if asJSON {
@@ -93,28 +89,18 @@ func dbCheckCmd(env *Env) *cobra.Command {
 
 // verdictErr is the exit status of a finished check.
 func verdictErr(rep pg.Report) error {
-	if rep.Verdict != pg.VerdictWriteAccess {
+	v := engine.VerdictOf(rep)
+	if !v.WriteAccess {
 		return nil
 	}
-	n := 0
-	for _, f := range rep.Findings {
-		if f.Severity == pg.SeverityWrite {
-			n++
-		}
-	}
+	n := v.Writes
 	return exitError{code: exitWriteAccess, err: fmt.Errorf("role %s has write access (%d finding%s): it is not fit for backups as is", rep.Role, n, map[bool]string{true: "", false: "s"}[n == 1])}
-}
-
-var verdictText = map[pg.Verdict]string{
-	pg.VerdictReadOnly:             "read-only ✓",
-	pg.VerdictReadOnlyWithWarnings: "read-only, with warnings",
-	pg.VerdictWriteAccess:          "HAS WRITE ACCESS ✗",
 }
 
 // printReport prints the audit for people.
 func printReport(w io.Writer, target string, rep pg.Report) error {
 	b := &strings.Builder{}
-	fmt.Fprintf(b, "Role %s on %s (PostgreSQL %d.%d): %s\n", rep.Role, target, rep.ServerVersion/10000, rep.ServerVersion%10000, verdictText[rep.Verdict])
+	fmt.Fprintf(b, "Role %s on %s (PostgreSQL %d.%d): %s\n", rep.Role, target, rep.ServerVersion/10000, rep.ServerVersion%10000, engine.VerdictOf(rep).Words)
 	for _, f := range rep.Findings {
 		fmt.Fprintf(b, "\n[%s] %s — %s\n", f.Severity, f.Object, f.Code)
 		fmt.Fprintf(b, "  %s\n", f.Detail)
@@ -153,7 +139,7 @@ type setupJSON struct {
 func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 	var url, role, keyFile string
 	var printSQL, asJSON, passwordStdin bool
-	var opts pg.SetupOptions
+	var opts engine.RoleInput
 	cmd := &cobra.Command{
 		Use:   "setup-readonly --url ADMIN_URL --role NAME",
 		Short: "Create a read-only backup role (or print the SQL that does)",
@@ -176,10 +162,10 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				opts.Password = pg.NewSecret(pw)
+				opts.Password = pw
 			}
 			if printSQL {
-				plan, err := engine.PlanReadOnlyRole(env.Ctx, url, role, opts)
+				plan, err := engine.PlanRole(env.Ctx, url, role, opts.Options())
 				if err != nil {
 					return err
 				}
@@ -187,14 +173,14 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 				if asJSON {
 					return writeJSON(env.Stdout, out)
 				}
-				if _, err := io.WriteString(env.Stdout, plan.SQL()); err != nil {
+				if _, err := io.WriteString(env.Stdout, plan.SQL); err != nil {
 					return err
 				}
 				for _, r := range plan.WriteRisks {
 					fmt.Fprintf(env.Stderr, "warning: %s\n", r)
 				}
 				if generated {
-					fmt.Fprintf(env.Stderr, "The new role's password (shown once, PgSafe does not keep it): %s\n", plan.Password.Reveal())
+					fmt.Fprintf(env.Stderr, "The new role's password (shown once, PgSafe does not keep it): %s\n", plan.Password)
 				}
 				return nil
 			}
@@ -205,19 +191,20 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			res, err := e.SetupReadOnlyRole(env.Ctx, url, role, opts, "", nil)
+			res, err := e.SetupReadOnlyRole(env.Ctx, url, role, opts.Options(), "", nil)
 			if err != nil {
 				return err
 			}
+			plan := res.RolePlan()
 			if asJSON {
-				if err := writeJSON(env.Stdout, planJSON(res.Plan, generated, true, &res.Report)); err != nil {
+				if err := writeJSON(env.Stdout, planJSON(plan, generated, true, &res.Report)); err != nil {
 					return err
 				}
 				return verdictErr(res.Report)
 			}
 			fmt.Fprintf(env.Stdout, "Created role %s (%s) in database %s.\n", res.Plan.RoleIdent, res.Plan.Method, res.Plan.Database)
 			if generated {
-				fmt.Fprintf(env.Stdout, "Its password (shown once, PgSafe does not keep it): %s\n", res.Plan.Password.Reveal())
+				fmt.Fprintf(env.Stdout, "Its password (shown once, PgSafe does not keep it): %s\n", plan.Password)
 			}
 			for _, n := range res.Plan.Notes {
 				fmt.Fprintf(env.Stdout, "Note: %s\n", n)
@@ -242,11 +229,11 @@ func dbSetupReadOnlyCmd(env *Env) *cobra.Command {
 	return cmd
 }
 
-func planJSON(plan pg.SetupPlan, generated, executed bool, rep *pg.Report) setupJSON {
-	out := setupJSON{Role: plan.Role, Method: plan.Method, Executed: executed, SQL: plan.SQL(),
+func planJSON(plan engine.RolePlan, generated, executed bool, rep *pg.Report) setupJSON {
+	out := setupJSON{Role: plan.Role, Method: plan.Method, Executed: executed, SQL: plan.SQL,
 		Notes: append([]string{}, plan.Notes...), WriteRisks: append([]string{}, plan.WriteRisks...), Check: rep}
 	if generated {
-		out.Password = plan.Password.Reveal()
+		out.Password = plan.Password
 	}
 	return out
 }

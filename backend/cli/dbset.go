@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/pg"
 )
 
 func dbSetCmd(env *Env) *cobra.Command {
@@ -72,7 +71,7 @@ func dbSetCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if res.Report != nil && res.Report.Verdict != pg.VerdictReadOnly {
+			if res.Report != nil && !engine.VerdictOf(*res.Report).Clean {
 				printReport(env.Stderr, res.Name, *res.Report)
 			}
 			printEdit(env, res)
@@ -120,7 +119,7 @@ func printEdit(env *Env, res *engine.EditResult) {
 	}
 	line := fmt.Sprintf("%s: changed %s", res.Name, strings.Join(res.Changed, ", "))
 	if res.Report != nil {
-		line += fmt.Sprintf(" (connection tested; role %s)", verdictText[res.Report.Verdict])
+		line += fmt.Sprintf(" (connection tested; role %s)", engine.VerdictOf(*res.Report).Words)
 	}
 	fmt.Fprintln(env.Stdout, line)
 }

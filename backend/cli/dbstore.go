@@ -53,7 +53,7 @@ func dbAddCmd(env *Env) *cobra.Command {
 				return writeJSON(env.Stdout, res)
 			}
 			if res.Report != nil {
-				if res.Report.Verdict != pg.VerdictReadOnly {
+				if !engine.VerdictOf(*res.Report).Clean {
 					printReport(env.Stderr, name, *res.Report)
 				}
 				fmt.Fprintf(env.Stdout, "added %s (PostgreSQL %s, %s)\n", name, res.Server.Version, res.Report.Verdict)

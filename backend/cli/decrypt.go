@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/format"
 	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/paths"
 )
 
 func init() {
@@ -47,7 +47,7 @@ func decryptCmd(env *Env) *cobra.Command {
 			if kit != "" {
 				keyFile = kit
 			}
-			home, err := paths.Home()
+			home, err := engine.SettingsDir()
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/paths"
 )
 
 func init() {
@@ -30,7 +29,7 @@ func keyIDCmd(env *Env) *cobra.Command {
 		Short: "Print this machine's master key ID and where the key lives",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := paths.Home()
+			home, err := engine.SettingsDir()
 			if err != nil {
 				return err
 			}
@@ -61,7 +60,7 @@ func keyInitCmd(env *Env) *cobra.Command {
 			"kit afterwards (`pgsafe key export`): without the key, backups cannot be read.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := paths.EnsureHome()
+			home, err := engine.EnsureSettingsDir()
 			if err != nil {
 				return err
 			}
@@ -159,7 +158,7 @@ func keyImportCmd(env *Env) *cobra.Command {
 			"protected key file). A different key already here is kept unless --replace.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := paths.EnsureHome()
+			home, err := engine.EnsureSettingsDir()
 			if err != nil {
 				return err
 			}

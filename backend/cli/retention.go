@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/retention"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -62,7 +61,7 @@ func retentionSetCmd(env *Env) *cobra.Command {
 			if err := e.SetRetention(env.Ctx, args[0], p); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], retention.Describe(p))
+			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], engine.DescribeRetention(p))
 			return nil
 		},
 	}
@@ -90,7 +89,7 @@ func retentionShowCmd(env *Env) *cobra.Command {
 			if asJSON {
 				return writeJSON(env.Stdout, p)
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], retention.Describe(p))
+			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], engine.DescribeRetention(p))
 			return nil
 		}),
 	}

@@ -11,8 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/agent"
-	"github.com/pgsafe/pgsafe/backend/paths"
-	"github.com/pgsafe/pgsafe/backend/schedule"
+	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/ui"
 )
 
@@ -45,7 +44,7 @@ func runCmd(env *Env) *cobra.Command {
 				Core: ui.CoreOptions{KeyFile: keyFile, Grace: graceFlag(grace), HealthEvery: 15 * time.Second}})
 		},
 	}
-	cmd.Flags().DurationVar(&grace, "grace", schedule.DefaultGrace, "on stop, how long a backup in progress may finish before it is cancelled")
+	cmd.Flags().DurationVar(&grace, "grace", engine.DefaultGrace, "on stop, how long a backup in progress may finish before it is cancelled")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
 }
@@ -80,7 +79,7 @@ func agentCmd(env *Env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&noTray, "no-tray", false, "no tray icon (servers, containers)")
 	cmd.Flags().BoolVar(&login, "login", false, "started at login: wait up to 20 s for the desktop's tray to appear")
-	cmd.Flags().DurationVar(&grace, "grace", schedule.DefaultGrace, "on stop, how long a backup in progress may finish before it is cancelled")
+	cmd.Flags().DurationVar(&grace, "grace", engine.DefaultGrace, "on stop, how long a backup in progress may finish before it is cancelled")
 	cmd.AddCommand(&cobra.Command{
 		Use:   "stop",
 		Short: "Stop the agent of this settings directory (a backup in flight may finish first)",
@@ -125,7 +124,7 @@ func runAgent(env *Env, opts agent.Options) error {
 
 // agentRunning asks the agent of this settings directory who it is.
 func agentRunning(env *Env) (agent.Hello, bool) {
-	home, err := paths.Home()
+	home, err := engine.SettingsDir()
 	if err != nil {
 		return agent.Hello{}, false
 	}
@@ -140,7 +139,7 @@ func agentRunning(env *Env) (agent.Hello, bool) {
 // stopAgent asks the agent to stop and waits until it has (its endpoint
 // closes).
 func stopAgent(env *Env) error {
-	home, err := paths.Home()
+	home, err := engine.SettingsDir()
 	if err != nil {
 		return err
 	}

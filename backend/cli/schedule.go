@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/schedule"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -56,7 +53,7 @@ func scheduleSetCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "%s: %s; next run %s\n", args[0], info.Description, formatRun(info.Schedule.NextRunAt, cfg))
+			fmt.Fprintf(env.Stdout, "%s: %s; next run %s\n", args[0], info.Description, formatRun(info.Schedule.NextRunAt, info))
 			return nil
 		},
 	}
@@ -73,65 +70,24 @@ func scheduleSetCmd(env *Env) *cobra.Command {
 
 // scheduleFromFlags turns the one kind flag given into a schedule.
 func scheduleFromFlags(every, daily, weekly, monthly, cronExpr, tz string) (store.ScheduleConfig, error) {
-	cfg := store.ScheduleConfig{Enabled: true, TimeZone: tz}
-	set := 0
-	for _, v := range []string{every, daily, weekly, monthly, cronExpr} {
-		if v != "" {
+	// Each flag is named after the kind of schedule it sets.
+	kind, spec, set := "", "", 0
+	for _, f := range []struct{ kind, spec string }{
+		{"every", every}, {"daily", daily}, {"weekly", weekly}, {"monthly", monthly}, {"cron", cronExpr},
+	} {
+		if f.spec != "" {
+			kind, spec = f.kind, f.spec
 			set++
 		}
 	}
 	if set != 1 {
-		return cfg, errors.New("give exactly one of --every, --daily, --weekly, --monthly or --cron")
+		return store.ScheduleConfig{}, errors.New("give exactly one of --every, --daily, --weekly, --monthly or --cron")
 	}
-	splitAt := func(flag, v, what string) (string, string, error) {
-		before, at, ok := strings.Cut(v, "@")
-		if !ok {
-			return "", "", fmt.Errorf("--%s %q: use %s@HH:MM", flag, v, what)
-		}
-		if _, _, err := schedule.ParseAt(at); err != nil {
-			return "", "", fmt.Errorf("--%s: %w", flag, err)
-		}
-		return before, at, nil
+	cfg, err := engine.ParseScheduleSpec(kind, spec, tz)
+	if err != nil {
+		return cfg, fmt.Errorf("--%s: %w", kind, err)
 	}
-	switch {
-	case every != "":
-		d, err := schedule.ParseEvery(every)
-		if err != nil {
-			return cfg, fmt.Errorf("--every: %w", err)
-		}
-		cfg.Kind, cfg.Every = store.ScheduleEvery, d
-	case daily != "":
-		if _, _, err := schedule.ParseAt(daily); err != nil {
-			return cfg, fmt.Errorf("--daily: %w", err)
-		}
-		cfg.Kind, cfg.At = store.ScheduleDaily, daily
-	case weekly != "":
-		days, at, err := splitAt("weekly", weekly, "DAYS")
-		if err != nil {
-			return cfg, err
-		}
-		if cfg.Weekdays, err = schedule.ParseDays(days); err != nil {
-			return cfg, fmt.Errorf("--weekly: %w", err)
-		}
-		cfg.Kind, cfg.At = store.ScheduleWeekly, at
-	case monthly != "":
-		day, at, err := splitAt("monthly", monthly, "D")
-		if err != nil {
-			return cfg, err
-		}
-		n, err := strconv.Atoi(day)
-		if err != nil || n < 1 || n > 31 {
-			return cfg, fmt.Errorf("--monthly: %q is not a day of the month (1–31)", day)
-		}
-		cfg.Kind, cfg.DayOfMonth, cfg.At = store.ScheduleMonthly, n, at
-	default:
-		cfg.Kind, cfg.Cron = store.ScheduleCron, cronExpr
-	}
-	if cfg.Kind != store.ScheduleEvery && cfg.At != "" {
-		h, m, _ := schedule.ParseAt(cfg.At)
-		cfg.At = fmt.Sprintf("%02d:%02d", h, m)
-	}
-	return cfg, schedule.Validate(cfg)
+	return cfg, nil
 }
 
 // scheduleJSON is `pgsafe schedule show --json`.
@@ -175,9 +131,7 @@ func toScheduleJSON(info engine.ScheduleInfo, pausedUntil time.Time, paused bool
 		At: c.At, Weekdays: c.Weekdays, DayOfMonth: c.DayOfMonth, Cron: c.Cron, TimeZone: c.TimeZone,
 		LastRunAt: timePtr(info.Schedule.LastRunAt), NextRunAt: timePtr(info.Schedule.NextRunAt),
 		Paused: paused, PausedUntil: timePtr(pausedUntil), Problem: info.Problem}
-	if c.Kind == store.ScheduleEvery {
-		j.Every = schedule.FormatEvery(c.Every)
-	}
+	j.Every = info.Interval()
 	if b := info.LastBackup; b != nil {
 		j.LastBackup = &lastBackupJSON{ID: b.ID, Status: string(b.Status), Started: b.StartedAt, Error: b.Error}
 	}
@@ -185,15 +139,11 @@ func toScheduleJSON(info engine.ScheduleInfo, pausedUntil time.Time, paused bool
 }
 
 // formatRun shows a run time in the schedule's zone.
-func formatRun(t time.Time, cfg store.ScheduleConfig) string {
+func formatRun(t time.Time, info engine.ScheduleInfo) string {
 	if t.IsZero() {
 		return "none"
 	}
-	loc, err := schedule.Location(cfg)
-	if err != nil {
-		loc = time.Local
-	}
-	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+	return info.InZone(t).Format("2006-01-02 15:04:05 MST")
 }
 
 func scheduleShowCmd(env *Env) *cobra.Command {
@@ -232,7 +182,7 @@ func printSchedule(w io.Writer, info engine.ScheduleInfo, until time.Time, pause
 	}
 	last := "never"
 	if !info.Schedule.LastRunAt.IsZero() {
-		last = formatRun(info.Schedule.LastRunAt, c)
+		last = formatRun(info.Schedule.LastRunAt, info)
 	}
 	if b := info.LastBackup; b != nil {
 		last += fmt.Sprintf(" (last scheduled backup %s: %s", b.ID, b.Status)
@@ -241,7 +191,7 @@ func printSchedule(w io.Writer, info engine.ScheduleInfo, until time.Time, pause
 		}
 		last += ")"
 	}
-	next := formatRun(info.Schedule.NextRunAt, c)
+	next := formatRun(info.Schedule.NextRunAt, info)
 	if !info.Schedule.NextRunAt.IsZero() {
 		if d := time.Until(info.Schedule.NextRunAt); d > 0 {
 			next += " (in " + d.Round(time.Second).String() + ")"

@@ -3,13 +3,10 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 func init() {
@@ -44,7 +41,7 @@ acceptance is recorded in the audit log.`,
 				return err
 			}
 			defer e.Close()
-			fmt.Fprintf(env.Stdout, "settings database %s accepted as it is now ✓\n", e.Store().Path())
+			fmt.Fprintf(env.Stdout, "settings database %s accepted as it is now ✓\n", e.SettingsFile())
 			return nil
 		},
 	}
@@ -73,38 +70,31 @@ runs, health checks) and schedules; the backup files in your storages are not to
 ` + "`pgsafe settings accept --yes`" + ` takes it as it is instead.`,
 		Args: cobra.NoArgs,
 		RunE: withEngine(env, &keyFile, func(e *engine.Engine, _ []string) error {
-			st := e.Store()
 			if forget {
-				gone, err := st.ForgetDamaged(env.Ctx)
-				if err != nil {
-					return err
-				}
+				gone, err := e.ForgetDamagedSettings(env.Ctx)
 				for _, d := range gone {
 					fmt.Fprintf(env.Stdout, "removed %s row %s\n", d.Table, d.Row)
 				}
-				if len(gone) > 0 {
-					if err := e.Audit().Record(env.Ctx, audit.Entry{Action: "settings.forgot_damaged", Outcome: audit.OK,
-						Fields: map[string]string{"rows": strconv.Itoa(len(gone))}}); err != nil {
-						return err
-					}
+				if err != nil {
+					return err
 				}
 			}
-			damaged, err := st.Damaged(env.Ctx)
+			check, err := e.CheckSettings(env.Ctx)
 			if err != nil {
 				return err
 			}
-			if len(damaged) == 0 {
+			if check.Err() == nil {
 				fmt.Fprintln(env.Stdout, "settings database intact ✓")
 				return nil
 			}
-			for _, d := range damaged {
+			for _, d := range check.Damaged {
 				note := ""
-				if !forget && store.Forgettable(d.Table) {
+				if !forget && d.Forgettable {
 					note = " (--forget-damaged removes it)"
 				}
 				fmt.Fprintf(env.Stdout, "modified outside PgSafe: %s row %s%s\n", d.Table, d.Row, note)
 			}
-			return exitError{code: exitSettingsDamaged, err: fmt.Errorf("%d settings rows were modified outside PgSafe: %w", len(damaged), store.ErrModified)}
+			return exitError{code: exitSettingsDamaged, err: check.Err()}
 		}),
 	}
 	cmd.Flags().BoolVar(&forget, "forget-damaged", false, "remove damaged history records and schedules")

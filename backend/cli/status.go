@@ -44,7 +44,7 @@ func toStatusJSON(o engine.Overall) statusJSON {
 			j.LastGoodBackup = &g.StartedAt
 		}
 		if l := d.Last; l != nil {
-			j.LastBackup = &lastBackupJSON{ID: l.ID, Status: string(l.Shown()), Started: l.StartedAt, Error: l.Error}
+			j.LastBackup = &lastBackupJSON{ID: l.ID, Status: d.LastRow().Status, Started: l.StartedAt, Error: l.Error}
 		}
 		j.NextRun = timePtr(d.NextRun)
 		out.Databases = append(out.Databases, j)
@@ -80,11 +80,11 @@ func statusCmd(env *Env) *cobra.Command {
 			} else {
 				printStatus(env, o)
 			}
-			switch o.State() {
-			case status.Attention:
-				return exitError{code: exitStatusAttention, err: fmt.Errorf("a database needs attention")}
-			case status.Failing, status.Unprotected:
+			switch sum := o.Summary(); {
+			case len(sum.Failing) > 0:
 				return exitError{code: exitStatusFailing, err: fmt.Errorf("a database is not safely backed up")}
+			case len(sum.Attention) > 0:
+				return exitError{code: exitStatusAttention, err: fmt.Errorf("a database needs attention")}
 			}
 			return nil
 		}),

@@ -59,7 +59,7 @@ func storageAddCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if c.Kind == store.StorageSFTP && c.SFTP.HostKey == "" && c.SFTP.KnownHostsPath == "" {
+			if c.SFTP != nil && c.SFTP.HostKey == "" && c.SFTP.KnownHostsPath == "" {
 				return unknownHostKey(env, c.SFTP)
 			}
 			e, err := openEngine(env, keyFile)
@@ -104,20 +104,19 @@ func (f storageFlags) secret(env *Env) (string, error) {
 }
 
 func (f storageFlags) config(env *Env, kind string) (store.StorageConfig, error) {
-	c := store.StorageConfig{Name: f.name, Kind: store.StorageKind(kind)}
+	in := engine.StorageInput{Name: f.name, Kind: kind, Path: f.path}
 	switch kind {
 	case "local":
 		if f.path == "" {
-			return c, errors.New("give the folder: --path /mnt/backups")
+			return store.StorageConfig{}, errors.New("give the folder: --path /mnt/backups")
 		}
-		c.Local = &store.LocalStorage{Path: f.path}
 	case "s3":
 		if f.bucket == "" {
-			return c, errors.New("give the bucket: --bucket NAME")
+			return store.StorageConfig{}, errors.New("give the bucket: --bucket NAME")
 		}
 		secret, err := f.secret(env)
 		if err != nil {
-			return c, err
+			return store.StorageConfig{}, err
 		}
 		if secret == "" {
 			secret = os.Getenv("AWS_SECRET_ACCESS_KEY")
@@ -127,34 +126,31 @@ func (f storageFlags) config(env *Env, kind string) (store.StorageConfig, error)
 			access = os.Getenv("AWS_ACCESS_KEY_ID")
 		}
 		if access == "" || secret == "" {
-			return c, errors.New("give the access key (--access-key or AWS_ACCESS_KEY_ID) and the secret key (--secret-stdin or AWS_SECRET_ACCESS_KEY)")
+			return store.StorageConfig{}, errors.New("give the access key (--access-key or AWS_ACCESS_KEY_ID) and the secret key (--secret-stdin or AWS_SECRET_ACCESS_KEY)")
 		}
-		c.S3 = &store.S3Storage{Endpoint: f.endpoint, Region: f.region, Bucket: f.bucket, Prefix: f.prefix,
-			PathStyle: f.pathStyle, StorageClass: f.class, SSE: f.sse, AccessKeyID: access,
-			SecretAccessKey: store.NewSecret(secret), SessionToken: store.NewSecret(os.Getenv("AWS_SESSION_TOKEN"))}
+		in.Endpoint, in.Region, in.Bucket, in.Prefix, in.PathStyle, in.StorageClass, in.SSE = f.endpoint, f.region, f.bucket, f.prefix, f.pathStyle, f.class, f.sse
+		in.AccessKeyID, in.SecretKey, in.SessionToken = access, secret, os.Getenv("AWS_SESSION_TOKEN")
 	case "sftp":
 		if f.host == "" || f.user == "" {
-			return c, errors.New("give the server and user: --host H --user U")
+			return store.StorageConfig{}, errors.New("give the server and user: --host H --user U")
 		}
 		secret, err := f.secret(env)
 		if err != nil {
-			return c, err
-		}
-		s := &store.SFTPStorage{Host: f.host, Port: f.port, User: f.user, KeyPath: f.sshKey,
-			HostKey: f.hostKey, KnownHostsPath: f.knownHosts, Path: f.path}
-		if f.sshKey != "" {
-			s.KeyPassphrase = store.NewSecret(secret)
-		} else {
-			s.Password = store.NewSecret(secret)
+			return store.StorageConfig{}, err
 		}
 		if f.sshKey == "" && secret == "" {
-			return c, errors.New("give a private key (--ssh-key FILE) or a password (--secret-stdin)")
+			return store.StorageConfig{}, errors.New("give a private key (--ssh-key FILE) or a password (--secret-stdin)")
 		}
-		c.SFTP = s
+		in.Host, in.Port, in.User, in.KeyPath, in.HostKey, in.KnownHosts = f.host, f.port, f.user, f.sshKey, f.hostKey, f.knownHosts
+		if f.sshKey != "" {
+			in.KeyPassphrase = secret
+		} else {
+			in.Password = secret
+		}
 	default:
-		return c, fmt.Errorf("unknown storage kind %q: use local, s3 or sftp", kind)
+		return store.StorageConfig{}, fmt.Errorf("unknown storage kind %q: use local, s3 or sftp", kind)
 	}
-	return c, nil
+	return in.Config()
 }
 
 // unknownHostKey shows the server's key so the user can check and pin it.

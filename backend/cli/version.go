@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/pgsafe/pgsafe/backend/buildinfo"
 	"github.com/spf13/cobra"
+
+	"github.com/pgsafe/pgsafe/backend/engine"
 )
 
 func init() {
@@ -33,7 +34,7 @@ func init() {
 }
 
 func printVersion(env *Env, asJSON bool) error {
-	bi := buildinfo.Get()
+	bi := engine.BuildInfo()
 	if asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
