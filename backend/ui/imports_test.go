@@ -14,9 +14,6 @@ var allowBelowEngine = []faceguard.Allow{
 		"it hides its value, and IsSet is its one accessor for what the views show (\"password set\"): a field read, not logic"},
 	{File: "tray.go", Name: "autostart.*", Why: "start at login (SystemService.StartAtLogin/SetStartAtLogin) belongs to the agent's " +
 		"service definition (package autostart writes the systemd unit, LaunchAgent or Run key that starts the agent), not the engine"},
-	{File: "jobs.go", Name: "store.OriginManual", Why: "the agent jobs' own file, being written beside this work: " +
-		"BackupService.StartJob names the origin for engine.BackupNow; it is to use engine.StartBackup's origin (or the engine's own constant) " +
-		"and this entry goes (the stale check below says when)"},
 }
 
 // The window's services are clients of the engine's API and nothing else:

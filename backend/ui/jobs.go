@@ -172,7 +172,7 @@ func (s *BackupService) StartJob(db string) (JobTicket, error) {
 				started <- id
 			}
 		})
-		b, err := e.BackupNow(ctx, db, store.OriginManual, nil)
+		b, err := e.BackupByHand(ctx, db, nil)
 		if !didStart { // StartJob says why it did not start
 			if err == nil {
 				err = fmt.Errorf("the backup of %s did not start", db)
