@@ -8,8 +8,11 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -34,6 +37,8 @@ type App struct {
 	// agentCmd starts the agent: this executable with "agent".
 	agentCmd []string
 
+	loaded atomic.Bool // the page loaded (domReady)
+
 	mu      sync.Mutex
 	client  *agent.Client
 	connErr error         // why there is no agent, while there is none
@@ -51,6 +56,7 @@ func NewApp(home string, agentCmd []string) *App {
 // it exits.
 func (a *App) startup(ctx context.Context) {
 	a.ctx = ctx
+	a.quitOnSignal()
 	bi := buildinfo.Get()
 	slog.Info("PgSafe window started", "version", bi.Version, "commit", bi.Commit, "settings", a.home)
 	go a.follow(ctx)
@@ -170,7 +176,35 @@ func (a *App) Call(method string, args []json.RawMessage) (json.RawMessage, erro
 	return out, err
 }
 
-func (a *App) domReady(ctx context.Context) {}
+// domReady marks the page loaded: from then on the GTK main loop runs and
+// runtime.Quit can end it.
+func (a *App) domReady(ctx context.Context) { a.loaded.Store(true) }
+
+// quitOnSignal closes the window on SIGTERM or SIGINT (logout, kill,
+// Ctrl+C in the terminal that started it). Wails' own handler does not end
+// the process here, and runtime.Quit before the main loop runs is lost
+// (gtk_main_quit: "main_loops != NULL" failed; seen when the signal came
+// while the page loaded). The window holds no state of its own (the agent
+// has it all), so when a clean quit is not possible or does not end it
+// within 2 s, the process exits.
+func (a *App) quitOnSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Reset(syscall.SIGTERM, syscall.SIGINT) // drops Wails' handler (wails.Run installed it)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		s := <-ch
+		slog.Info("closing the window", "signal", s.String())
+		if !a.loaded.Load() {
+			os.Exit(0)
+		}
+		go func() {
+			time.Sleep(2 * time.Second)
+			slog.Warn("the window did not close within 2 s of the signal: exiting")
+			os.Exit(0)
+		}()
+		runtime.Quit(a.ctx)
+	}()
+}
 
 func (a *App) shutdown(ctx context.Context) {
 	a.mu.Lock()

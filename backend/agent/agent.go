@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -102,6 +103,13 @@ func Run(ctx context.Context, opts Options, started func(*Agent)) error {
 		return err
 	}
 	defer lk.Close()
+
+	// An agent idles all day: collect garbage twice as often as Go's
+	// default (GOGC=50) to hold less memory, at a cost measured in
+	// BenchmarkAgentIdle (docs/BENCHMARKS.md). GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/pgsafe/pgsafe/backend/internal/filelock"
 )
@@ -125,8 +127,12 @@ func NotifyReady() {
 		return
 	}
 	os.Unsetenv(readyEnv)
+	// A face that went away meanwhile closed the pipe: the write must not
+	// end the agent (Go exits on SIGPIPE from a write to fd 1).
+	signal.Ignore(syscall.SIGPIPE)
 	fmt.Fprintln(os.Stdout, readyLine)
 	detachStdout()
+	signal.Reset(syscall.SIGPIPE)
 }
 
 // WaitExit waits until the agent of home has exited: its lock, held for its
