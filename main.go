@@ -21,6 +21,7 @@ import (
 	"github.com/pgsafe/pgsafe/backend/agent"
 	"github.com/pgsafe/pgsafe/backend/cli"
 	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/tray/autostart"
 )
 
 //go:embed all:frontend/dist
@@ -57,6 +58,12 @@ func main() {
 		if _, _, err := agent.Ensure(ctx, home, agentCmd); err != nil {
 			slog.Error("PgSafe's agent did not start", "err", err)
 			os.Exit(1)
+		}
+		// Replace that older login item with the agent's, for next time.
+		if migrated, err := autostart.Migrate(); err != nil {
+			slog.Warn("the older login item was not replaced", "err", err)
+		} else if migrated {
+			slog.Info("replaced the older login item (pgsafe app --hidden) with the agent's")
 		}
 		return
 	}

@@ -300,6 +300,7 @@ func (a *Agent) openWindow() error {
 		}
 		cmd = []string{WindowProgram(exe), "app"}
 	}
+	cmd = ownScope(cmd, os.Getenv("INVOCATION_ID"), exec.LookPath)
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.SysProcAttr = detached()
 	if err := c.Start(); err != nil {
@@ -307,6 +308,20 @@ func (a *Agent) openWindow() error {
 	}
 	go c.Wait()
 	return nil
+}
+
+// ownScope runs cmd in a systemd scope of its own when the agent runs as a
+// systemd user service (INVOCATION_ID is set): otherwise the window would be
+// in the service's cgroup, and a crash of the agent would end it too.
+func ownScope(cmd []string, invocation string, lookPath func(string) (string, error)) []string {
+	if invocation == "" {
+		return cmd
+	}
+	run, err := lookPath("systemd-run")
+	if err != nil {
+		return cmd
+	}
+	return append([]string{run, "--user", "--scope", "--quiet", "--collect", "--"}, cmd...)
 }
 
 // trayApp is what the tray shows and does.

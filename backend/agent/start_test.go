@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"slices"
 	"path/filepath"
 	"testing"
 )
@@ -42,5 +43,23 @@ func TestPrograms(t *testing.T) {
 	}
 	if got := Program(filepath.Join(dir, "pgsafe-dev")); got != filepath.Join(dir, "pgsafe-dev") {
 		t.Errorf("Program(pgsafe-dev) = %q", got)
+	}
+}
+
+// Under a systemd user service, the window opened from the tray gets a
+// scope of its own, so that the agent's crash does not end it.
+func TestOwnScope(t *testing.T) {
+	window := []string{"/usr/bin/pgsafe", "app"}
+	found := func(string) (string, error) { return "/usr/bin/systemd-run", nil }
+	missing := func(string) (string, error) { return "", os.ErrNotExist }
+	if got := ownScope(window, "", found); !slices.Equal(got, window) {
+		t.Errorf("not a service: %q", got)
+	}
+	if got := ownScope(window, "abc123", missing); !slices.Equal(got, window) {
+		t.Errorf("no systemd-run: %q", got)
+	}
+	want := []string{"/usr/bin/systemd-run", "--user", "--scope", "--quiet", "--collect", "--", "/usr/bin/pgsafe", "app"}
+	if got := ownScope(window, "abc123", found); !slices.Equal(got, want) {
+		t.Errorf("a service: %q, want %q", got, want)
 	}
 }
