@@ -98,6 +98,8 @@ func (a *App) follow(ctx context.Context) {
 		}
 		wait = time.Second
 		slog.Info("connected to PgSafe's agent", "pid", h.PID, "version", h.Version)
+		// The frontend forgets the jobs of an agent that went away.
+		runtime.EventsEmit(ctx, "agent:connected", h)
 		// A window that reconnects reads the state again.
 		var ks json.RawMessage
 		if err := c.Call(ctx, "SystemService.KeyStatus", &ks); err == nil {

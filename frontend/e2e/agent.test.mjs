@@ -4,7 +4,7 @@
 // of the Go harness (backend/internal/e2e, `make test-e2e`): E2E_PG_*.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,37 @@ function followAgent(home) {
       });
     });
   return { events, waitFor, close: () => req.destroy() };
+}
+
+/** GET /v1/hello on the agent's socket: who answers (rejects when none does). */
+function hello(home) {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: join(home, 'agent.sock'), path: '/v1/hello', method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`hello: HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Waits until an agent other than pid answers on home's socket (the window starts it). */
+async function newAgent(home, pid, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const h = await hello(home);
+      if (h.pid !== pid) return h;
+      last = `pid ${h.pid} still answers`;
+    } catch (e) {
+      last = e.message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no new agent after ${timeoutMs} ms (${last})`);
 }
 
 /** Holds an exclusive lock on a table in an open transaction: pg_dump waits for it. */
@@ -136,5 +167,45 @@ describe('the agent outlives the window', () => {
     await card.getByRole('button', { name: 'Backups' }).click();
     await page.locator('[data-testid="backup-row"][data-status="succeeded"]').first().waitFor({ timeout: 30_000 });
     await page.screenshot({ path: join(shots, 'agent-backup-after-window-closed-900.png') });
+  });
+
+  test('the agent killed with -9 mid-backup: the open window starts a new one, the backup is recorded as interrupted and nothing of it is kept', async () => {
+    const page = s.page; // the second window, still open
+    const before = await hello(s.home);
+    const old = followAgent(s.home);
+    const release = await lockTable('orders');
+    let interrupted;
+    try {
+      await page.getByRole('button', { name: 'Back up now' }).click(); // on Shop's page
+      interrupted = (await old.waitFor((e) => ev(e, 'job.started') && !e.data.origin?.includes('scheduled'), 'job.started of the second backup')).data.jobId;
+      process.kill(before.pid, 'SIGKILL');
+      const after = await newAgent(s.home, before.pid);
+      assert.notEqual(after.pid, before.pid);
+    } finally {
+      old.close();
+      await release();
+    }
+    assert.ok(interrupted, 'the started event carried no backup ID');
+
+    // The window follows the new agent: Shop's page lists that backup as
+    // interrupted, never as good.
+    await page.getByRole('navigation', { name: 'Places' }).getByRole('button', { name: 'Overview' }).click();
+    await page.locator('[data-testid="database-card"][data-name="Shop"]').getByRole('button', { name: 'Backups' }).click();
+    // Its progress no longer shows: the job died with the agent.
+    await page.getByRole('button', { name: 'Back up now' }).and(page.locator(':not([disabled])')).waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByText('Connecting and taking a consistent snapshot…').count(), 0, 'the killed agent\'s backup still shows as running');
+    const row = page.locator('[data-testid="backup-row"][data-status="failed"]').first();
+    await row.waitFor({ timeout: 60_000 });
+    assert.match(await page.getByTestId('backups-table').innerText(), /interrupted/i);
+    assert.equal(await page.locator('[data-testid="backup-row"][data-status="succeeded"]').count(), 1, 'the interrupted backup shows as succeeded');
+    await page.screenshot({ path: join(shots, 'agent-killed-backup-interrupted-900.png') });
+
+    // Nothing of it on the storage: no file names it, and the new agent
+    // sweeps the temporary files of interrupted writes.
+    const names = () => readdirSync(folder, { recursive: true }).map(String);
+    assert.ok(!names().some((n) => n.includes(interrupted) && !n.includes('.pgsafe-tmp-')), `a file of the interrupted backup was kept: ${names()}`);
+    const deadline = Date.now() + 30_000;
+    while (names().some((n) => n.includes('.pgsafe-tmp-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(names().filter((n) => n.includes('.pgsafe-tmp-')), [], 'temporary files of the interrupted backup were left');
   });
 });

@@ -618,6 +618,19 @@ export interface EngineEvent {
 }
 
 /** Calls fn with every engine event; returns the unsubscribe function (a no-op outside the app). */
+/**
+ * The window reached PgSafe's agent: at start, and again after the agent it
+ * followed went away (killed, crashed) and the window started a new one. Jobs
+ * the old agent ran will send no more events.
+ */
+export function onAgentConnected(fn: () => void): () => void {
+  try {
+    return EventsOn('agent:connected', fn);
+  } catch {
+    return () => {};
+  }
+}
+
 export function onEngineEvent(fn: (ev: EngineEvent) => void): () => void {
   try {
     return EventsOn('engine:event', fn);

@@ -3,7 +3,7 @@
 // database's newest state. Screens read it with the hooks below and never
 // subscribe on their own, so every screen shows the same moment.
 import { useEffect, useRef, useSyncExternalStore } from 'react';
-import { onEngineEvent, type BackupProgress, type DatabaseStatus, type EngineEvent } from '../api';
+import { onAgentConnected, onEngineEvent, runningBackups, type BackupProgress, type DatabaseStatus, type EngineEvent } from '../api';
 
 export type JobKind = NonNullable<EngineEvent['job']>;
 
@@ -39,8 +39,25 @@ function handle(ev: EngineEvent) {
   eventListeners.forEach((l) => l(ev));
 }
 
+/**
+ * A new agent answers (the one that ran the jobs was killed or crashed): no
+ * job of the old one will send another event, so none is shown as running
+ * any more; the backups the new agent runs are seeded again.
+ */
+export function agentConnected() {
+  snap = { ...snap, running: {} };
+  listeners.forEach((l) => l());
+  runningBackups().then((rs) => rs.forEach(seedRunningBackup), () => {});
+}
+
 function ensureSubscribed() {
-  if (!unsubscribe) unsubscribe = onEngineEvent(handle);
+  if (unsubscribe) return;
+  const offEngine = onEngineEvent(handle);
+  const offAgent = onAgentConnected(agentConnected);
+  unsubscribe = () => {
+    offEngine();
+    offAgent();
+  };
 }
 
 function subscribe(l: () => void) {
