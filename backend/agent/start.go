@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -169,7 +170,7 @@ func Program(exe string) string {
 		return exe
 	}
 	sibling := filepath.Join(dir, strings.TrimSuffix(name, ext)+HeadlessSuffix+ext)
-	if fi, err := os.Stat(sibling); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+	if fi, err := os.Stat(sibling); err == nil && fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode().Perm()&0o111 != 0) {
 		return sibling
 	}
 	return exe

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"os"
+	"runtime"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -12,15 +13,19 @@ import (
 // app beside it.
 func TestPrograms(t *testing.T) {
 	dir := t.TempDir()
-	app := filepath.Join(dir, "pgsafe")
+	ext := ""
+	if runtime.GOOS == "windows" {
+		ext = ".exe"
+	}
+	app := filepath.Join(dir, "pgsafe"+ext)
 	if got := Program(app); got != app {
 		t.Errorf("Program without a headless build = %q", got)
 	}
-	headless := filepath.Join(dir, "pgsafe-headless")
+	headless := filepath.Join(dir, "pgsafe-headless"+ext)
 	if err := os.WriteFile(headless, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := Program(app); got != app {
+	if got := Program(app); got != app && runtime.GOOS != "windows" {
 		t.Errorf("Program with a headless build that cannot run = %q", got)
 	}
 	if err := os.Chmod(headless, 0o755); err != nil {
@@ -41,7 +46,7 @@ func TestPrograms(t *testing.T) {
 	if got := WindowProgram(filepath.Join(dir, "pgsafe-headless.exe")); got != filepath.Join(dir, "pgsafe.exe") {
 		t.Errorf("WindowProgram(.exe) = %q", got)
 	}
-	if got := Program(filepath.Join(dir, "pgsafe-dev")); got != filepath.Join(dir, "pgsafe-dev") {
+	if got := Program(filepath.Join(dir, "pgsafe-dev"+ext)); got != filepath.Join(dir, "pgsafe-dev"+ext) {
 		t.Errorf("Program(pgsafe-dev) = %q", got)
 	}
 }
