@@ -2,8 +2,8 @@ package agent
 
 import (
 	"os"
-	"runtime"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 )
