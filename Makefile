@@ -27,7 +27,7 @@ GO_SOURCES   := $(shell find . -name '*.go' -not -path './.tools/*' -not -path '
 FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/postcss.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
 
 .PHONY: help run build dev test test-go test-fuzz test-frontend test-e2e smoke-cli screenshot bench vet \
-        setup system-deps go-tools test-deps frontend-deps bindings frontend clean
+        setup system-deps go-tools test-deps frontend-deps bindings frontend clean test-windows
 
 help:
 	@echo "make run         install what is missing, build and open PgSafe"
@@ -126,6 +126,12 @@ test-frontend: frontend-deps bindings
 # harness in backend/internal/e2e, which runs scripts/e2e.sh.
 test-e2e: test-deps build/bin/pgsafe-dev
 	go test -tags e2e,$(GOTAGS) -count=1 -timeout 20m ./backend/internal/e2e
+
+# Windows: packages' tests as Windows programs under Wine (needs wine64 gcc-mingw-w64-x86-64;
+# not part of `make test`). The agent's named-pipe tests hang under Wine 8 (docs/AGENT.md), so
+# only the login item's package runs by default.
+test-windows:
+	bash scripts/test-windows.sh
 
 smoke-cli: build/bin/pgsafe build/bin/pgsafe-headless
 	bash scripts/smoke-cli.sh build/bin/pgsafe

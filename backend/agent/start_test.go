@@ -12,7 +12,13 @@ import (
 // is one (no GTK or WebKit loaded), and the agent opens the window with the
 // app beside it.
 func TestPrograms(t *testing.T) {
-	dir := t.TempDir()
+	// Not t.TempDir: under Wine its cleanup fails to unlink the file
+	// ("Invalid function"), which says nothing about PgSafe.
+	dir, err := os.MkdirTemp("", "pgsafe-programs-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	ext := ""
 	if runtime.GOOS == "windows" {
 		ext = ".exe"
