@@ -178,6 +178,18 @@ func (a *App) Call(method string, args []json.RawMessage) (json.RawMessage, erro
 	return out, err
 }
 
+// QuitPgSafe stops PgSafe's agent, as "Quit PgSafe" in the tray does (the
+// way to stop it on a desktop without a tray): it starts nothing new, gives
+// a scheduled backup in flight its grace period, and says agent:stopping,
+// on which this window closes (follow).
+func (a *App) QuitPgSafe() error {
+	c, err := a.agentClient()
+	if err != nil {
+		return err
+	}
+	return c.Quit(a.ctx)
+}
+
 // domReady marks the page loaded: from then on the GTK main loop runs and
 // runtime.Quit can end it.
 func (a *App) domReady(ctx context.Context) { a.loaded.Store(true) }

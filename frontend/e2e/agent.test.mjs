@@ -208,4 +208,25 @@ describe('the agent outlives the window', () => {
     while (names().some((n) => n.includes('.pgsafe-tmp-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(names().filter((n) => n.includes('.pgsafe-tmp-')), [], 'temporary files of the interrupted backup were left');
   });
+
+  test('Quit PgSafe in Settings stops the agent, and the window closes with it', async () => {
+    const page = s.page;
+    const before = await hello(s.home);
+    await page.getByRole('navigation', { name: 'Places' }).getByRole('button', { name: 'Settings' }).click();
+    await page.getByRole('button', { name: 'Quit PgSafe…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Quit PgSafe?' });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Keep running' }).click({ trial: true }); // waits until it stops moving in
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: join(shots, `agent-quit-900-${scheme}.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    const exited = new Promise((resolve) => s.app.once('exit', resolve));
+    await dialog.getByRole('button', { name: 'Quit PgSafe' }).click();
+    await exited; // the window's process ends once the agent says it stops
+    await assert.rejects(hello(s.home), 'an agent still answers after Quit PgSafe');
+    assert.ok(!existsSync(join(s.home, 'agent.sock')), 'the agent left its socket behind');
+    assert.match(s.agentLog(), new RegExp(`pid=${before.pid}[\\s\\S]*stopping: asked by a face[\\s\\S]*stopped cleanly`));
+  });
 });

@@ -467,6 +467,11 @@ export function cancelBackup(db: string): Promise<void> {
   return call(`cancel the backup of ${db}`, () => Backups.Cancel(db));
 }
 
+/** Stops PgSafe's agent (schedules, tray, jobs); the window closes once it has stopped. */
+export function quitPgSafe(): Promise<void> {
+  return call('quit PgSafe', () => AppShell.QuitPgSafe());
+}
+
 export function runningBackups(): Promise<BackupProgress[]> {
   return call('list running backups', async () => ((await Backups.Running()) ?? []) as unknown as BackupProgress[]);
 }

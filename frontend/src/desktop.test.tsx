@@ -7,7 +7,7 @@ import { renderWithTheme } from './test/render';
 
 vi.mock('./api', async (importOriginal) => {
   const real = await importOriginal<typeof import('./api')>();
-  return { ...real, trayStatus: vi.fn(), startAtLogin: vi.fn(), setStartAtLogin: vi.fn() };
+  return { ...real, trayStatus: vi.fn(), startAtLogin: vi.fn(), setStartAtLogin: vi.fn(), quitPgSafe: vi.fn() };
 });
 
 const m = vi.mocked;
@@ -63,5 +63,24 @@ describe('Settings › Desktop', () => {
       'Why no tray icon: no StatusNotifierItem host on the session bus',
     );
     expect(noTray).not.toHaveTextContent(/quits|hides/);
+  });
+
+  it('quits PgSafe only once the user confirms, and says why when it cannot', async () => {
+    const user = userEvent.setup();
+    m(api.quitPgSafe).mockRejectedValueOnce(new Error('the agent answered 500')).mockResolvedValue();
+    renderWithTheme(<DesktopPanel />);
+    await user.click(await screen.findByRole('button', { name: 'Quit PgSafe…' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Quit PgSafe?' });
+    expect(dialog).toHaveTextContent('no scheduled backup, check or drill runs until PgSafe is opened again');
+    await user.click(screen.getByRole('button', { name: 'Keep running' }));
+    expect(api.quitPgSafe).not.toHaveBeenCalled();
+    await user.click(screen.getByRole('button', { name: 'Quit PgSafe…' }));
+    await user.click(await screen.findByRole('button', { name: 'Quit PgSafe' }));
+    expect(api.quitPgSafe).toHaveBeenCalledTimes(1);
+    await waitFor(() => expect(api.quitPgSafe).toHaveBeenCalledTimes(1));
+    expect(await screen.findByText(/agent answered 500/i)).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Quit PgSafe…' }));
+    await user.click(await screen.findByRole('button', { name: 'Quit PgSafe' }));
+    expect(api.quitPgSafe).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,6 +1,6 @@
-import { Paper, Switch, Text, Title } from '@mantine/core';
+import { Button, Group, Modal, Paper, Stack, Switch, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
-import { setStartAtLogin, startAtLogin, toApiError, trayStatus, type ApiError } from '../api';
+import { quitPgSafe, setStartAtLogin, startAtLogin, toApiError, trayStatus, type ApiError } from '../api';
 import { useCall } from '../useCall';
 import { ErrorNotice } from './ErrorNotice';
 
@@ -14,6 +14,17 @@ export function DesktopPanel() {
   const login = useCall(startAtLogin, 'read the start-at-login setting');
   const [on, setOn] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
+  const [quitting, setQuitting] = useState<'ask' | 'stopping' | null>(null);
+  const quit = async () => {
+    setError(null);
+    setQuitting('stopping');
+    try {
+      await quitPgSafe(); // the window closes once the agent has stopped
+    } catch (e) {
+      setQuitting(null);
+      setError(toApiError('quit PgSafe', e));
+    }
+  };
   useEffect(() => setOn(!!login.state.data), [login.state.data]);
   const toggle = async (v: boolean) => {
     setError(null);
@@ -49,7 +60,32 @@ export function DesktopPanel() {
           Why no tray icon: {t.reason}
         </Text>
       )}
+      <Group mt="md" justify="space-between" wrap="nowrap" gap="md">
+        <Text size="sm" c="dimmed">
+          Quitting stops scheduled backups until PgSafe is opened again{on ? ' or you log in again' : ''}.
+        </Text>
+        <Button variant="default" color="red" onClick={() => setQuitting('ask')} style={{ flexShrink: 0 }}>
+          Quit PgSafe…
+        </Button>
+      </Group>
       {error && <ErrorNotice error={error} />}
+      <Modal opened={quitting !== null} onClose={() => quitting === 'ask' && setQuitting(null)} title="Quit PgSafe?" centered>
+        <Stack gap="md">
+          <Text size="sm">
+            PgSafe’s agent stops: no scheduled backup, check or drill runs until PgSafe is opened again
+            {on ? ' or you log in again' : ''}. A scheduled backup in progress gets a minute to finish; then it is cancelled and nothing of it is
+            kept. This window closes too.
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setQuitting(null)} disabled={quitting === 'stopping'}>
+              Keep running
+            </Button>
+            <Button color="red" onClick={quit} loading={quitting === 'stopping'}>
+              Quit PgSafe
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
     </Paper>
   );
 }
