@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv("PGSAFE_TEST_DIAL"); path != "" {
 		os.Exit(dialAsIs(path))
 	}
+	if path := os.Getenv("PGSAFE_TEST_LISTEN"); path != "" {
+		os.Exit(listenAsIs(path))
+	}
 	os.Exit(m.Run())
 }
 

@@ -149,3 +149,48 @@ func otherUserCopy(t *testing.T) string {
 	}
 	return bin
 }
+
+// A face does not talk to a socket another user put in the agent's place
+// (it would send them the passwords typed into its forms).
+func TestFaceRefusesAnotherUsersSocket(t *testing.T) {
+	uid, gid := testenv.OtherUser(t)
+	home := shortTemp(t)
+	if err := os.Chmod(home, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	squatter := exec.Command(otherUserCopy(t))
+	squatter.Env = []string{"PGSAFE_TEST_LISTEN=" + agent.SocketPath(home)}
+	squatter.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+	out, err := squatter.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := squatter.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { squatter.Process.Kill(); squatter.Wait() })
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if line != "listening\n" {
+		t.Fatalf("the other user's listener said %q", line)
+	}
+	_, err = agent.NewClient(home).Hello(context.Background())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("runs as another user (uid %d)", uid)) {
+		t.Fatalf("Hello to another user's socket: %v", err)
+	}
+}
+
+// listenAsIs listens on path and answers every connection with a hello, as
+// an impostor would (run as another user).
+func listenAsIs(path string) int {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 3
+	}
+	os.Chmod(path, 0o777)
+	fmt.Println("listening")
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"api":%d,"pid":1}`, agent.APIVersion)
+	}))
+	return 0
+}

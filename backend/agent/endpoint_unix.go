@@ -102,10 +102,32 @@ func (l *ownerListener) Accept() (net.Conn, error) {
 	}
 }
 
-// dial connects to the agent of home.
+// dial connects to the agent of home, and makes sure the process that
+// answers is this user's: a face sends passwords typed into its forms, so it
+// must not talk to a socket someone else put in the agent's place.
 func dial(ctx context.Context, home string) (net.Conn, error) {
 	var d net.Dialer
-	return d.DialContext(ctx, "unix", SocketPath(home))
+	c, err := d.DialContext(ctx, "unix", SocketPath(home))
+	if err != nil {
+		return nil, err
+	}
+	if err := ownPeer(c.(*net.UnixConn)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// ownPeer checks that the other end of c runs as this user.
+func ownPeer(c *net.UnixConn) error {
+	uid, err := peerUID(c)
+	if err != nil {
+		return fmt.Errorf("cannot tell who answers on %s: %w", c.RemoteAddr(), err)
+	}
+	if uid != os.Getuid() {
+		return fmt.Errorf("the process answering on %s runs as another user (uid %d), not PgSafe's agent: not talking to it", c.RemoteAddr(), uid)
+	}
+	return nil
 }
 
 // notRunning reports whether a dial error means no agent listens.
