@@ -97,6 +97,16 @@ func (a *App) follow(ctx context.Context) {
 			continue
 		}
 		wait = time.Second
+		// Subscribe before reading the state, so that nothing the agent says
+		// in between (the key opening, say) is missed.
+		stream, err := c.FollowAsWindow(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			slog.Warn("PgSafe's agent does not stream its events; trying again", "err", err)
+			continue
+		}
 		slog.Info("connected to PgSafe's agent", "pid", h.PID, "version", h.Version)
 		// The frontend forgets the jobs of an agent that went away.
 		runtime.EventsEmit(ctx, "agent:connected", h)
@@ -106,12 +116,18 @@ func (a *App) follow(ctx context.Context) {
 			runtime.EventsEmit(ctx, "core:status", ks)
 		}
 		stopping := false
-		err = c.Events(ctx, true, func(ev agent.Event) {
+		for {
+			ev, nerr := stream.Next()
+			if nerr != nil {
+				err = nerr
+				break
+			}
 			if ev.Name == "agent:stopping" {
 				stopping = true
 			}
 			runtime.EventsEmit(ctx, ev.Name, ev.Data)
-		})
+		}
+		stream.Close()
 		if ctx.Err() != nil {
 			return
 		}

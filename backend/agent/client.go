@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -135,41 +134,24 @@ func (c *Client) Call(ctx context.Context, method string, result any, args ...an
 // order, until ctx ends (it returns nil) or the agent goes (an error). As a
 // window, the agent counts it among the open windows.
 func (c *Client) Events(ctx context.Context, window bool, fn func(Event)) error {
-	u := apiURL("events")
-	if window {
-		u += "?face=window"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.hc.Do(req)
+	st, err := c.follow(ctx, window)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return unwrapURLError(err)
+		return err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return decode(resp, nil)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	for sc.Scan() {
-		var ev Event
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return fmt.Errorf("the agent sent an event that does not decode: %w", err)
+	defer st.Close()
+	for {
+		ev, err := st.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
 		fn(ev)
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("the agent's event stream broke: %w", err)
-	}
-	return errors.New("the agent closed its event stream")
 }
 
 // Quit asks the agent to stop: it starts no new work, lets a backup in

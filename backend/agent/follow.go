@@ -19,8 +19,18 @@ type Stream struct {
 // counts this face among its subscribers, so a face that then starts a job
 // reads every event of it. Next reads the events in order; Close (or ctx's
 // end) unsubscribes.
-func (c *Client) Follow(ctx context.Context) (*Stream, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiURL("events"), nil)
+func (c *Client) Follow(ctx context.Context) (*Stream, error) { return c.follow(ctx, false) }
+
+// FollowAsWindow is Follow for a window: the agent counts it among the open
+// windows (ServerOptions.OnWindows).
+func (c *Client) FollowAsWindow(ctx context.Context) (*Stream, error) { return c.follow(ctx, true) }
+
+func (c *Client) follow(ctx context.Context, window bool) (*Stream, error) {
+	u := apiURL("events")
+	if window {
+		u += "?face=window"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err
 	}
