@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -284,30 +283,24 @@ type SchedulerClaim struct{ f *os.File }
 
 // ClaimScheduler takes the settings directory's scheduler lock without
 // waiting: it fails at once if another process runs the schedules.
-func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) { return ClaimScheduler(e.home) }
-
-// ClaimScheduler takes the scheduler lock of the settings directory home
-// before any engine is open there: the agent holds it for its whole life,
-// so there is one agent (and one scheduler) per settings directory.
-func ClaimScheduler(home string) (*SchedulerClaim, error) {
-	path := filepath.Join(home, SchedulerLockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+func (e *Engine) ClaimScheduler() (*SchedulerClaim, error) {
+	path := filepath.Join(e.home, SchedulerLockFile)
+	f, holder, err := filelock.TryLockPID(path)
+	if errors.Is(err, filelock.ErrHeld) {
+		return nil, fmt.Errorf("another PgSafe%s (its agent or `pgsafe run`) is already running the schedules of %s (%s is locked): let it do the work, or stop it first", pidNote(holder), e.home, path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open the scheduler lock %s: %w", path, err)
 	}
-	if err := filelock.TryLock(f); err != nil {
-		f.Close()
-		holder := ""
-		if b, rerr := os.ReadFile(path); rerr == nil {
-			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
-				holder = fmt.Sprintf(" (pid %d)", pid)
-			}
-		}
-		return nil, fmt.Errorf("another PgSafe%s (its agent or `pgsafe run`) is already running the schedules of %s (%s is locked): let it do the work, or stop it first", holder, home, path)
-	}
-	f.Truncate(0)
-	fmt.Fprintf(f, "%d\n", os.Getpid())
 	return &SchedulerClaim{f: f}, nil
+}
+
+// pidNote is " (pid N)" for a known lock holder, "" otherwise.
+func pidNote(pid int) string {
+	if pid <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (pid %d)", pid)
 }
 
 // Release drops the lock.
