@@ -19,7 +19,7 @@ EXTRA_PG_MAJORS   := 13 17
 # Debian 12+ ships WebKitGTK 4.1 only; Wails needs this tag to use it.
 GOTAGS       := webkit2_41
 PKG          := github.com/pgsafe/pgsafe
-VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0-dev)
+VERSION      ?= $(shell bash scripts/version.sh)
 COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS      := -X $(PKG)/backend/buildinfo.Version=$(VERSION) -X $(PKG)/backend/buildinfo.Commit=$(COMMIT)
 
@@ -27,12 +27,14 @@ GO_SOURCES   := $(shell find . -name '*.go' -not -path './.tools/*' -not -path '
 FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/postcss.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
 
 .PHONY: help run build dev test test-go test-fuzz test-frontend test-e2e smoke-cli screenshot bench vet \
-        setup system-deps go-tools test-deps frontend-deps bindings frontend clean test-windows
+        setup system-deps go-tools test-deps frontend-deps bindings frontend clean test-windows \
+        dist test-dist
 
 help:
 	@echo "make run         install what is missing, build and open PgSafe"
 	@echo "make test        install what is missing and run every test"
 	@echo "make build       production binary in build/bin/pgsafe"
+	@echo "make dist        release packages in dist/ (docs/PACKAGING.md)"
 	@echo "make bench       benchmarks"
 	@echo "make screenshot  start the built app under Xvfb and save build/screenshot.png"
 	@echo "make dev         wails dev (live reload)"
@@ -104,7 +106,7 @@ dev: setup
 # ---- test ------------------------------------------------------------------
 
 test: test-deps
-	@$(MAKE) --no-print-directory vet test-go test-fuzz test-frontend smoke-cli test-e2e screenshot
+	@$(MAKE) --no-print-directory vet test-go test-fuzz test-frontend smoke-cli test-e2e screenshot test-dist
 	@echo "make test: all suites passed"
 
 vet: frontend/dist/index.html
@@ -133,6 +135,17 @@ test-e2e: test-deps build/bin/pgsafe-dev
 test-windows:
 	bash scripts/test-windows.sh
 
+# ---- release ---------------------------------------------------------------
+
+# Release artifacts for this OS (Linux: .deb, .rpm, .tar.gz and the Windows installer, cross-built;
+# macOS: the .app and .dmg) with SHA256SUMS, reproducibly: docs/PACKAGING.md.
+dist: setup frontend
+	bash scripts/dist.sh
+
+# Installs and runs what make dist built (apt, Wine), then checks a second build is identical.
+test-dist: dist
+	bash scripts/test-dist.sh
+
 smoke-cli: build/bin/pgsafe build/bin/pgsafe-headless
 	bash scripts/smoke-cli.sh build/bin/pgsafe
 	bash scripts/smoke-cli.sh build/bin/pgsafe-headless
@@ -148,4 +161,4 @@ bench: setup build/bin/pgsafe build/bin/pgsafe-headless
 	PGSAFE_BIN=$(CURDIR)/build/bin/pgsafe PGSAFE_HEADLESS_BIN=$(CURDIR)/build/bin/pgsafe-headless go test -tags $(GOTAGS) -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./backend/internal/benchcmp
 
 clean:
-	rm -rf build/bin frontend/dist frontend/src/wailsjs
+	rm -rf build/bin build/dist build/dist-again dist frontend/dist frontend/src/wailsjs
