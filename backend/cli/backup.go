@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/human"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
 	"github.com/pgsafe/pgsafe/backend/ui"
@@ -83,7 +84,7 @@ func printBackup(env *Env, b *store.Backup, db string, asJSON bool) error {
 		return writeJSON(env.Stdout, toBackupJSON(*b))
 	}
 	fmt.Fprintf(env.Stdout, "backup %s of %s: %s stored (%s before compression), %s\n", b.ID, db,
-		human(b.StoredSize), human(b.RawSize), b.FinishedAt.Sub(b.StartedAt).Round(time.Millisecond))
+		human.Bytes(b.StoredSize), human.Bytes(b.RawSize), b.FinishedAt.Sub(b.StartedAt).Round(time.Millisecond))
 	return nil
 }
 
@@ -124,7 +125,7 @@ func backupsCmd(env *Env) *cobra.Command {
 			for _, b := range bs {
 				j := toBackupJSON(b)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", b.ID, b.StartedAt.Local().Format(time.DateTime), j.Status,
-					human(b.StoredSize), len(j.Storages), b.Error)
+					human.Bytes(b.StoredSize), len(j.Storages), b.Error)
 			}
 			return tw.Flush()
 		},
@@ -152,7 +153,7 @@ func listStored(env *Env, e *engine.Engine, storageName string, asJSON bool) err
 				note = "in this machine's history"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.BackupID, m.DatabaseName, m.Started.Local().Format(time.DateTime),
-				human(m.StoredSize), len(m.Tables), note)
+				human.Bytes(m.StoredSize), len(m.Tables), note)
 		} else {
 			fmt.Fprintf(tw, "?\t?\t\t\t\tunreadable %s: %s\n", sb.Object, sb.Error)
 		}
@@ -322,17 +323,4 @@ func printRestore(env *Env, backupID string, rr *restore.RestoreResult, noOwner,
 	}
 	fmt.Fprintln(env.Stdout)
 	return nil
-}
-
-func human(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for v := n / unit; v >= unit; v /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/human"
 )
 
 // progressLine shows a backup's progress on stderr: one line rewritten in
@@ -69,12 +70,12 @@ func describeProgress(pr backup.Progress) string {
 	if pr.Table != "" {
 		b.WriteString(" " + pr.Table)
 	}
-	b.WriteString(": " + human(pr.RawBytes))
+	b.WriteString(": " + human.Bytes(pr.RawBytes))
 	if pr.EstimatedBytes > 0 {
-		b.WriteString(" of ~" + human(pr.EstimatedBytes))
+		b.WriteString(" of ~" + human.Bytes(pr.EstimatedBytes))
 	}
 	if pr.BytesPerSecond > 0 {
-		b.WriteString(", " + human(int64(pr.BytesPerSecond)) + "/s")
+		b.WriteString(", " + human.Bytes(int64(pr.BytesPerSecond)) + "/s")
 	}
 	if pr.ETA > 0 {
 		b.WriteString(fmt.Sprintf(", about %v left", pr.ETA.Round(time.Second)))

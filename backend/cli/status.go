@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/human"
 	"github.com/pgsafe/pgsafe/backend/status"
 )
 
@@ -102,7 +103,7 @@ func printStatus(env *Env, o engine.Overall) {
 	for _, d := range o.Databases {
 		last := "no good backup"
 		if g := d.LastGood; g != nil {
-			last = fmt.Sprintf("last good backup %s (%s)", g.StartedAt.Local().Format(time.DateTime), human(g.StoredSize))
+			last = fmt.Sprintf("last good backup %s (%s)", g.StartedAt.Local().Format(time.DateTime), human.Bytes(g.StoredSize))
 		}
 		next := ""
 		if !d.NextRun.IsZero() {
