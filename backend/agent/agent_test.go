@@ -92,7 +92,9 @@ func shortTemp(t *testing.T) string {
 }
 
 func TestCallsAndErrors(t *testing.T) {
-	_, c, _ := serve(t, agent.ServerOptions{Hello: agent.Hello{Version: "v-test"}})
+	var mu sync.Mutex
+	var logged strings.Builder
+	_, c, _ := serve(t, agent.ServerOptions{Hello: agent.Hello{Version: "v-test"}, Log: slogTo(&mu, &logged)})
 	ctx := context.Background()
 
 	h, err := c.Hello(ctx)
@@ -115,6 +117,13 @@ func TestCallsAndErrors(t *testing.T) {
 	// A panic in a method is an error, and the agent lives on.
 	if err := c.Call(ctx, "EchoService.Panic", nil); !errors.As(err, &re) || !strings.Contains(re.Message, "boom") {
 		t.Fatalf("Panic = %v", err)
+	}
+	// …and its log says where, with the stack.
+	mu.Lock()
+	l := logged.String()
+	mu.Unlock()
+	if !strings.Contains(l, "a served method panicked") || !strings.Contains(l, "EchoService") || !strings.Contains(l, "agent_test.go") {
+		t.Errorf("the agent's log has no stack of the panic:\n%s", l)
 	}
 	// Protocol errors are not a method's errors.
 	for method, want := range map[string]string{"EchoService.Nope": "404", "Nope.Swap": "404"} {

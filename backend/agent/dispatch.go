@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime/debug"
 	"sort"
-	"strings"
 )
 
 // methods are the exported methods of the services the agent serves, by
@@ -54,6 +54,18 @@ type argError struct{ msg string }
 
 func (e *argError) Error() string { return e.msg }
 
+// panicError: a served method panicked. The face is told the method failed;
+// the agent's log gets the stack (serveCall), and the agent lives on.
+type panicError struct {
+	method string
+	value  any
+	stack  []byte
+}
+
+func (e *panicError) Error() string {
+	return fmt.Sprintf("PgSafe's agent failed in %s: %v", e.method, e.value)
+}
+
 // call decodes args into the method's parameters, calls it and returns its
 // result (nil when it has none) and its error.
 func (ms methods) call(name string, args []json.RawMessage) (result any, err error, callErr error) {
@@ -75,7 +87,7 @@ func (ms methods) call(name string, args []json.RawMessage) (result any, err err
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			result, err = nil, fmt.Errorf("PgSafe's agent failed in %s: %v", strings.TrimSuffix(name, "."), r)
+			result, err = nil, &panicError{method: name, value: r, stack: debug.Stack()}
 		}
 	}()
 	out := m.Call(in)

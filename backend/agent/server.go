@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -146,6 +147,9 @@ func (s *Server) serveCall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out callResult
+	if pe := (*panicError)(nil); errors.As(err, &pe) {
+		s.log.Error("a served method panicked", "method", name, "panic", fmt.Sprint(pe.value), "stack", string(pe.stack))
+	}
 	if err != nil {
 		msg := err.Error()
 		out.Error = &msg
