@@ -11,6 +11,10 @@ import (
 var (
 	Version = "0.0.0-dev"
 	Commit  = ""
+	// UpdateFeed is the https URL of the release feed this build checks
+	// for a newer PgSafe (PGSAFE_UPDATE_FEED at `make dist`; package update).
+	// Empty: this build never checks.
+	UpdateFeed = ""
 )
 
 // Info describes this build.
