@@ -14,7 +14,7 @@ export VERSION=${VERSION:-$(bash scripts/version.sh)}
 export COMMIT=${COMMIT:-$(git rev-parse --short=12 HEAD)}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 export DIST=${DIST:-dist}
-export PGSAFE_LDFLAGS="-X github.com/pgsafe/pgsafe/backend/buildinfo.Version=$VERSION -X github.com/pgsafe/pgsafe/backend/buildinfo.Commit=$COMMIT"
+export PGSAFE_LDFLAGS="-X github.com/pgsafe/pgsafe/backend/buildinfo.Version=$VERSION -X github.com/pgsafe/pgsafe/backend/buildinfo.Commit=$COMMIT${PGSAFE_UPDATE_FEED:+ -X github.com/pgsafe/pgsafe/backend/buildinfo.UpdateFeed=$PGSAFE_UPDATE_FEED}"
 # Go stamps the VCS state into binaries; keep it (it is the commit, not the time of the build).
 export GOFLAGS="${GOFLAGS:-} -trimpath"
 
