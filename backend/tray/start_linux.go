@@ -171,3 +171,6 @@ func FirstInstance(name string, timeout time.Duration) bool {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+// NeedsMainThread is false on Linux: the tray talks D-Bus from any goroutine.
+func NeedsMainThread() bool { return false }

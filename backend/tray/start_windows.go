@@ -45,3 +45,7 @@ func (t *Tray) stop() { systray.Quit() }
 // FirstInstance is true on Windows: Wails' SingleInstanceLock there stops a
 // second instance before its startup runs the tray.
 func FirstInstance(name string, timeout time.Duration) bool { return true }
+
+// NeedsMainThread is false on Windows: the tray runs its message loop on a
+// locked thread of its own.
+func NeedsMainThread() bool { return false }

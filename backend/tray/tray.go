@@ -18,10 +18,14 @@
 //     must live on one OS thread; with systray.RunWithExternalLoop the loop
 //     runs on another goroutine and the menu does not react
 //     (fyne-io/systray#67), so it runs systray.Run on its own locked thread.
-//   - macOS: AppKit wants the status item created on the main thread, which
-//     Wails' [NSApp run] owns, and fyne.io/systray replaces the application
-//     delegate that Wails installs. Not wired yet: Probe reports the tray as
-//     unavailable there (TODO: create the NSStatusItem from Wails' main thread).
+//   - macOS: an NSStatusItem in the menu bar. AppKit's run loop must own the
+//     main thread and fyne.io/systray installs its own application delegate,
+//     so the tray runs in the agent, a process with no Wails: the agent's
+//     main goroutine runs systray.Run through a MainThread (Options.Main)
+//     while the agent goes on on other goroutines. It needs cgo; a build
+//     without (GOOS=darwin CGO_ENABLED=0) has no menu bar icon and Probe
+//     says so. Only a graphical login (launchd's Aqua session) has a menu
+//     bar.
 package tray
 
 import (
@@ -157,6 +161,9 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// Main lends the main thread where NeedsMainThread (macOS); Start fails
+	// there without it. Unused elsewhere.
+	Main *MainThread
 }
 
 // Tray is the tray icon and its menu. There is one per process: the

@@ -1,31 +1,33 @@
-//go:build !linux && !windows
+//go:build !linux && !windows && !(darwin && cgo)
 
 package tray
 
 import (
 	"errors"
+	"runtime"
 	"time"
 )
 
-// Probe says whether this desktop can show a tray icon. Not yet on macOS: the
-// NSStatusItem must be created on the main thread, which Wails v2 owns
-// ([NSApp run]), and fyne.io/systray's darwin backend replaces the
-// application delegate Wails installs, so starting it from OnStartup crashes
-// or breaks Wails' window handling.
-//
-// TODO(macOS): create the status item from Wails' main thread (a small cgo
-// dispatch_async onto the main queue, building the NSStatusItem and NSMenu
-// without touching the delegate), then reuse the menu model in tray.go.
+// Probe says whether this build can show a tray icon: not here. On macOS
+// that is a build without cgo (GOOS=darwin CGO_ENABLED=0, as the cross
+// checks on Linux build it): the menu bar icon is fyne.io/systray's
+// Objective-C, so the agent runs without it and says why in its log. The
+// release workflow builds PgSafe for macOS with cgo (docs/PACKAGING.md).
 func Probe(wait time.Duration) Availability {
-	return Availability{Reason: "PgSafe cannot show a tray icon on this system yet"}
+	if runtime.GOOS == "darwin" {
+		return Availability{Reason: "this build of PgSafe has no menu bar icon: it was built without cgo"}
+	}
+	return Availability{Reason: "PgSafe cannot show a tray icon on this system"}
 }
 
-func (t *Tray) start() error { return errors.New("no tray icon on this system yet") }
+// NeedsMainThread is false: there is no tray to lend it to.
+func NeedsMainThread() bool { return false }
+
+func (t *Tray) start() error { return errors.New("no tray icon in this build") }
 
 func (t *Tray) stop() {}
 
-// FirstInstance is true here: Wails' SingleInstanceLock on macOS stops a
-// second instance before its startup runs.
+// FirstInstance is true here: there is no tray to defer to another's.
 func FirstInstance(name string, timeout time.Duration) bool { return true }
 
 type builtMenu struct{}
