@@ -167,3 +167,6 @@ func (c *Checker) describe(ctx context.Context, err error) error {
 	}
 	return fmt.Errorf("cannot reach %s: %v", host, err)
 }
+
+// OS is the OS the checker says it runs on.
+func (c *Checker) OS() string { return c.opts.OS }
