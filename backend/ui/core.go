@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/update"
 )
 
 // Core holds the engine the services share. The app opens it at startup; if
@@ -31,8 +32,9 @@ type Core struct {
 	bg       sync.WaitGroup
 	schedErr error // why the scheduler is not running, if it is not
 
-	opts CoreOptions
-	jobs faceJobs // the jobs faces started and follow (jobs.go)
+	opts    CoreOptions
+	jobs    faceJobs        // the jobs faces started and follow (jobs.go)
+	updates *engine.Updates // the update checks (updates.go)
 }
 
 // CoreOptions say how the core opens the engine and runs the background
@@ -52,6 +54,9 @@ type CoreOptions struct {
 	Claim *engine.SchedulerClaim
 	// OnSchedulerError is told when the scheduler stops with an error.
 	OnSchedulerError func(error)
+	// Updates: the update feed checked and how (nil: this build's, see
+	// engine.UpdateOptionsFromBuild; tests point it at a local server).
+	Updates *update.Options
 }
 
 // DesktopOptions are the desktop's: the key is created in the keychain on
@@ -66,7 +71,13 @@ func NewCoreWith(log *slog.Logger, opts CoreOptions) *Core {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Core{log: log, emit: func(string, any) {}, err: errStarting, opts: opts}
+	c := &Core{log: log, emit: func(string, any) {}, err: errStarting, opts: opts}
+	uo := engine.UpdateOptionsFromBuild()
+	if opts.Updates != nil {
+		uo = *opts.Updates
+	}
+	c.updates = engine.NewUpdates(uo, c.updatesChanged, log)
+	return c
 }
 
 var errStarting = errors.New("PgSafe is still opening its key and settings")
