@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"embed"
+	"log"
 	"log/slog"
 	"os"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/agent"
 	"github.com/pgsafe/pgsafe/backend/cli"
+	"github.com/pgsafe/pgsafe/backend/console"
 	"github.com/pgsafe/pgsafe/backend/paths"
 	"github.com/pgsafe/pgsafe/backend/tray/autostart"
 )
@@ -33,6 +35,7 @@ var icon []byte
 func main() {
 	args := os.Args[1:]
 	if cli.IsCommand(args) {
+		useParentConsole()
 		os.Exit(cli.Run(&cli.Env{Ctx: context.Background(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}, args))
 	}
 	if len(args) > 0 && args[0] == "app" {
@@ -72,6 +75,21 @@ func main() {
 		slog.Error("PgSafe stopped with an error", "err", err)
 		os.Exit(1)
 	}
+}
+
+// useParentConsole makes the standard streams of a command run by the
+// Windows app (a GUI-subsystem program, which Windows starts without them)
+// those of the console it was started from, keeping any the user
+// redirected; elsewhere it changes nothing. Started with no console (the
+// Run key starts `pgsafe.exe agent --login`), there is nowhere to print:
+// the streams stay as they are.
+func useParentConsole() {
+	std, err := console.AttachParent(console.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	if err != nil {
+		return
+	}
+	os.Stdin, os.Stdout, os.Stderr = std.In, std.Out, std.Err
+	log.SetOutput(os.Stderr)
 }
 
 // startHidden reads the "start hidden" request of older start-at-login
