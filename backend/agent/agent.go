@@ -31,6 +31,7 @@ import (
 	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/tray"
 	"github.com/pgsafe/pgsafe/backend/ui"
+	"github.com/pgsafe/pgsafe/backend/update"
 )
 
 // Options say how the agent runs.
@@ -53,7 +54,13 @@ type Options struct {
 	// Window is the command that opens the window (the tray's "Open
 	// PgSafe"); empty: this executable with "app".
 	Window []string
-	Log    *slog.Logger
+	// NoUpdateChecks: the agent never checks for a newer PgSafe on its own
+	// (`pgsafe run`, servers); "Check now" in a window still does. Else it
+	// checks on UpdateSchedule (zero: update.DefaultSchedule) when the
+	// build has a feed and the user has not turned the checks off.
+	NoUpdateChecks bool
+	UpdateSchedule update.Schedule
+	Log            *slog.Logger
 }
 
 // Agent is a running agent (Run creates one).
@@ -158,6 +165,13 @@ func Run(ctx context.Context, opts Options, started func(*Agent)) error {
 	if err == nil {
 		a.logSchedules(ctx)
 	}
+	if !opts.NoUpdateChecks {
+		sched := opts.UpdateSchedule
+		if sched == (update.Schedule{}) {
+			sched = update.DefaultSchedule()
+		}
+		go a.watchUpdates(ctx, sched)
+	}
 	if started != nil {
 		started(a)
 	}
@@ -190,7 +204,7 @@ func (a *Agent) emit(event string, data any) {
 		if ev, ok := data.(ui.EngineEvent); !ok || ev.Type == "job.progress" {
 			return
 		}
-	case "core:status":
+	case "core:status", ui.EventUpdates:
 	default:
 		return
 	}
@@ -337,6 +351,7 @@ func (t trayApp) Status() tray.Status {
 	for _, l := range o.Lines {
 		st.Lines = append(st.Lines, trayLine(l))
 	}
+	st.Update, _ = t.a.core.UpdateOffer()
 	return st
 }
 
@@ -380,6 +395,13 @@ func (t trayApp) ResumeSchedules() error { return t.a.core.ResumeSchedules(conte
 func (t trayApp) OpenWindow() {
 	if err := t.a.openWindow(); err != nil {
 		t.a.log.Error("the window did not open", "err", err)
+	}
+}
+
+// OpenUpdate opens the newer release's download page in the browser.
+func (t trayApp) OpenUpdate() {
+	if err := t.a.openUpdatePage(); err != nil {
+		t.a.log.Error("the download page did not open", "err", err)
 	}
 }
 

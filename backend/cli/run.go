@@ -40,7 +40,8 @@ func runCmd(env *Env) *cobra.Command {
 			"A second signal cancels at once. Only one agent runs per settings directory.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAgent(env, agent.Options{Strict: true,
+			// A server's agent never asks for updates on its own (no one would see them).
+			return runAgent(env, agent.Options{Strict: true, NoUpdateChecks: true,
 				Core: ui.CoreOptions{KeyFile: keyFile, Grace: graceFlag(grace), HealthEvery: 15 * time.Second}})
 		},
 	}

@@ -90,6 +90,9 @@ type Status struct {
 	// Lines are every database's state in words, in menu order, each shown
 	// with the icon of its colour.
 	Lines []DatabaseLine
+	// Update is the version of a newer PgSafe that can be downloaded (""
+	// none): the menu offers it, and App.OpenUpdate opens its page.
+	Update string
 }
 
 // DatabaseLine is one database's state in the menu.
@@ -140,6 +143,9 @@ type App interface {
 	ResumeSchedules() error
 	// OpenWindow shows PgSafe's window and brings it forward.
 	OpenWindow()
+	// OpenUpdate opens the download page of the newer PgSafe (Status.Update)
+	// in the system browser; PgSafe itself downloads nothing.
+	OpenUpdate()
 	// Quit ends PgSafe.
 	Quit()
 }
@@ -405,7 +411,12 @@ func (t *Tray) menu(st Status, line, next string) []entry {
 			t.Refresh()
 		}},
 	}})
-	m = append(m, entry{key: separator},
+	m = append(m, entry{key: separator})
+	if st.Update != "" {
+		m = append(m, entry{key: "update", label: "Update available: " + t.opts.Title + " " + st.Update + "…", enabled: true,
+			action: func() { t.app.OpenUpdate() }})
+	}
+	m = append(m,
 		entry{key: "open", label: "Open " + t.opts.Title, enabled: true, action: func() { t.app.OpenWindow() }},
 		entry{key: "quit", label: "Quit " + t.opts.Title, enabled: true, action: func() { t.app.Quit() }})
 	return m

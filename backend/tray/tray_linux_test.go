@@ -64,12 +64,13 @@ type fakeApp struct {
 	paused   chan time.Duration
 	resumed  chan struct{}
 	opened   chan struct{}
+	updated  chan struct{}
 	quit     chan struct{}
 }
 
 func newFakeApp(st Status) *fakeApp {
 	return &fakeApp{status: st, backedUp: make(chan string, 8), paused: make(chan time.Duration, 8),
-		resumed: make(chan struct{}, 8), opened: make(chan struct{}, 8), quit: make(chan struct{}, 8)}
+		resumed: make(chan struct{}, 8), opened: make(chan struct{}, 8), updated: make(chan struct{}, 8), quit: make(chan struct{}, 8)}
 }
 
 func (a *fakeApp) set(st Status) {
@@ -94,6 +95,7 @@ func (a *fakeApp) BackUp(db string) error               { a.backedUp <- db; retu
 func (a *fakeApp) PauseSchedules(d time.Duration) error { a.paused <- d; return nil }
 func (a *fakeApp) ResumeSchedules() error               { a.resumed <- struct{}{}; return nil }
 func (a *fakeApp) OpenWindow()                          { a.opened <- struct{}{} }
+func (a *fakeApp) OpenUpdate()                          { a.updated <- struct{}{} }
 func (a *fakeApp) Quit()                                { a.quit <- struct{}{} }
 
 func receive[T any](t *testing.T, ch <-chan T, what string) T {
@@ -344,6 +346,23 @@ func TestTrayOnPrivateBus(t *testing.T) {
 	click(t, menu, shop)
 	if db := receive(t, app.backedUp, "Back up now ▸ shop"); db != "shop" {
 		t.Errorf("Back up now ▸ shop backed up %q", db)
+	}
+
+	// A newer PgSafe is released: the menu offers it, and the click reaches
+	// the app (which opens the download page).
+	app.set(Status{Databases: []string{"billing", "crm", "shop"}, Update: "0.2.0"})
+	tr.Refresh()
+	_, root = layout(t, menu)
+	upd, ok := root.Find("Update available: PgSafe 0.2.0…")
+	if !ok || !upd.Enabled() {
+		t.Fatalf("no enabled update item: %q", root.Labels())
+	}
+	click(t, menu, upd)
+	receive(t, app.updated, "Update available")
+	app.set(Status{Databases: []string{"billing", "crm", "shop"}})
+	tr.Refresh()
+	if _, root = layout(t, menu); root.Labels()[len(root.Labels())-3] != "---" {
+		t.Errorf("the update item stayed after the update went: %q", root.Labels())
 	}
 
 	// A hint (no desktop notification available) shows in the tooltip.

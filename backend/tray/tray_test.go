@@ -77,6 +77,7 @@ func TestMenuStructure(t *testing.T) {
 	}
 	for _, other := range [][]entry{
 		tr.menu(Status{Databases: []string{"a", "b", "c"}}, "line", ""),
+		tr.menu(Status{Databases: []string{"a", "b"}, Update: "0.2.0"}, "line", ""),
 		tr.menu(Status{Databases: []string{"a", "b"}}, "line", "tomorrow"),
 	} {
 		if signature(other) == signature(m) {
@@ -130,6 +131,29 @@ func TestIcons(t *testing.T) {
 		ico, err := icons.ReadFile("icons/" + s.String() + ".ico")
 		if err != nil || len(ico) < 6 || !bytes.Equal(ico[:4], []byte{0, 0, 1, 0}) || ico[4] != 3 {
 			t.Errorf("%v.ico is not an icon file with 3 images (%v)", s, err)
+		}
+	}
+}
+
+// A newer release shows as one clickable item beside Open PgSafe, only
+// while there is one.
+func TestMenuUpdateItem(t *testing.T) {
+	tr := New(nil, Options{})
+	m := tr.menu(Status{Databases: []string{"a"}, Update: "0.2.0"}, "line", "")
+	var labels []string
+	for _, e := range m {
+		labels = append(labels, e.label)
+		if e.key == "update" && (!e.enabled || e.action == nil) {
+			t.Errorf("the update item is not clickable")
+		}
+	}
+	want := []string{"line", "", "Back up now", "Pause schedules", "", "Update available: PgSafe 0.2.0…", "Open PgSafe", "Quit PgSafe"}
+	if !reflect.DeepEqual(labels, want) {
+		t.Errorf("labels %q, want %q", labels, want)
+	}
+	for _, e := range tr.menu(Status{Databases: []string{"a"}}, "line", "") {
+		if e.key == "update" || strings.Contains(e.label, "Update") {
+			t.Errorf("an update item with no update: %q", e.label)
 		}
 	}
 }
