@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,4 +32,32 @@ func lock(home string) (*os.File, error) {
 		return nil, fmt.Errorf("open the agent lock %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// startLockName serialises the faces' Ensure: the face that holds it checks
+// for an agent and starts one, and the next finds that agent listening.
+const startLockName = "agent.start.lock"
+
+// waitLock takes the lock at path, waiting for it until ctx ends; release
+// lets it go. A wait cut short by ctx leaves a goroutine blocked until the
+// holder lets go (a blocked flock cannot be interrupted), which then
+// releases at once.
+func waitLock(ctx context.Context, path string) (release func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- filelock.Lock(f) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return func() { f.Close() }, nil
+	case <-ctx.Done():
+		go func() { <-done; f.Close() }()
+		return nil, ctx.Err()
+	}
 }

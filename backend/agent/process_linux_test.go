@@ -62,28 +62,9 @@ func TestEnsureStartsOneAgent(t *testing.T) {
 	defer c.Close()
 
 	// It opened the key and settings: the window's services answer.
-	var ks struct {
-		Ready    bool   `json:"ready"`
-		Starting bool   `json:"starting"`
-		Error    string `json:"error"`
+	if ks, err := c.WaitOpen(ctx); err != nil || !ks.Ready {
+		t.Fatalf("the agent's key: %+v, %v\n%s", ks, err, readLog(home))
 	}
-	events, stop := context.WithCancel(ctx)
-	ready := make(chan struct{})
-	go c.Events(events, false, func(ev agent.Event) {
-		if ev.Name == "core:status" && strings.Contains(string(ev.Data), `"ready":true`) {
-			close(ready)
-		}
-	})
-	if err := c.Call(ctx, "SystemService.KeyStatus", &ks); err != nil {
-		t.Fatal(err)
-	}
-	if !ks.Ready {
-		if !ks.Starting {
-			t.Fatalf("the agent's key status: %+v\n%s", ks, readLog(home))
-		}
-		<-ready // still opening when asked: the event says when it is done
-	}
-	stop()
 
 	// No TCP listener in the agent's process.
 	if l := processTCPListeners(t, pid); len(l) > 0 {

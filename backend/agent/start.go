@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pgsafe/pgsafe/backend/internal/filelock"
+	"github.com/pgsafe/pgsafe/backend/internal/macapp"
 )
 
 // LogName is the agent's log in the settings directory when a face started
@@ -35,16 +35,22 @@ const (
 // Ensure returns a client of the agent of home, starting one with command
 // (this executable and "agent") when none answers. It returns once the new
 // agent listens: its key and settings may still be opening (SystemService.
-// KeyStatus says so). Two faces calling Ensure at once start two agents;
-// the second finds the first's lock, exits, and both faces use the first.
+// KeyStatus says so, and Client.WaitOpen waits for it). Faces calling Ensure
+// at once take turns (a lock in home): the first starts the agent, the
+// others find it listening.
 func Ensure(ctx context.Context, home string, command []string) (*Client, Hello, error) {
 	c := NewClient(home)
+	release, err := waitLock(ctx, filepath.Join(home, startLockName))
+	if err != nil {
+		return c, Hello{}, fmt.Errorf("wait for another window or command starting PgSafe's agent: %w", err)
+	}
+	defer release()
 	h, err := c.Hello(ctx)
 	if err == nil || !errors.Is(err, ErrNotRunning) {
 		return c, h, err
 	}
 	if serr := start(ctx, home, command); serr != nil {
-		// Another face's agent may have won the race.
+		// An agent started otherwise (at login, `pgsafe run`) may have won.
 		if h, err := c.Hello(ctx); err == nil {
 			return c, h, nil
 		}
@@ -139,20 +145,15 @@ func NotifyReady() {
 // WaitExit waits until the agent of home has exited: its lock, held for its
 // whole life, is free.
 func WaitExit(ctx context.Context, home string) error {
-	f, err := os.OpenFile(filepath.Join(home, LockName), os.O_RDWR|os.O_CREATE, 0o600)
+	release, err := waitLock(ctx, filepath.Join(home, LockName))
 	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("PgSafe's agent did not stop in time: %w", ctx.Err())
+		}
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- filelock.Lock(f) }() // blocks until the agent lets go
-	select {
-	case err := <-done:
-		f.Close()
-		return err
-	case <-ctx.Done():
-		f.Close() // the blocked Lock returns with the closed file's error
-		return fmt.Errorf("PgSafe's agent did not stop in time: %w", ctx.Err())
-	}
+	release()
+	return nil
 }
 
 // HeadlessSuffix names the headless build beside the app's binary
@@ -162,8 +163,13 @@ const HeadlessSuffix = "-headless"
 // Program is the executable to run the agent with, for the window's
 // executable exe: the headless build beside it when there is one, since it
 // loads no GTK or WebKit libraries (an idle agent holds about half the
-// memory), else exe itself.
+// memory), else exe itself. In the macOS app bundle it is the agent helper
+// app's executable (backend/internal/macapp), whose Info.plist keeps the
+// agent out of the Dock.
 func Program(exe string) string {
+	if agent, ok := macapp.AgentFor(exe); ok {
+		return agent
+	}
 	dir, name := filepath.Split(exe)
 	ext := filepath.Ext(name)
 	if strings.HasSuffix(strings.TrimSuffix(name, ext), HeadlessSuffix) {
@@ -177,8 +183,12 @@ func Program(exe string) string {
 }
 
 // WindowProgram is the executable that opens the window, for the agent's
-// executable exe: the app beside a headless build, else exe itself.
+// executable exe: the app beside a headless build (in the macOS bundle, the
+// window app around the agent helper), else exe itself.
 func WindowProgram(exe string) string {
+	if window, ok := macapp.WindowFor(exe); ok {
+		return window
+	}
 	dir, name := filepath.Split(exe)
 	ext := filepath.Ext(name)
 	base := strings.TrimSuffix(name, ext)

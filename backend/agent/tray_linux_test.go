@@ -64,7 +64,9 @@ func TestAgentTrayRunsSchedulesWithoutAWindow(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", method, err, readLog(home))
 		}
 	}
-	waitKeyReady(t, ctx, c, events)
+	if ks, err := c.WaitOpen(ctx); err != nil || !ks.Ready {
+		t.Fatalf("the agent's key: %+v, %v\n%s", ks, err, readLog(home))
+	}
 	call("StorageService.Add", map[string]any{"name": "Local disk", "kind": "local", "path": shortTemp(t)})
 	call("DatabaseService.Add", map[string]any{"name": "Shop", "host": pg.Host, "port": pg.Port, "dbname": "shop",
 		"user": "tray_reader", "password": "tray-reader-pw-5150", "sslmode": "disable", "storages": []string{"Local disk"}, "countRows": true}, false)
@@ -163,31 +165,5 @@ func TestAgentTrayRunsSchedulesWithoutAWindow(t *testing.T) {
 	}
 	if log := readLog(home); !strings.Contains(log, "Quit PgSafe in the tray") || !strings.Contains(log, "stopped cleanly") {
 		t.Errorf("the agent's log:\n%s", log)
-	}
-}
-
-// waitKeyReady waits until the agent's key and settings are open.
-func waitKeyReady(t *testing.T, ctx context.Context, c *agent.Client, events <-chan agent.Event) {
-	t.Helper()
-	var ks struct {
-		Ready    bool   `json:"ready"`
-		Starting bool   `json:"starting"`
-		Error    string `json:"error"`
-	}
-	if err := c.Call(ctx, "SystemService.KeyStatus", &ks); err != nil {
-		t.Fatal(err)
-	}
-	for !ks.Ready {
-		if !ks.Starting {
-			t.Fatalf("the agent's key: %+v", ks)
-		}
-		select {
-		case ev := <-events:
-			if ev.Name == "core:status" {
-				json.Unmarshal(ev.Data, &ks)
-			}
-		case <-ctx.Done():
-			t.Fatal("the agent's key never opened")
-		}
 	}
 }

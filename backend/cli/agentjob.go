@@ -215,7 +215,7 @@ func followJob(env *Env, a *agentConn, spec jobSpec) (ui.JobResult, error) {
 		}
 	}()
 
-	if err := waitKeyOpen(ctx, a, events, sigs); err != nil {
+	if err := waitKeyOpen(ctx, a, sigs); err != nil {
 		return ui.JobResult{}, err
 	}
 	t, err := spec.start(ctx)
@@ -297,29 +297,23 @@ func followJob(env *Env, a *agentConn, spec jobSpec) (ui.JobResult, error) {
 }
 
 // waitKeyOpen waits, if the agent is still opening its key and settings
-// (it has just started), until it has: its "core:status" event says so.
-func waitKeyOpen(ctx context.Context, a *agentConn, events <-chan jobEnd, sigs <-chan os.Signal) error {
-	var ks ui.KeyStatus
-	if err := a.c.Call(ctx, "SystemService.KeyStatus", &ks); err != nil {
+// (it has just started), until it has. Not ready is no error here: the
+// job's start says why.
+func waitKeyOpen(ctx context.Context, a *agentConn, sigs <-chan os.Signal) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.c.WaitOpen(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
 		return remoteError(err)
+	case sig := <-sigs:
+		i := interrupted{sig}
+		return exitError{code: i.exitCode(), err: i}
 	}
-	for ks.Starting {
-		select {
-		case e := <-events:
-			if e.err != nil {
-				return fmt.Errorf("PgSafe's agent stopped as it opened its key and settings: %w", e.err)
-			}
-			if e.ev.Name == "core:status" {
-				if err := json.Unmarshal(e.ev.Data, &ks); err != nil {
-					return err
-				}
-			}
-		case sig := <-sigs:
-			i := interrupted{sig}
-			return exitError{code: i.exitCode(), err: i}
-		}
-	}
-	return nil // not ready: the start says why
 }
 
 // leftRunning is the exit of a command that leaves its job to the agent.

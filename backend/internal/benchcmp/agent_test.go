@@ -173,26 +173,8 @@ func BenchmarkWindowClose(b *testing.B) {
 // waitReady waits until the agent's key and settings are open.
 func waitReady(b *testing.B, ctx context.Context, c *agent.Client) {
 	b.Helper()
-	for {
-		var ks struct {
-			Ready    bool   `json:"ready"`
-			Starting bool   `json:"starting"`
-			Error    string `json:"error"`
-		}
-		if err := c.Call(ctx, "SystemService.KeyStatus", &ks); err != nil {
-			b.Fatal(err)
-		}
-		if ks.Ready {
-			return
-		}
-		if !ks.Starting {
-			b.Fatalf("the agent's key: %s", ks.Error)
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatal("the agent's key never opened")
-		case <-time.After(100 * time.Millisecond):
-		}
+	if ks, err := c.WaitOpen(ctx); err != nil || !ks.Ready {
+		b.Fatalf("the agent's key: %+v, %v", ks, err)
 	}
 }
 
