@@ -4,6 +4,8 @@
 # PNG of the screen and stops the app.
 #   scripts/screenshot.sh [OUT.png]          (default build/screenshot.png)
 #   PGSAFE_BIN=path  binary to run           (default build/bin/pgsafe)
+#   PGSAFE_SHOT_CHECK=script  run once the window has rendered, with PGSAFE_HOME and APP_PID
+#                    set; its failure fails the screenshot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,6 +67,11 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 (( colours > 64 )) || { echo "screenshot: the window stayed blank ($colours colours): the page's JavaScript probably failed" >&2; cat "$tmp/app.log" >&2; exit 1; }
+
+# Optional: a check of the running app, e.g. which agent it started (scripts/test-dist-linux.sh).
+if [[ -n ${PGSAFE_SHOT_CHECK:-} ]]; then
+  PGSAFE_HOME=$tmp/pgsafe APP_PID=$app bash "$PGSAFE_SHOT_CHECK" || { echo "screenshot: the check $PGSAFE_SHOT_CHECK failed" >&2; exit 1; }
+fi
 
 # 3. Let data from Go arrive and fonts settle, then take the picture.
 sleep 2
