@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -84,14 +83,8 @@ func TestBackupSurvivesAStorageDroppingOut(t *testing.T) {
 // file behind. It needs a small filesystem: a tmpfs, which only root can
 // mount (CI runs as root).
 func TestBackupDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs to fill needs root; CI runs this as root")
-	}
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Fatalf("mount a 2 MiB tmpfs: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	testenv.FullDisk(t, dir, 2, uint32(os.Getuid()), uint32(os.Getgid()))
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	_, url := bigShop(t)

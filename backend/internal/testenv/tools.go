@@ -372,3 +372,22 @@ func OtherUser(t testing.TB) (uid, gid uint32) {
 	}
 	return u.Uid, u.Gid
 }
+
+// FullDisk mounts a tmpfs of sizeMiB MiB at dir, owned by uid:gid, and
+// unmounts it when the test ends: a disk a test can fill. Mounting needs
+// root (CI runs the tests as root); as anyone else the test fails saying so.
+func FullDisk(t testing.TB, dir string, sizeMiB int, uid, gid uint32) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatalf("testenv: mounting a small file system to fill needs root (CI runs the tests as root); run this test as root")
+	}
+	opts := fmt.Sprintf("size=%dm,uid=%d,gid=%d,mode=0700", sizeMiB, uid, gid)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("testenv: mount a %d MiB tmpfs at %s: %v\n%s", sizeMiB, dir, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("testenv: umount %s: %v\n%s", dir, err, out)
+		}
+	})
+}

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -210,18 +209,12 @@ func TestFailedPutLeavesNoTempFile(t *testing.T) {
 }
 
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root, to mount a small file system on the server")
-	}
 	srv, cfg := server(t)
 	small := filepath.Join(srv.Root, "small")
 	os.Mkdir(small, 0o700)
 	fi, _ := os.Stat(srv.Root)
 	st := fi.Sys().(*syscall.Stat_t)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=2m,uid=%d,gid=%d", st.Uid, st.Gid), "tmpfs", small).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", small).Run() })
+	testenv.FullDisk(t, small, 2, st.Uid, st.Gid)
 	s := open(t, cfg)
 	err := s.Put(context.Background(), "small/x", bytes.NewReader(make([]byte, 3<<20)))
 	if err == nil || !strings.Contains(err.Error(), "the disk of the SFTP server "+srv.User+"@"+srv.Addr+" is full") {
