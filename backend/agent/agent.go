@@ -71,6 +71,7 @@ type Agent struct {
 	core   *ui.Core
 	server *Server
 	stop   context.CancelFunc
+	main   *tray.MainThread // macOS: where the tray's run loop runs
 
 	mu   sync.Mutex
 	tray *tray.Tray
@@ -90,7 +91,21 @@ func Services(core *ui.Core) []any {
 // out it stops serving, lets a scheduled backup in flight finish for the
 // grace period (Core.Grace) and closes the engine. Cancelling ctx is the
 // first Ctrl+C; CancelBackups is the second.
+//
+// On macOS, with Tray, call Run from the main goroutine (`pgsafe agent`
+// does): the menu bar icon's run loop must own the main thread, so Run
+// lends it to the tray (tray.MainThread) and runs the agent on another
+// goroutine.
 func Run(ctx context.Context, opts Options, started func(*Agent)) error {
+	if opts.Tray && tray.NeedsMainThread() {
+		main := tray.NewMainThread()
+		return main.Run(func() error { return run(ctx, opts, main, started) })
+	}
+	return run(ctx, opts, nil, started)
+}
+
+// run is Run; main lends the main thread to the tray where it needs it.
+func run(ctx context.Context, opts Options, main *tray.MainThread, started func(*Agent)) error {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
@@ -120,7 +135,7 @@ func Run(ctx context.Context, opts Options, started func(*Agent)) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	a := &Agent{opts: opts, home: home, log: log, stop: stop}
+	a := &Agent{opts: opts, home: home, log: log, stop: stop, main: main}
 	coreOpts := opts.Core
 	schedErr := make(chan error, 1)
 	if opts.Strict {
@@ -266,7 +281,7 @@ func (a *Agent) trayIcon() *tray.Tray {
 func (a *Agent) startTray(ctx context.Context) {
 	av := tray.Probe(a.opts.TrayWait)
 	if av.Available {
-		t := tray.New(trayApp{a}, tray.Options{Log: a.log})
+		t := tray.New(trayApp{a}, tray.Options{Log: a.log, Main: a.main})
 		if err := t.Start(); err != nil {
 			t.Stop()
 			av = tray.Availability{Reason: err.Error()}

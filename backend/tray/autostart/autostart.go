@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pgsafe/pgsafe/backend/internal/macapp"
 )
 
 // ErrUnsupported is returned where starting at login is not implemented.
@@ -50,14 +52,18 @@ type Item struct {
 
 // Command is the program and arguments that start PgSafe's agent at login:
 // this executable (or, run from an AppImage, the AppImage file, since the
-// running executable lives in a mount that is gone after logout) with
-// "agent --login".
+// running executable lives in a mount that is gone after logout; or, in
+// the macOS app bundle, the agent helper app's executable, which stays out
+// of the Dock) with "agent --login".
 func Command() ([]string, error) {
 	exe := os.Getenv("APPIMAGE")
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
 			return nil, err
+		}
+		if agent, ok := macapp.AgentFor(exe); ok {
+			exe = agent
 		}
 	}
 	return []string{exe, "agent", "--login"}, nil

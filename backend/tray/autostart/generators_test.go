@@ -173,14 +173,15 @@ func TestPlistReadsBack(t *testing.T) {
 		logPath := "/Users/a b/Library/Application Support/PgSafe/agent.log"
 		got := parsePlist(t, Plist(cmd, logPath))
 		want := map[string]any{
-			"Label":                  "io.pgsafe.agent",
-			"ProgramArguments":       []any{exe, "agent", "--login"},
-			"RunAtLoad":              true,
-			"KeepAlive":              map[string]any{"SuccessfulExit": false},
-			"ThrottleInterval":       int64(10),
-			"ProcessType":            "Interactive",
-			"LimitLoadToSessionType": "Aqua",
-			"StandardErrorPath":      logPath,
+			"Label":                       "io.pgsafe.agent",
+			"ProgramArguments":            []any{exe, "agent", "--login"},
+			"RunAtLoad":                   true,
+			"KeepAlive":                   map[string]any{"SuccessfulExit": false},
+			"ThrottleInterval":            int64(10),
+			"ProcessType":                 "Interactive",
+			"LimitLoadToSessionType":      "Aqua",
+			"StandardErrorPath":           logPath,
+			"AssociatedBundleIdentifiers": []any{"io.pgsafe.PgSafe"},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("plist for %q reads back as\n%#v\nwant\n%#v", exe, got, want)

@@ -3,6 +3,8 @@ package autostart
 import (
 	"bytes"
 	"encoding/xml"
+
+	"github.com/pgsafe/pgsafe/backend/internal/macapp"
 )
 
 // The macOS LaunchAgent: pure, so tested on any OS.
@@ -26,6 +28,8 @@ const AgentLabel = "io.pgsafe.agent"
 //     session of the same user.
 //   - StandardErrorPath: its log (logPath, "" for none), where a face that
 //     starts the agent also appends it.
+//   - AssociatedBundleIdentifiers: the app it belongs to (macOS 13+ shows
+//     it as PgSafe in System Settings > Login Items, not as a bare program).
 func Plist(command []string, logPath string) []byte {
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
@@ -59,6 +63,10 @@ func Plist(command []string, logPath string) []byte {
 		key("StandardErrorPath")
 		str("\t", logPath)
 	}
+	key("AssociatedBundleIdentifiers")
+	b.WriteString("\t<array>\n")
+	str("\t\t", macapp.BundleID)
+	b.WriteString("\t</array>\n")
 	b.WriteString("</dict>\n</plist>\n")
 	return b.Bytes()
 }
