@@ -119,10 +119,16 @@ appstreamcli validate --no-net /usr/share/metainfo/io.github.pgsafe.PgSafe.metai
   { cat "$tmp/as.log" >&2; fail "appstreamcli validate: the installed metainfo is not valid (above)"; }
 grep -qF "<release version=\"$version\"" /usr/share/metainfo/io.github.pgsafe.PgSafe.metainfo.xml ||
   fail "the metainfo's release is not $version"
-man -P cat -l /usr/share/man/man1/pgsafe.1.gz 2>/dev/null | grep -q "PgSafe keeps PostgreSQL databases safely backed up" ||
-  fail "man -l /usr/share/man/man1/pgsafe.1.gz does not render the page"
-man -P cat pgsafe-headless 2>/dev/null | grep -q "pgsafe-backup(1)" || fail "man pgsafe-headless does not show pgsafe(1)"
-man -P cat pgsafe-backup 2>/dev/null | grep -q "pgsafe backup" || fail "man pgsafe-backup does not render"
+# man finds the pages (pgsafe-headless.1 is a .so link to pgsafe.1) and renders them. Rendered
+# with -l: a lookup by name would leave formatted copies in /var/cache/man, which outlive a purge.
+for pair in pgsafe:pgsafe pgsafe-headless:pgsafe pgsafe-backup:pgsafe-backup; do
+  page=/usr/share/man/man1/${pair#*:}.1.gz
+  [[ $(man -w "${pair%%:*}" 2>/dev/null) == "$page" ]] || fail "man -w ${pair%%:*} does not find $page"
+done
+man -P cat -l /usr/share/man/man1/pgsafe-headless.1.gz 2>/dev/null | grep -q "PgSafe keeps PostgreSQL databases safely backed up" ||
+  fail "man -l pgsafe-headless.1.gz does not render pgsafe(1)"
+man -P cat -l /usr/share/man/man1/pgsafe-backup.1.gz 2>/dev/null | grep -q "pgsafe backup" ||
+  fail "man -l pgsafe-backup.1.gz does not render"
 say "desktop entry and metainfo valid; man pgsafe, pgsafe-headless, pgsafe-backup render"
 
 # The installed app shows its window (scripts/screenshot.sh waits for it to render) and its agent
