@@ -22,6 +22,9 @@ PACKAGES=(
   chromium
   # SFTP server for storage tests
   openssh-server openssh-client
+  # make dist / test-dist (Linux): the .rpm inspected, the desktop entry and AppStream metainfo
+  # validated, the man pages rendered, the installed app's screenshot (xvfb, imagemagick above)
+  rpm desktop-file-utils appstream man-db
   # misc
   ca-certificates git curl xz-utils
 )
