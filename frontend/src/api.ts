@@ -13,7 +13,8 @@ import * as Notifiers from './wailsjs/go/ui/NotifierService';
 import * as Schedules from './wailsjs/go/ui/ScheduleService';
 import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
-import { ClipboardSetText } from './wailsjs/runtime/runtime';
+import { BrowserOpenURL, ClipboardSetText } from './wailsjs/runtime/runtime';
+import type { ui } from './wailsjs/go/models';
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from './format';
 
 export interface AppInfo {
@@ -1005,6 +1006,44 @@ export function startAtLogin(): Promise<boolean> {
 
 export function setStartAtLogin(on: boolean): Promise<void> {
   return call('change the start-at-login setting', () => System.SetStartAtLogin(on));
+}
+
+/** What Settings shows about updates (Go's ui.UpdateStatus, generated). */
+export type UpdateStatus = ui.UpdateStatus;
+
+export function updateStatus(): Promise<UpdateStatus> {
+  return call('read the update status', () => System.UpdateStatus());
+}
+
+/** Checks the release feed now ("Check now"); PgSafe downloads nothing. The check itself gives up after 30 s. */
+export function checkForUpdates(): Promise<UpdateStatus> {
+  return call('check for updates', () => System.CheckForUpdates(), 60_000);
+}
+
+export function setAutoUpdateChecks(on: boolean): Promise<void> {
+  return call('change the update-check setting', () => System.SetAutoUpdateChecks(on));
+}
+
+/** Calls fn with each new update status (a check started or ended, the setting changed). */
+export function onUpdateStatus(fn: (s: UpdateStatus) => void): () => void {
+  try {
+    return EventsOn('update:status', fn);
+  } catch {
+    return () => {};
+  }
+}
+
+/** Opens an https page (a release's, from the update feed) in the system browser; anything else is refused. */
+export function openInBrowser(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'https:') return false;
+  BrowserOpenURL(u.toString());
+  return true;
 }
 
 export type ScheduleKind = 'every' | 'daily' | 'weekly' | 'monthly' | 'cron';

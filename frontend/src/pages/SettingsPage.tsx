@@ -20,6 +20,7 @@ import { DrillServerPanel } from '../components/DrillServerPanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { PathText } from '../components/PathText';
 import { RecoveryKitPanel } from '../components/RecoveryKitPanel';
+import { UpdatesPanel } from '../components/UpdatesPanel';
 import type { Call } from '../useCall';
 
 interface Props {
@@ -167,6 +168,10 @@ function AboutPanel({ info: { state, reload } }: { info: Call<AppInfo> }) {
           </DataList.Item>
         </DataList>
       )}
+      <Title order={3} size="h6" mt="lg" mb="xs">
+        Updates
+      </Title>
+      <UpdatesPanel />
     </Section>
   );
 }
