@@ -34,6 +34,13 @@ for target in $PGSAFE_DIST_TARGETS; do
   bash "scripts/dist-$target.sh"
 done
 
-(cd "$DIST" && find . -maxdepth 1 -type f ! -name SHA256SUMS -printf '%f\n' | LC_ALL=C sort | xargs -r sha256sum >SHA256SUMS)
+# sha256sum (GNU) or shasum (macOS): the same "HASH  NAME" lines.
+sha256() { if command -v sha256sum >/dev/null; then sha256sum "$@"; else shasum -a 256 "$@"; fi; }
+(
+  cd "$DIST"
+  files=()
+  while IFS= read -r f; do [[ -f $f && $f != SHA256SUMS ]] && files+=("$f"); done < <(LC_ALL=C ls -1)
+  sha256 "${files[@]}" >SHA256SUMS
+)
 echo "dist: $(wc -l <"$DIST/SHA256SUMS") artifacts in $DIST" >&2
 cat "$DIST/SHA256SUMS"
