@@ -33,14 +33,15 @@ function freePort() {
  * Starts the dev binary and a browser page on it; call stop() at the end.
  * With home, the app uses that settings directory (a later start on the same
  * settings) and stop() leaves it; otherwise a fresh one is made and removed.
+ * env adds to the app's environment (the agent it starts inherits it).
  */
-export async function startSession({ viewport = { width: 1024, height: 680 }, home } = {}) {
+export async function startSession({ viewport = { width: 1024, height: 680 }, home, env = {} } = {}) {
   const s = { home: home ?? mkdtempSync(join(tmpdir(), 'pgsafe-e2e-home-')), profile: mkdtempSync(join(tmpdir(), 'pgsafe-e2e-profile-')), log: '', pageErrors: [], consoleErrors: [] };
   const port = await freePort();
   s.baseURL = `http://127.0.0.1:${port}`;
   s.app = spawn(devBin, ['-assetdir', join(repo, 'frontend/dist'), '-devserver', `127.0.0.1:${port}`], {
     cwd: repo,
-    env: { ...process.env, PGSAFE_HOME: s.home },
+    env: { ...process.env, ...env, PGSAFE_HOME: s.home },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
