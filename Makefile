@@ -131,8 +131,8 @@ test-e2e: test-deps build/bin/pgsafe-dev
 
 # Windows: packages' tests as Windows programs under Wine (needs wine64 gcc-mingw-w64-x86-64;
 # not part of `make test`). The agent's named-pipe tests hang under Wine 8 (docs/AGENT.md), so
-# only the login item's package runs by default.
-test-windows:
+# only the login item's package and the console attachment (backend/console) run by default.
+test-windows: system-deps
 	bash scripts/test-windows.sh
 
 # ---- release ---------------------------------------------------------------

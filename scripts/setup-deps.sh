@@ -25,6 +25,9 @@ PACKAGES=(
   # make dist / test-dist (Linux): the .rpm inspected, the desktop entry and AppStream metainfo
   # validated, the man pages rendered, the installed app's screenshot (xvfb, imagemagick above)
   rpm desktop-file-utils appstream man-db
+  # make dist / test-dist (Windows): the NSIS installer built (makensis), the Windows programs and
+  # the installer run under Wine (wine64; mingw-w64 builds its shim DLL), the portable zip opened
+  nsis wine64 gcc-mingw-w64-x86-64 unzip
   # misc
   ca-certificates git curl xz-utils
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Go packages' tests as Windows programs under Wine (Debian's wine64 8.0), in a throwaway
 # Wine prefix: real Windows APIs as Wine implements them (the registry, command-line parsing).
-#   scripts/test-windows.sh [package…]   (default: ./backend/tray/autostart)
+#   scripts/test-windows.sh [package…]   (default: ./backend/tray/autostart ./backend/console)
 # Needs: wine64 gcc-mingw-w64-x86-64 (apt-get install; make test-windows installs them), and
 # script(1) (util-linux) to give the tests a console.
 # The prefix, with the shim DLL Go needs under Wine 8: scripts/wine-prefix.sh.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 source scripts/wine-prefix.sh
 
 packages=("$@")
-if ((${#packages[@]} == 0)); then packages=(./backend/tray/autostart); fi
+if ((${#packages[@]} == 0)); then packages=(./backend/tray/autostart ./backend/console); fi
 
 work=$(mktemp -d)
 trap 'wine_prefix_end; rm -rf "$work"' EXIT

@@ -36,6 +36,8 @@ C
   printf 'LIBRARY bcryptprimitives\nEXPORTS\n  ProcessPrng\n' >"$work/prng.def"
   x86_64-w64-mingw32-gcc -shared -O2 -o "$work/bcryptprimitives.dll" "$work/prng.c" "$work/prng.def" -ladvapi32
   wine64 wineboot --init >/dev/null 2>&1
+  # Debian's Wine 8 makes a Windows 7 prefix; PgSafe (Wails, WebView2) needs Windows 10.
+  wine64 winecfg -v win10 >/dev/null 2>&1
   cp "$work/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/"
 }
 

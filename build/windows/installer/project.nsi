@@ -15,7 +15,9 @@
 # asked; run silently (/S) it keeps it. Backups and the encryption key (Windows Credential
 # Manager) are never touched.
 
-Unicode true
+# A 64-bit installer (Debian's nsis has the amd64 stubs): PgSafe is for x64 Windows only, and so
+# it also runs under a 64-bit-only Wine.
+Target amd64-unicode
 ManifestDPIAware true
 RequestExecutionLevel user
 SetCompressor /SOLID lzma
