@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints PgSafe's version, the one every build and package is stamped with (semver):
 #   - at a release tag vX.Y.Z:        X.Y.Z
-#   - after one:                      X.Y.Z-dev.N+gHASH   (N commits after the tag)
+#   - after one:                      X.Y.(Z+1)-dev.N+gHASH   (N commits after the tag: a dev
+#                                     build sorts after the release it follows, before the next)
 #   - with no tag in the history yet: BASE-dev.N+gHASH   (BASE: wails.json's productVersion,
 #                                                         N: the commit count)
 #   - uncommitted changes add ".dirty" to the build metadata.
@@ -24,6 +25,9 @@ if tag=$(git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null); then
     echo "$base"
     exit 0
   fi
+  # The next patch: semver sorts X.Y.Z-dev before X.Y.Z, and this build is newer than the tag.
+  base=${base%%[-+]*}
+  base="${base%.*}.$((${base##*.} + 1))"
 else
   base=$(sed -n 's/.*"productVersion": *"\([^"]*\)".*/\1/p' wails.json)
   n=$(git rev-list --count HEAD)
