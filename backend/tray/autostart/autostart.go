@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/pgsafe/pgsafe/backend/internal/macapp"
@@ -54,7 +55,8 @@ type Item struct {
 // this executable (or, run from an AppImage, the AppImage file, since the
 // running executable lives in a mount that is gone after logout; or, in
 // the macOS app bundle, the agent helper app's executable, which stays out
-// of the Dock) with "agent --login".
+// of the Dock; or, on Windows, the app beside pgsafe-headless.exe, which
+// opens no console window: runProgram) with "agent --login".
 func Command() ([]string, error) {
 	exe := os.Getenv("APPIMAGE")
 	if exe == "" {
@@ -64,6 +66,9 @@ func Command() ([]string, error) {
 		}
 		if agent, ok := macapp.AgentFor(exe); ok {
 			exe = agent
+		}
+		if runtime.GOOS == "windows" {
+			exe = runProgram(exe)
 		}
 	}
 	return []string{exe, "agent", "--login"}, nil

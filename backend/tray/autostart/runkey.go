@@ -1,6 +1,9 @@
 package autostart
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // The Windows Run value: pure, so tested on any OS.
 
@@ -51,4 +54,25 @@ func windowsArg(a string) string {
 	b.WriteString(strings.Repeat(`\`, slashes))
 	b.WriteByte('"')
 	return b.String()
+}
+
+// runProgram is the program the Run value starts for the agent's executable
+// exe. On Windows the agent mostly runs as pgsafe-headless.exe (the window
+// starts that sibling), a console program: started at login, Windows would
+// show it a console window for as long as it runs, and closing that window
+// would stop it. The app beside it, pgsafe.exe, a GUI program, runs the
+// same `agent --login` without one. Without that sibling: exe. Pure but for
+// the file's existence, so tested on any OS (Windows paths included).
+func runProgram(exe string) string {
+	cut := strings.LastIndexAny(exe, `\/`) + 1
+	dir, name := exe[:cut], exe[cut:]
+	const suffix = "-headless.exe"
+	if len(name) <= len(suffix) || !strings.EqualFold(name[len(name)-len(suffix):], suffix) {
+		return exe
+	}
+	app := dir + name[:len(name)-len(suffix)] + name[len(name)-len(".exe"):]
+	if fi, err := os.Stat(app); err == nil && fi.Mode().IsRegular() {
+		return app
+	}
+	return exe
 }
