@@ -157,11 +157,49 @@ func TestAgentTrayRunsSchedulesWithoutAWindow(t *testing.T) {
 		t.Fatal("Open PgSafe started no window")
 	}
 
-	// "Quit PgSafe" stops the agent.
-	quit, _ := root.Find("Quit PgSafe")
-	testenv.ClickMenu(t, menu, quit)
-	if err := agent.WaitExit(ctx, home); err != nil {
-		t.Fatal(err)
+	// "Quit PgSafe" stops the agent. While a backup runs (the schedule
+	// starts one every minute) it is a submenu whose "Quit PgSafe anyway"
+	// quits. The menu can change between reading and clicking: click what it
+	// shows after each change until the agent has stopped.
+	exited := make(chan error, 1)
+	go func() { exited <- agent.WaitExit(ctx, home) }()
+	for drained := false; !drained; {
+		select {
+		case <-updates:
+		default:
+			drained = true
+		}
+	}
+	for stopped := false; !stopped; {
+		if strings.Contains(readLog(home), "Quit PgSafe in the tray") {
+			if err := <-exited; err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		_, root := testenv.MenuLayout(t, menu)
+		quit, ok := root.Find("Quit PgSafe anyway")
+		if !ok {
+			quit, ok = root.Find("Quit PgSafe")
+		}
+		if !ok || len(quit.Children) > 0 {
+			t.Fatalf("no Quit PgSafe to click in %q", root.Labels())
+		}
+		clicked := menu.Call(testenv.MenuIface+".Event", 0, quit.ID, "clicked", dbus.MakeVariant(""), uint32(0)).Err
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatal(err)
+			}
+			stopped = true
+		case <-updates:
+			if strings.Contains(readLog(home), "Quit PgSafe in the tray") {
+				continue // the click quit: the next turn waits for the exit
+			}
+			// the menu changed under the click: click what it shows now
+		case <-ctx.Done():
+			t.Fatalf("Quit PgSafe (%q, click: %v) did not stop the agent", quit.Label(), clicked)
+		}
 	}
 	if log := readLog(home); !strings.Contains(log, "Quit PgSafe in the tray") || !strings.Contains(log, "stopped cleanly") {
 		t.Errorf("the agent's log:\n%s", log)

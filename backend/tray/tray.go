@@ -416,10 +416,26 @@ func (t *Tray) menu(st Status, line, next string) []entry {
 		m = append(m, entry{key: "update", label: "Update available: " + t.opts.Title + " " + st.Update + "…", enabled: true,
 			action: func() { t.app.OpenUpdate() }})
 	}
-	m = append(m,
-		entry{key: "open", label: "Open " + t.opts.Title, enabled: true, action: func() { t.app.OpenWindow() }},
-		entry{key: "quit", label: "Quit " + t.opts.Title, enabled: true, action: func() { t.app.Quit() }})
-	return m
+	m = append(m, entry{key: "open", label: "Open " + t.opts.Title, enabled: true, action: func() { t.app.OpenWindow() }})
+	return append(m, t.quitEntry(st))
+}
+
+// quitEntry is "Quit PgSafe". While a backup runs it asks first, as a menu
+// can: a submenu that says what quitting does to the backup, and the quit
+// itself one more click away.
+func (t *Tray) quitEntry(st Status) entry {
+	quit := func() { t.app.Quit() }
+	if len(st.Running) == 0 {
+		return entry{key: "quit", label: "Quit " + t.opts.Title, enabled: true, action: quit}
+	}
+	what := "The backup of " + strings.Join(st.Running, ", ") + " is running"
+	if len(st.Running) > 1 {
+		what = "The backups of " + strings.Join(st.Running, ", ") + " are running"
+	}
+	return entry{key: "quit", label: "Quit " + t.opts.Title, enabled: true, sub: []entry{
+		{key: "quit:running", label: what + ": it gets a minute to finish, then it is cancelled"},
+		{key: "quit:confirm", label: "Quit " + t.opts.Title + " anyway", enabled: true, action: quit},
+	}}
 }
 
 // signature is the menu's structure: its keys, nested.

@@ -71,7 +71,7 @@ func TestMenuStructure(t *testing.T) {
 		t.Errorf("labels %q, want %q", labels, want)
 	}
 	// Relabelling keeps the structure; a new database or line changes it.
-	same := tr.menu(Status{Databases: []string{"a", "b"}, Running: []string{"a"}}, "other", "")
+	same := tr.menu(Status{Databases: []string{"a", "b"}, Lines: []DatabaseLine{}}, "other", "")
 	if signature(m) != signature(same) {
 		t.Errorf("structure changed with labels only:\n%s\n%s", signature(m), signature(same))
 	}
@@ -79,6 +79,7 @@ func TestMenuStructure(t *testing.T) {
 		tr.menu(Status{Databases: []string{"a", "b", "c"}}, "line", ""),
 		tr.menu(Status{Databases: []string{"a", "b"}, Update: "0.2.0"}, "line", ""),
 		tr.menu(Status{Databases: []string{"a", "b"}}, "line", "tomorrow"),
+		tr.menu(Status{Databases: []string{"a", "b"}, Running: []string{"a"}}, "line", ""), // Quit asks first
 	} {
 		if signature(other) == signature(m) {
 			t.Errorf("structure unchanged: %s", signature(other))
@@ -157,3 +158,43 @@ func TestMenuUpdateItem(t *testing.T) {
 		}
 	}
 }
+
+// Quit asks first while a backup runs: the item opens a submenu saying what
+// happens to the backup, and only its second item quits.
+func TestMenuQuitAsksWhileABackupRuns(t *testing.T) {
+	quits := 0
+	app := &quitCounter{quits: &quits}
+	tr := New(app, Options{})
+	last := func(m []entry) entry { return m[len(m)-1] }
+
+	idle := last(tr.menu(Status{Databases: []string{"shop"}}, "line", ""))
+	if idle.label != "Quit PgSafe" || idle.sub != nil || idle.action == nil {
+		t.Fatalf("idle: %+v, want a plain Quit PgSafe", idle)
+	}
+	busy := last(tr.menu(Status{Databases: []string{"shop"}, Running: []string{"shop"}}, "line", ""))
+	if busy.label != "Quit PgSafe" || busy.action != nil || len(busy.sub) != 2 {
+		t.Fatalf("while backing up: %+v, want a submenu", busy)
+	}
+	if say := busy.sub[0]; say.enabled || say.label != "The backup of shop is running: it gets a minute to finish, then it is cancelled" {
+		t.Errorf("the submenu's first line: %+v", say)
+	}
+	if q := busy.sub[1]; !q.enabled || q.label != "Quit PgSafe anyway" || q.action == nil {
+		t.Fatalf("the submenu's quit: %+v", q)
+	}
+	busy.sub[1].action()
+	if quits != 1 {
+		t.Errorf("Quit PgSafe anyway quit %d times", quits)
+	}
+	two := last(tr.menu(Status{Databases: []string{"a", "b"}, Running: []string{"a", "b"}}, "line", ""))
+	if !strings.HasPrefix(two.sub[0].label, "The backups of a, b are running") {
+		t.Errorf("two backups: %q", two.sub[0].label)
+	}
+}
+
+// quitCounter is an App that counts Quit.
+type quitCounter struct {
+	App
+	quits *int
+}
+
+func (q *quitCounter) Quit() { *q.quits++ }
