@@ -16,7 +16,8 @@ if ! git rev-parse --git-dir >/dev/null 2>&1; then
 fi
 hash=$(git rev-parse --short=12 HEAD)
 dirty=""
-if ! git diff --quiet HEAD -- 2>/dev/null; then dirty=".dirty"; fi
+# Changes to docs/ build nothing (the browser tests rewrite docs/screenshots as they run).
+if ! git diff --quiet HEAD -- . ':(exclude)docs' 2>/dev/null; then dirty=".dirty"; fi
 
 if tag=$(git describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null); then
   base=${tag#v}
