@@ -91,7 +91,10 @@ installed() { # installed, or removed with its configuration kept
   [[ -n $s && $s != not-installed ]]
 }
 if installed; then
-  say "pgsafe is on this machine already (an earlier run?): purging it first"
+  # A development build is what an earlier run left; a release is someone's PgSafe: keep it.
+  have=$(dpkg-query -W -f='${Version}' pgsafe)
+  [[ $have == *~dev* ]] || fail "PgSafe $have (a release) is installed on this machine, and this check installs and purges the pgsafe package: remove it yourself first (sudo apt-get remove pgsafe; settings and backups stay), or run the check on another machine"
+  say "pgsafe $have is on this machine already (an earlier run?): purging it first"
   $SUDO apt-get purge -y -qq pgsafe >/dev/null
 fi
 # What a purge must take back to: the pgsafe paths under /etc and /var now.
