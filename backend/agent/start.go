@@ -67,12 +67,9 @@ func start(ctx context.Context, home string, command []string) error {
 		return errors.New("no command to start PgSafe's agent with")
 	}
 	logPath := filepath.Join(home, LogName)
-	if fi, err := os.Stat(logPath); err == nil && fi.Size() > LogLimit {
-		os.Rename(logPath, logPath+".1")
-	}
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	logf, err := OpenLog(home)
 	if err != nil {
-		return fmt.Errorf("open the agent's log: %w", err)
+		return err
 	}
 	defer logf.Close()
 	cmd := exec.Command(command[0], command[1:]...)
@@ -111,6 +108,23 @@ func start(ctx context.Context, home string, command []string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("PgSafe's agent did not start in time: %w%s", ctx.Err(), logTail(logPath))
 	}
+}
+
+// OpenLog opens the agent's log in home (LogName) for appending, first
+// moving a log past LogLimit to LogName+".1": the log of an agent that has
+// no terminal (started by a face, or at login on Windows).
+func OpenLog(home string) (*os.File, error) {
+	path := filepath.Join(home, LogName)
+	if fi, err := os.Stat(path); err == nil && fi.Size() > LogLimit {
+		if err := os.Rename(path, path+".1"); err != nil {
+			return nil, fmt.Errorf("rotate the agent's log: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open the agent's log: %w", err)
+	}
+	return f, nil
 }
 
 // logTail is the last lines of the agent's log, for an error.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -72,5 +73,41 @@ func TestOwnScope(t *testing.T) {
 	want := []string{"/usr/bin/systemd-run", "--user", "--scope", "--quiet", "--collect", "--", "/usr/bin/pgsafe", "app"}
 	if got := ownScope(window, "abc123", found); !slices.Equal(got, want) {
 		t.Errorf("a service: %q, want %q", got, want)
+	}
+}
+
+// The agent's log is appended to, and moved aside to agent.log.1 once it is
+// past LogLimit, when an agent opens it.
+func TestOpenLogRotates(t *testing.T) {
+	home := t.TempDir()
+	path := filepath.Join(home, LogName)
+	write := func(s string) {
+		t.Helper()
+		f, err := OpenLog(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	write("first\n")
+	write("second\n")
+	if b, _ := os.ReadFile(path); string(b) != "first\nsecond\n" {
+		t.Fatalf("the log = %q, want both lines appended", b)
+	}
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), LogLimit+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	write("fresh\n")
+	if b, _ := os.ReadFile(path); string(b) != "fresh\n" {
+		t.Errorf("after a log past the limit: %q, want a fresh log", b)
+	}
+	if fi, err := os.Stat(path + ".1"); err != nil || fi.Size() != LogLimit+1 {
+		t.Errorf("the old log was not kept as agent.log.1: %v", err)
+	}
+	if fi, err := os.Stat(path); err != nil || (runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600) {
+		t.Errorf("the log's mode: %v, %v; want 0600", fi.Mode(), err)
 	}
 }

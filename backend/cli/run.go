@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,7 +75,21 @@ func agentCmd(env *Env) *cobra.Command {
 					return nil
 				}
 			}
-			return runAgent(env, agent.Options{Tray: !noTray, TrayWait: trayWait,
+			runEnv := env
+			if login && runtime.GOOS == "windows" {
+				// The Run key starts the GUI-subsystem app: no console,
+				// nowhere for stderr to go. Log where a face-started
+				// agent logs.
+				f, err := loginLog()
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				logged := *env
+				logged.Stderr = f
+				runEnv = &logged
+			}
+			return runAgent(runEnv, agent.Options{Tray: !noTray, TrayWait: trayWait,
 				Core: ui.CoreOptions{CreateKey: true, DesktopNotifications: !noTray, Grace: graceFlag(grace)}})
 		},
 	}
@@ -90,6 +105,15 @@ func agentCmd(env *Env) *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// loginLog is the agent's log file in the settings directory.
+func loginLog() (*os.File, error) {
+	home, err := engine.EnsureSettingsDir()
+	if err != nil {
+		return nil, err
+	}
+	return agent.OpenLog(home)
 }
 
 func graceFlag(g time.Duration) time.Duration {
