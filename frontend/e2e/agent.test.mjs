@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, repo, startSession } from './harness.mjs';
+import { dismissWelcome, repo, startSession, until } from './harness.mjs';
 
 const env = process.env;
 const shots = join(repo, 'docs/screenshots');
@@ -71,9 +71,8 @@ function hello(home) {
 
 /** Waits until an agent other than pid answers on home's socket (the window starts it). */
 async function newAgent(home, pid, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
   let last;
-  while (Date.now() < deadline) {
+  return until(() => `a new agent (${last})`, async () => {
     try {
       const h = await hello(home);
       if (h.pid !== pid) return h;
@@ -81,9 +80,8 @@ async function newAgent(home, pid, timeoutMs = 60_000) {
     } catch (e) {
       last = e.message;
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no new agent after ${timeoutMs} ms (${last})`);
+    return null;
+  }, timeoutMs);
 }
 
 /** Holds an exclusive lock on a table in an open transaction: pg_dump waits for it. */
@@ -204,9 +202,8 @@ describe('the agent outlives the window', () => {
     // sweeps the temporary files of interrupted writes.
     const names = () => readdirSync(folder, { recursive: true }).map(String);
     assert.ok(!names().some((n) => n.includes(interrupted) && !n.includes('.pgsafe-tmp-')), `a file of the interrupted backup was kept: ${names()}`);
-    const deadline = Date.now() + 30_000;
-    while (names().some((n) => n.includes('.pgsafe-tmp-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    assert.deepEqual(names().filter((n) => n.includes('.pgsafe-tmp-')), [], 'temporary files of the interrupted backup were left');
+    const temps = () => names().filter((n) => n.includes('.pgsafe-tmp-'));
+    await until(() => `the sweep of the interrupted backup's temporary files (left: ${temps()})`, () => temps().length === 0);
   });
 
   test('Quit PgSafe in Settings stops the agent, and the window closes with it', async () => {

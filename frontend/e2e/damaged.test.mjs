@@ -8,18 +8,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { devBin, dismissWelcome, repo, startSession } from './harness.mjs';
+import { devBin, dismissWelcome, repo, startSession, until } from './harness.mjs';
 
 const shotBase = resolve(repo, process.env.E2E_SHOT || 'build/e2e-shot.png').replace(/(\.png)?$/, '');
-
-/** Waits for cond() to hold, checking every 100 ms, for at most ms. */
-async function until(what, cond, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let home;
 let s;

@@ -125,6 +125,23 @@ function kill(app, sig) {
   }
 }
 
+/**
+ * Waits until cond() (which may be async) holds, checking every 100 ms, for
+ * at most ms, and returns what it returned; otherwise fails naming what
+ * (a string, or a function called then, for the last state seen). For
+ * states the app announces no event of: a file appearing or going, a
+ * process answering.
+ */
+export async function until(what, cond, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Stops the agent of home (waits until it has exited), as Quit PgSafe would. */
 export function stopAgentSync(home) {
   const r = spawnSync(devBin, ['agent', 'stop'], { env: { ...process.env, PGSAFE_HOME: home }, encoding: 'utf8', timeout: 120_000 });
