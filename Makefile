@@ -22,6 +22,13 @@ PKG          := github.com/pgsafe/pgsafe
 VERSION      ?= $(shell bash scripts/version.sh)
 COMMIT       ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS      := -X $(PKG)/backend/buildinfo.Version=$(VERSION) -X $(PKG)/backend/buildinfo.Commit=$(COMMIT)
+# A distributor's own OAuth clients for the cloud drives (docs/STORAGE.md); empty: users give their own.
+PGSAFE_GOOGLE_CLIENT_ID     ?=
+PGSAFE_GOOGLE_CLIENT_SECRET ?=
+PGSAFE_DROPBOX_CLIENT_ID    ?=
+PGSAFE_ONEDRIVE_CLIENT_ID   ?=
+LDFLAGS      += -X $(PKG)/backend/oauth.GoogleClientID=$(PGSAFE_GOOGLE_CLIENT_ID) -X $(PKG)/backend/oauth.GoogleClientSecret=$(PGSAFE_GOOGLE_CLIENT_SECRET) \
+                -X $(PKG)/backend/oauth.DropboxClientID=$(PGSAFE_DROPBOX_CLIENT_ID) -X $(PKG)/backend/oauth.OneDriveClientID=$(PGSAFE_ONEDRIVE_CLIENT_ID)
 
 GO_SOURCES   := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './frontend/*' 2>/dev/null)
 FRONT_SOURCES:= $(shell find frontend/src frontend/index.html frontend/vite.config.* frontend/postcss.config.* frontend/tsconfig*.json frontend/package.json -type f -not -path 'frontend/src/wailsjs/*' 2>/dev/null)
@@ -60,9 +67,10 @@ frontend-deps: frontend/node_modules/.package-lock.json
 
 setup: system-deps go-tools frontend-deps
 
-# Test-only servers: S3 (versitygw) and other PostgreSQL majors.
+# Test-only servers: S3 (versitygw), Azure Blob (Azurite) and other PostgreSQL majors.
 test-deps: setup $(GOBIN)/versitygw
 	@bash scripts/fetch-embedded-pg.sh $(EXTRA_PG_MAJORS)
+	@bash scripts/fetch-azurite.sh
 
 # ---- build -----------------------------------------------------------------
 

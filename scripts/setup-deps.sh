@@ -22,6 +22,8 @@ PACKAGES=(
   chromium
   # SFTP server for storage tests
   openssh-server openssh-client
+  # WebDAV server for storage tests (Apache mod_dav, mod_ssl for HTTPS)
+  apache2 apache2-utils
   # make dist / test-dist (Linux): the .rpm inspected, the desktop entry and AppStream metainfo
   # validated, the man pages rendered, the installed app's screenshot (xvfb, imagemagick above)
   rpm desktop-file-utils appstream man-db

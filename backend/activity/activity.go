@@ -67,7 +67,7 @@ func (s Sentence) String() string {
 // KindOf is the group an action belongs to.
 func KindOf(action string) Kind {
 	switch action {
-	case "backup.started", "backup.finished", "backup.failed", "backup.deleted", "backup.imported":
+	case "backup.started", "backup.finished", "backup.failed", "backup.deleted", "backup.kept", "backup.imported":
 		return KindBackups
 	case "backup.verify", "backup.drill", "database.checked", "database.up", "database.down":
 		return KindChecks
@@ -79,7 +79,7 @@ func KindOf(action string) Kind {
 		return KindOther
 	}
 	switch prefix, _, _ := strings.Cut(action, "."); prefix {
-	case "key", "audit":
+	case "key", "audit", "roles":
 		return KindSecurity
 	case "database", "db", "schedule", "retention", "health_policy", "drill_policy", "storage", "notifier", "settings":
 		return KindSettings
@@ -114,7 +114,8 @@ var verdictWords = map[string]string{
 var originWords = map[string]string{"scheduled": "scheduled", "import": "imported"}
 
 var kindWords = map[string]string{
-	"local": "a folder", "s3": "S3", "sftp": "SFTP",
+	"local": "a folder", "s3": "S3", "sftp": "SFTP", "azure": "Azure Blob Storage",
+	"gdrive": "Google Drive", "dropbox": "Dropbox", "onedrive": "OneDrive",
 	"email": "email", "slack": "Slack", "discord": "Discord", "teams": "Microsoft Teams", "telegram": "Telegram",
 	"webhook": "a webhook", "desktop": "desktop notifications",
 }
@@ -205,6 +206,17 @@ func Describe(r audit.Record, b *Backup) Sentence {
 			s += " (" + reason + ")"
 		}
 		return Sentence{Text: capitalize(s), When: when}
+	case "backup.kept":
+		what, when := ofBackup()
+		s := "Kept " + what
+		if st := f("storage"); st != "" {
+			s += " on " + st
+		}
+		s += ", which retention would remove"
+		if kept := f("kept"); kept != "" {
+			s += " (" + kept + ")"
+		}
+		return Sentence{Text: capitalize(s), When: when}
 	case "backup.imported":
 		if st := f("storage"); st != "" {
 			return say("Imported a backup of %s found on %s", t, st)
@@ -245,6 +257,19 @@ func Describe(r audit.Record, b *Backup) Sentence {
 		return say("Changed %s: %s", t, fieldList(f("fields"), ""))
 	case "database.deleted":
 		return say("Removed database %s from PgSafe (its backups stay in storage)", t)
+	case "roles.created": // by a restore that was asked to (docs/RESTORE.md)
+		how := "without passwords, unable to log in"
+		if f("login") == "true" {
+			how = "without passwords"
+		}
+		return say("Created the roles %s on %s for a restore (%s)", f("roles"), t, how)
+	case "database.gone": // a server entry's database (docs/DATABASES.md)
+		if strings.Contains(r.Message, "now excluded") {
+			return say("%s is now left out of server %s's backups (its backups are kept)", t, f("server"))
+		}
+		return say("%s is no longer on server %s (its backups are kept)", t, f("server"))
+	case "database.returned":
+		return say("%s is on server %s again and is backed up with it", t, f("server"))
 	case "database.checked":
 		if v, ok := verdictWords[f("verdict")]; ok {
 			return say("Checked what %s's role may do: %s", t, v)
@@ -317,6 +342,8 @@ func Describe(r audit.Record, b *Backup) Sentence {
 		return say("Added storage %s", t)
 	case "storage.deleted":
 		return say("Removed storage %s", t)
+	case "storage.signed_in":
+		return say("Signed in to %s again for storage %s", kindWords[f("kind")], t)
 	case "notifier.created":
 		if k := kindWords[f("kind")]; k != "" {
 			return say("Added notifications by %s: %s", k, t)

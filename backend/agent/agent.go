@@ -384,7 +384,11 @@ func trayLine(l ui.TrayLine) tray.DatabaseLine {
 	case status.Failing, status.Unprotected:
 		icon = tray.Failed
 	}
-	return tray.DatabaseLine{Name: l.Database, State: icon, Words: words}
+	line := tray.DatabaseLine{Name: l.Database, State: icon, Words: words}
+	for _, c := range l.Databases {
+		line.Databases = append(line.Databases, trayLine(c))
+	}
+	return line
 }
 
 func (t trayApp) NextBackup() string { return t.a.core.NextBackup() }

@@ -130,11 +130,22 @@ func TestAgentTrayRunsSchedulesWithoutAWindow(t *testing.T) {
 		t.Errorf("Shop's line: icon %d bytes, enabled %v; want an icon, not clickable", len(px), shop.Enabled())
 	}
 
-	// "Open PgSafe" starts the window.
-	_, root := testenv.MenuLayout(t, menu)
-	open, ok := root.Find("Open PgSafe")
-	if !ok {
-		t.Fatalf("no Open PgSafe in %q", root.Labels())
+	// "Open PgSafe" starts the window. When the menu's structure changes
+	// (the next scheduled backup's line, a state line), the tray rebuilds it
+	// item by item, and a read in between sees part of it: read again after
+	// each update until it is whole.
+	var open testenv.MenuNode
+	for ok := false; !ok; {
+		var root testenv.MenuNode
+		_, root = testenv.MenuLayout(t, menu)
+		if open, ok = root.Find("Open PgSafe"); ok {
+			break
+		}
+		select {
+		case <-updates:
+		case <-ctx.Done():
+			t.Fatalf("no Open PgSafe in %q", root.Labels())
+		}
 	}
 	opened := make(chan string, 1)
 	go func() {
@@ -183,7 +194,12 @@ func TestAgentTrayRunsSchedulesWithoutAWindow(t *testing.T) {
 			quit, ok = root.Find("Quit PgSafe")
 		}
 		if !ok || len(quit.Children) > 0 {
-			t.Fatalf("no Quit PgSafe to click in %q", root.Labels())
+			select { // read while the tray rebuilds its menu: read it again
+			case <-updates:
+				continue
+			case <-ctx.Done():
+				t.Fatalf("no Quit PgSafe to click in %q", root.Labels())
+			}
 		}
 		clicked := menu.Call(testenv.MenuIface+".Event", 0, quit.ID, "clicked", dbus.MakeVariant(""), uint32(0)).Err
 		select {

@@ -3,16 +3,21 @@ package backup
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/pgsafe/pgsafe/backend/format"
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
@@ -144,17 +149,19 @@ func TestRun(t *testing.T) {
 	if len(res.Failed) != 0 {
 		t.Fatalf("failed storages: %+v", res.Failed)
 	}
-	if got := fmt.Sprint(phases); got != "[connecting counting dumping finishing done]" {
+	if got := fmt.Sprint(phases); got != "[connecting dumping finishing done]" {
 		t.Errorf("phases %s", got)
 	}
-	want := []string{"team-a/db1/" + m.BackupID + ".manifest.pgsafe", "team-a/db1/" + m.BackupID + ".pgsafe"}
+	want := []string{"team-a/db1/" + m.BackupID + ".manifest.pgsafe", "team-a/db1/" + m.BackupID + ".pgsafe",
+		"team-a/db1/" + m.BackupID + ".globals.pgsafe"}
+	sort.Strings(want)
 	for _, s := range []dirStorage{a, b} {
 		if got := s.files(t); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("storage holds %v, want %v", got, want)
 		}
 	}
 	// The backup decrypts with the key alone to a pg_dump archive pg_restore reads.
-	archive, h := openFile(t, filepath.Join(a.root, want[1]), f.key)
+	archive, h := openFile(t, filepath.Join(a.root, m.Object), f.key)
 	if h.BackupID.String() != m.BackupID || h.Compression != format.CompressionZstd {
 		t.Fatalf("header %+v", h)
 	}
@@ -169,12 +176,12 @@ func TestRun(t *testing.T) {
 		}
 	}
 	// The manifest decrypts too and matches what Run returned.
-	plain, _ := openFile(t, filepath.Join(b.root, want[0]), f.key)
+	plain, _ := openFile(t, filepath.Join(b.root, ManifestOf(m.Object)), f.key)
 	got, err := ParseManifest(plain)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, _ := os.ReadFile(filepath.Join(b.root, want[1]))
+	stored, _ := os.ReadFile(filepath.Join(b.root, m.Object))
 	if got.SHA256 != m.SHA256 || got.StoredSize != int64(len(stored)) || got.RawSize != int64(len(archive)) {
 		t.Errorf("manifest sizes/hash: %+v; stored %d bytes, archive %d", got, len(stored), len(archive))
 	}
@@ -193,6 +200,46 @@ func TestRun(t *testing.T) {
 	}
 	if got.ServerMajor != 15 || got.PgDumpVersion == "" || got.KeyID != f.key.ID().String() || len(got.Storages) != 2 {
 		t.Errorf("manifest %+v", got)
+	}
+}
+
+// Rows are counted from pg_dump's stream: the manifest's counts equal
+// count(*) on data that a line count gets wrong (newlines and backslashes in
+// values, a value `\.`, empty single-column rows, a row larger than a pipe's
+// buffer, partitions, odd names), and a table pg_dump holds no data of (here:
+// none, since every listed table is dumped) would say Counted false.
+func TestRunCountsRowsFromTheStream(t *testing.T) {
+	f := newFixture(t)
+	f.pg.Exec(t, "shop", `
+		CREATE TABLE lines (t text);
+		INSERT INTO lines VALUES (E'a\nb\r\n'), (E'\\.'), (''), (''), (NULL), (E'\\'), (repeat(md5('x'), 100000));
+		CREATE SCHEMA "Bücher ✓";
+		CREATE TABLE "Bücher ✓"."a ""b""; c" (id int, am date) PARTITION BY RANGE (am);
+		CREATE TABLE "Bücher ✓"."p1" PARTITION OF "Bücher ✓"."a ""b""; c" FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+		CREATE TABLE "Bücher ✓"."p2" PARTITION OF "Bücher ✓"."a ""b""; c" DEFAULT;
+		INSERT INTO "Bücher ✓"."a ""b""; c" SELECT g, date '2023-06-01' + g FROM generate_series(1, 500) g;
+		GRANT USAGE ON SCHEMA "Bücher ✓" TO backup;
+		GRANT SELECT ON ALL TABLES IN SCHEMA public, "Bücher ✓" TO backup;`)
+	res, err := Run(context.Background(), f.job(Target{ID: "s1", Name: "folder", Storage: newDir(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if !m.RowsCounted || len(m.Tables) != 6 {
+		t.Fatalf("rows counted %v, tables %+v", m.RowsCounted, m.Tables)
+	}
+	conn := f.pg.Conn(t, "shop")
+	for _, tb := range m.Tables {
+		var n int64
+		if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{tb.Schema, tb.Name}.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if !tb.Counted || tb.Rows != n {
+			t.Errorf("%s.%s: manifest %d (counted %v), count(*) %d", tb.Schema, tb.Name, tb.Rows, tb.Counted, n)
+		}
+	}
+	if l, _ := m.Table("public", "lines"); l.Rows != 7 {
+		t.Errorf("lines: %+v", l)
 	}
 }
 
@@ -272,5 +319,80 @@ func TestRunCancelled(t *testing.T) {
 	}
 	if files := s.files(t); len(files) != 0 {
 		t.Fatalf("a cancelled backup left %v", files)
+	}
+}
+
+// The server's roles are stored beside the backup, encrypted, named in the
+// manifest, and never hold a password, though the roles have some. The
+// backup's role is no superuser: pg_dumpall without passwords needs none.
+func TestRunStoresGlobalsWithoutPasswords(t *testing.T) {
+	f := newFixture(t)
+	f.pg.Exec(t, "shop", `CREATE ROLE app_owner LOGIN PASSWORD 'owner-secret-42';
+		CREATE ROLE readers NOLOGIN;
+		CREATE ROLE "Odd ""Name""" PASSWORD 'odd-secret-43';
+		GRANT readers TO app_owner`)
+	s := newDir(t)
+	res, err := Run(context.Background(), f.job(Target{ID: "s1", Name: "folder", Storage: s}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if m.Globals == nil || m.GlobalsMissing != "" {
+		t.Fatalf("globals %+v, missing %q", m.Globals, m.GlobalsMissing)
+	}
+	g := m.Globals
+	if g.Object != GlobalsName("team-a", "db1", format.BackupID{}) && g.Object != "team-a/db1/"+m.BackupID+".globals.pgsafe" {
+		t.Fatalf("globals object %q", g.Object)
+	}
+	for _, r := range []string{"app_owner", "readers", `Odd "Name"`, "backup", "postgres"} {
+		if !slices.Contains(g.Roles, r) {
+			t.Errorf("roles %q lack %q", g.Roles, r)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(s.root, g.Object))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	if int64(len(raw)) != g.StoredSize || hex.EncodeToString(sum[:]) != g.SHA256 {
+		t.Errorf("stored %d bytes %x; manifest %+v", len(raw), sum, g)
+	}
+	sql, h := openFile(t, filepath.Join(s.root, g.Object), f.key)
+	if h.BackupID.String() != m.BackupID || int64(len(sql)) != g.RawSize {
+		t.Errorf("header %+v, %d bytes, manifest %+v", h, len(sql), g)
+	}
+	text := string(sql)
+	if !strings.Contains(text, "CREATE ROLE app_owner;") || !strings.Contains(text, "GRANT readers TO app_owner") {
+		t.Errorf("globals lack the roles:\n%s", text)
+	}
+	for _, secret := range []string{"owner-secret-42", "odd-secret-43", "backup-pw-123", "SCRAM-SHA-256$", "PASSWORD"} {
+		if strings.Contains(strings.ToUpper(text), strings.ToUpper(secret)) {
+			t.Errorf("the globals hold %q:\n%s", secret, text)
+		}
+	}
+	if pgtools.HasPassword(sql) {
+		t.Error("HasPassword finds a password in the stored globals")
+	}
+}
+
+// Without a pg_dumpall the backup still succeeds and says what is missing.
+func TestRunWithoutPgDumpall(t *testing.T) {
+	f := newFixture(t)
+	s := newDir(t)
+	job := f.job(Target{ID: "s1", Name: "folder", Storage: s})
+	job.Clients = slices.Clone(job.Clients)
+	for i := range job.Clients {
+		job.Clients[i].PgDumpall = ""
+	}
+	res, err := Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if m.Globals != nil || !strings.Contains(m.GlobalsMissing, "no pg_dumpall of PostgreSQL 15 or newer") {
+		t.Fatalf("globals %+v, missing %q", m.Globals, m.GlobalsMissing)
+	}
+	if files := s.files(t); len(files) != 2 {
+		t.Fatalf("storage holds %v", files)
 	}
 }

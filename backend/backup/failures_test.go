@@ -45,8 +45,8 @@ func TestRunKeepsTheStoragesThatWork(t *testing.T) {
 	if len(m.Storages) != 1 || m.Storages[0].StorageID != "a" {
 		t.Fatalf("manifest storages %+v", m.Storages)
 	}
-	if got := len(a.files(t)); got != 2 {
-		t.Fatalf("storage A holds %d files, want backup + manifest", got)
+	if got := len(a.files(t)); got != 3 {
+		t.Fatalf("storage A holds %d files, want backup, globals and manifest", got)
 	}
 	if files := b.files(t); len(files) != 0 {
 		t.Fatalf("the failed storage holds %v", files)
@@ -59,7 +59,10 @@ func TestRunDropsAStalledStorage(t *testing.T) {
 	f := newFixture(t)
 	a, b := newDir(t), newDir(t)
 	job := f.job(Target{ID: "a", Name: "A", Storage: a}, Target{ID: "b", Name: "NAS", Storage: stuckStorage{b, 1}})
-	job.StallAfter = 700 * time.Millisecond
+	// Long enough for pg_dump to start sending on a loaded machine (it is
+	// stopped as stalled too otherwise, as seen in CI at 700 ms under a load
+	// of 38): only the stuck storage may stall.
+	job.StallAfter = 5 * time.Second
 	res, err := Run(context.Background(), job)
 	if err != nil {
 		t.Fatal(err)
@@ -68,10 +71,10 @@ func TestRunDropsAStalledStorage(t *testing.T) {
 	if len(res.Failed) != 1 || !errors.As(res.Failed[0].Err, &stall) || stall.Stage != "storage NAS" {
 		t.Fatalf("failed = %+v", res.Failed)
 	}
-	if msg := res.Failed[0].Err.Error(); !strings.Contains(msg, "took no data for 700ms") {
+	if msg := res.Failed[0].Err.Error(); !strings.Contains(msg, "took no data for 5s") {
 		t.Fatalf("message: %s", msg)
 	}
-	if len(res.Manifest.Storages) != 1 || len(a.files(t)) != 2 || len(b.files(t)) != 0 {
+	if len(res.Manifest.Storages) != 1 || len(a.files(t)) != 3 || len(b.files(t)) != 0 {
 		t.Fatalf("storages %+v; A %v; B %v", res.Manifest.Storages, a.files(t), b.files(t))
 	}
 }
@@ -100,20 +103,13 @@ func TestRunStalledPgDump(t *testing.T) {
 	job := f.job(Target{ID: "s", Name: "S", Storage: s})
 	job.StallAfter = 800 * time.Millisecond
 
-	t.Run("counting", func(t *testing.T) {
-		_, err := Run(context.Background(), job)
-		if err == nil || !strings.Contains(err.Error(), "another session holds a lock") {
-			t.Fatalf("Run = %v", err)
-		}
-	})
-	t.Run("dumping", func(t *testing.T) {
-		job.Count = func(string, string) bool { return false }
-		_, err := Run(context.Background(), job)
-		var stall *StallError
-		if !errors.As(err, &stall) || stall.Stage != "pg_dump" || !strings.Contains(err.Error(), "waiting for a lock") {
-			t.Fatalf("Run = %v", err)
-		}
-	})
+	// Rows are counted from the dump stream (on by default here): nothing
+	// reads a table before pg_dump, so pg_dump is what waits.
+	_, err := Run(context.Background(), job)
+	var stall *StallError
+	if !errors.As(err, &stall) || stall.Stage != "pg_dump" || !strings.Contains(err.Error(), "waiting for a lock") {
+		t.Fatalf("Run = %v", err)
+	}
 	if files := s.files(t); len(files) != 0 {
 		t.Fatalf("a stalled backup left %v", files)
 	}
@@ -186,8 +182,8 @@ func TestRunInterrupted(t *testing.T) {
 }
 
 // Issue 12, item 8: a backup held up by another session's lock says, within
-// seconds, which table and which session: while counting rows and while
-// pg_dump waits to start dumping.
+// seconds, which table and which session, while pg_dump waits to start
+// dumping, whether the backup records row counts or not.
 func TestRunSaysWhatItWaitsFor(t *testing.T) {
 	f := newFixture(t)
 	holdLock(t, f, "customers")

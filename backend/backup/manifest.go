@@ -50,6 +50,14 @@ type Manifest struct {
 	// Tables says which were.
 	RowsCounted bool `json:"rows_counted"`
 
+	// Globals names the object beside the backup holding the server's roles
+	// and tablespaces (never passwords), which a restore needs to give
+	// objects their owners and grants on another server. When they could not
+	// be read, GlobalsMissing says why. Both are absent in manifests of older
+	// PgSafe versions.
+	Globals        *GlobalsInfo `json:"globals,omitempty"`
+	GlobalsMissing string       `json:"globals_missing,omitempty"`
+
 	// Audit is the newest audit log entry when the backup started: a witness
 	// kept off the machine that the settings database's log must still hold
 	// (docs/AUDIT.md). Absent in manifests of older PgSafe versions.

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/format"
+	"github.com/pgsafe/pgsafe/backend/internal/timing"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/pgarchive"
 	"github.com/pgsafe/pgsafe/backend/pgtools"
 )
 
@@ -45,7 +47,9 @@ type Job struct {
 	Key     *keys.MasterKey
 	Targets []Target
 	Prefix  string // user-chosen object name prefix, may be ""
-	// Count says which tables' rows to count (nil: all of them).
+	// Count says which tables' rows to record in the manifest (nil: all of
+	// them). Rows are counted from pg_dump's stream as it passes (countRows),
+	// which costs no query and no second read of any table.
 	Count func(schema, name string) bool
 	// Progress, if set, receives progress at most every ProgressEvery and at
 	// every phase change.
@@ -63,6 +67,10 @@ type Job struct {
 	Log             *slog.Logger // nil: slog.Default()
 	// AuditWitness, if set, goes into the manifest (Manifest.Audit).
 	AuditWitness *AuditWitness
+	// Globals, if set, are the server's roles and tablespaces captured once
+	// for several databases of one server (DumpGlobals); nil: Run captures
+	// them itself.
+	Globals *Globals
 }
 
 // Result is a finished backup: its manifest (whose Storages hold it) and the
@@ -93,10 +101,12 @@ type Phase string
 
 const (
 	PhaseConnecting Phase = "connecting"
-	PhaseCounting   Phase = "counting"
-	PhaseDumping    Phase = "dumping"
-	PhaseFinishing  Phase = "finishing"
-	PhaseDone       Phase = "done"
+	// PhaseCounting is no longer reported: rows are counted from the dump
+	// stream during PhaseDumping. Kept for faces that know the name.
+	PhaseCounting  Phase = "counting"
+	PhaseDumping   Phase = "dumping"
+	PhaseFinishing Phase = "finishing"
+	PhaseDone      Phase = "done"
 )
 
 // Names of a backup's objects in a storage: a prefix the user chose and ids.
@@ -161,11 +171,13 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 		FormatVersion: format.Version, KeyID: job.Key.ID().String(), ChunkSize: format.DefaultChunkSize,
 		Object: ObjectName(job.Prefix, job.DatabaseID, id), Audit: job.AuditWitness}
 
+	ph := timing.Start(log, "backup.Run", "backup", m.BackupID)
 	prog.phase(PhaseConnecting)
 	snap, err := openSnapshot(ctx, job.Conn)
 	if err != nil {
 		return nil, err
 	}
+	ph.Done("snapshot")
 	defer snap.close(ctx)
 	lockCtx, stopLockWatch := context.WithCancel(ctx)
 	lockDone := make(chan struct{})
@@ -184,15 +196,21 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 		return nil, err
 	}
 	m.PgDumpVersion = client.Version.String()
+	// The server's roles are read while pg_dump runs (pg_dumpall takes a
+	// connection of its own): they add no wall time to the backup.
+	globalsDone := make(chan *Globals, 1)
+	if job.Globals != nil {
+		globalsDone <- job.Globals
+	} else {
+		gctx, stopGlobals := context.WithCancel(ctx)
+		defer stopGlobals() // a failed backup stops pg_dumpall too
+		go func() { globalsDone <- DumpGlobals(gctx, job.Clients, job.Conn, snap.ServerMajor) }()
+	}
 
-	prog.phase(PhaseCounting)
-	if m.Tables, err = snap.tables(ctx, job.Count, job.StallAfter); err != nil {
+	if m.Tables, err = snap.tables(ctx); err != nil {
 		return nil, err
 	}
-	m.RowsCounted = true
-	for _, t := range m.Tables {
-		m.RowsCounted = m.RowsCounted && t.Counted
-	}
+	ph.Done("tables listed")
 
 	prog.phase(PhaseDumping)
 	log.Info("backup started", "backup", m.BackupID, "database", job.DatabaseID, "pg_dump", m.PgDumpVersion, "server", snap.ServerMajor)
@@ -201,8 +219,19 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 		return nil, explainLost(ctx, job.Conn, snap, err)
 	}
 	snap.close(ctx)
+	ph.Done("pg_dump streamed")
 
 	prog.phase(PhaseFinishing)
+	globals := <-globalsDone
+	ph.Done("waited for pg_dumpall")
+	var sealedGlobals []byte
+	if globals.Missing != "" {
+		m.GlobalsMissing = globals.Missing
+		log.Warn("backup without the server's roles", "database", job.DatabaseID, "reason", globals.Missing)
+	} else if sealedGlobals, m.Globals, err = sealGlobals(job, id, globals); err != nil {
+		removeAll(job.Targets, m.Object, job.Log)
+		return nil, fmt.Errorf("encrypt the server's roles: %w", err)
+	}
 	m.Finished = time.Now().UTC()
 	res := &Result{Manifest: m}
 	var holders []Target
@@ -214,7 +243,8 @@ func run(ctx context.Context, job Job, id format.BackupID) (*Result, error) {
 			m.Storages = append(m.Storages, StorageCopy{StorageID: s.target.ID, Name: s.target.Name})
 		}
 	}
-	written, failed := writeManifests(ctx, job, holders, id, m)
+	written, failed := writeManifests(ctx, job, holders, id, m, sealedGlobals)
+	ph.Done("manifests written")
 	res.Failed = append(res.Failed, failed...)
 	if len(written) == 0 {
 		return nil, errors.Join(failedErrs(res.Failed)...)
@@ -278,7 +308,9 @@ func stream(ctx context.Context, job Job, client pgtools.Install, snapshotID str
 	if err != nil {
 		return fail(err)
 	}
-	raw := &countReader{r: dump, onRead: prog.raw}
+	rows := pgarchive.NewCounter()
+	defer rows.Close()
+	raw := &countReader{r: io.TeeReader(dump, rows), onRead: prog.raw}
 	if _, err := io.Copy(fw, raw); err != nil {
 		return fail(err)
 	}
@@ -299,6 +331,7 @@ func stream(ctx context.Context, job Job, client pgtools.Install, snapshotID str
 			removeAll([]Target{s.target}, m.Object, job.Log)
 		}
 	}
+	m.RowsCounted = countRows(m.Tables, rows, job.Count, job.Log)
 	m.RawSize, m.StoredSize = raw.n, stored.n
 	m.CompressedSize = payloadSize(stored.n, m.ChunkSize)
 	m.SHA256 = hex.EncodeToString(hash.Sum(nil))
@@ -314,20 +347,30 @@ func payloadSize(storedSize int64, chunkSize int) int64 {
 	return body - chunks*format.TagSize
 }
 
-// writeManifests encrypts the manifest and writes it to every target holding
-// the backup. A target whose manifest cannot be written loses its backup
-// object too (without a manifest it is not a backup).
-func writeManifests(ctx context.Context, job Job, targets []Target, id format.BackupID, m *Manifest) (written []Target, failed []TargetError) {
+// writeManifests writes the globals object (when there is one) and then the
+// encrypted manifest to every target holding the backup: the manifest comes
+// last, so a manifest never names an object that is not there. A target
+// whose globals or manifest cannot be written loses its backup object too
+// (without a manifest it is not a backup).
+func writeManifests(ctx context.Context, job Job, targets []Target, id format.BackupID, m *Manifest, globals []byte) (written []Target, failed []TargetError) {
 	enc, err := sealManifest(job, id, m)
 	name := ManifestName(job.Prefix, job.DatabaseID, id)
 	for _, t := range targets {
 		perr := err
+		if perr == nil && m.Globals != nil {
+			if gerr := t.Storage.Put(ctx, m.Globals.Object, bytes.NewReader(globals)); gerr != nil {
+				perr = fmt.Errorf("write the roles object: %w", gerr)
+			}
+		}
 		if perr == nil {
 			perr = t.Storage.Put(ctx, name, bytes.NewReader(enc))
 		}
 		if perr != nil {
 			failed = append(failed, TargetError{Target: t, Err: fmt.Errorf("write the manifest to storage %s: %w", t.Name, perr)})
 			removeAll([]Target{t}, m.Object, job.Log)
+			if m.Globals != nil {
+				removeAll([]Target{t}, m.Globals.Object, job.Log)
+			}
 			continue
 		}
 		written = append(written, t)

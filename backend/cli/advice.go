@@ -2,9 +2,11 @@ package cli
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -33,6 +35,10 @@ func advice(err error) string {
 	if errors.As(err, &wk) {
 		return wrongKeyAdvice
 	}
+	var rp *restore.RolesProblem
+	if errors.As(err, &rp) {
+		return rolesAdvice(rp)
+	}
 	var ra adviceFromAgent
 	if errors.As(err, &ra) {
 		return ra.advice
@@ -44,4 +50,24 @@ func advice(err error) string {
 			"to keep the settings elsewhere, set PGSAFE_HOME to a new folder"
 	}
 	return ""
+}
+
+// rolesAdvice names the restore flags that answer a roles problem.
+func rolesAdvice(p *restore.RolesProblem) string {
+	var ways []string
+	if len(p.MissingTablespaces) > 0 {
+		ways = append(ways, "--no-tablespaces puts everything in the target's default tablespace (or create "+
+			strings.Join(p.MissingTablespaces, ", ")+" on the target first)")
+		if len(p.Missing) == 0 && len(p.CannotOwn) == 0 && len(p.MapTargets) == 0 {
+			return "run the restore again with " + ways[0]
+		}
+	}
+	if len(p.Missing) > 0 && len(p.Creatable) == len(p.Missing) {
+		ways = append(ways, "--create-roles creates them from the roles saved with the backup (no passwords, NOLOGIN; --create-roles=login keeps LOGIN)")
+	}
+	if len(p.Missing) > 0 || len(p.CannotOwn) > 0 || len(p.MapTargets) > 0 {
+		ways = append(ways, "--role-map OLD=NEW (repeatable) gives a role's objects and grants to one that exists")
+	}
+	ways = append(ways, "--no-owner --no-privileges restores without owners and grants")
+	return "run the restore again with " + strings.Join(ways, "; or ")
 }

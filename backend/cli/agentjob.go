@@ -260,6 +260,9 @@ func followJob(env *Env, a *agentConn, spec jobSpec) (ui.JobResult, error) {
 					return res, nil
 				}
 				err := agentError(res.Error, errors.New(res.Error))
+				if res.Roles != nil {
+					err = res.Roles
+				}
 				if cancelling && res.Cancelled {
 					i := interrupted{first}
 					return res, exitError{code: i.exitCode(), err: fmt.Errorf("%s: %w", i.Error(), err)}

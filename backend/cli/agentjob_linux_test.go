@@ -22,6 +22,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/agent"
 	"github.com/pgsafe/pgsafe/backend/engine"
+	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/store"
 	"github.com/pgsafe/pgsafe/backend/ui"
 )
@@ -267,6 +268,16 @@ func TestJobsInAgent(t *testing.T) {
 		}
 	})
 
+	if name, _, _, ok := testenv.ServerAccount(t); ok {
+		// As root (CI), the agent's throwaway drill servers run as the
+		// harness's account, which must be able to enter the agent's TMPDIR.
+		t.Setenv("PGSAFE_DRILL_USER", name)
+		for _, d := range []string{filepath.Dir(f.tmpdir), f.tmpdir} { // t.TempDir's folders are private
+			if err := os.Chmod(d, 0o711); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	a := f.startAgent(t)
 	finished := finishedJobs(t)
 
@@ -305,7 +316,19 @@ func TestJobsInAgent(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "verify OK") {
 			t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)
 		}
+		// No drill server: a throwaway local PostgreSQL, in the agent.
+		code, out, errOut = f.runSplit(t, []string{noKeychain}, "verify", "latest", "--db", "small", "--drill")
+		if code != 0 || !strings.Contains(out, "drill OK") || !strings.Contains(out, "row counts match, restored in ") ||
+			!strings.Contains(out, "(local throwaway PostgreSQL 15)") {
+			t.Fatalf("drill in a throwaway server: exit %d\n%s%s", code, out, errOut)
+		}
+		// The roles check runs in the agent too: restorer is no superuser, so
+		// keeping the owners is refused with the flags that go on.
 		code, out, errOut = f.runSplit(t, []string{noKeychain}, "restore", "latest", "--db", "small", "--to", roleURL(f.pg, "small_copy", "restorer", restorerPassword))
+		if code != 1 || !strings.Contains(errOut, "the restoring role restorer is not a superuser nor a member of") || !strings.Contains(errOut, "--no-owner --no-privileges") {
+			t.Fatalf("restore keeping owners as a non-superuser: exit %d\n%s%s", code, out, errOut)
+		}
+		code, out, errOut = f.runSplit(t, []string{noKeychain}, "restore", "latest", "--db", "small", "--to", roleURL(f.pg, "small_copy", "restorer", restorerPassword), "--no-owner")
 		if code != 0 || !strings.Contains(out, "restored into small_copy") || !strings.Contains(errOut, "restoring…") {
 			t.Fatalf("restore: exit %d\n%s%s", code, out, errOut)
 		}

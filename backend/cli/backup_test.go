@@ -66,8 +66,9 @@ func TestBackupVerifyRestoreCommands(t *testing.T) {
 	if out := run(1, "restore", "latest", "--db", "shop", "--to", p.URL("shop_copy")); !strings.Contains(out, "already exists") {
 		t.Fatalf("restore over an existing database without --replace: %s", out)
 	}
-	// Owners: kept by a superuser, dropped with --no-owner, and dropped for
-	// a role that could not set them (with a note, and no errors).
+	// Owners: kept by a superuser, dropped with --no-owner; a role that
+	// cannot set them is stopped before anything is written, told why and
+	// which flags go on.
 	owner := func(db string) string {
 		t.Helper()
 		var o string
@@ -83,11 +84,33 @@ func TestBackupVerifyRestoreCommands(t *testing.T) {
 	if o := owner("shop_no_owner"); o != p.User {
 		t.Errorf("restored with --no-owner, items belongs to %s, want %s", o, p.User)
 	}
-	if out := run(0, "restore", "latest", "--db", "shop", "--to", roleURL(p, "shop_by_restorer", "restorer", "restorer-pw-3131")); !strings.Contains(out, "not a superuser") || strings.Contains(out, "errors pg_restore went past") {
+	if out := run(1, "restore", "latest", "--db", "shop", "--to", roleURL(p, "shop_by_restorer", "restorer", "restorer-pw-3131")); !strings.Contains(out, "the restoring role restorer is not a superuser nor a member of shop_owner") ||
+		!strings.Contains(out, "--no-owner --no-privileges") || !strings.Contains(out, "--role-map OLD=NEW") {
 		t.Errorf("restore by a role that is not a superuser: %s", out)
 	}
+	run(0, "restore", "latest", "--db", "shop", "--to", roleURL(p, "shop_by_restorer", "restorer", "restorer-pw-3131"), "--no-owner")
 	if o := owner("shop_by_restorer"); o != "restorer" {
 		t.Errorf("restored by restorer, items belongs to %s", o)
+	}
+
+	// A second, empty cluster lacks the roles: named, then created from the
+	// roles saved with the backup, or mapped.
+	p2 := testenv.Postgres(t)
+	if out := run(1, "restore", "latest", "--db", "shop", "--to", p2.URL("shop")); !strings.Contains(out, "2 roles the backup needs are missing on the target server: reader, shop_owner") ||
+		!strings.Contains(out, "--create-roles") {
+		t.Errorf("restore into a cluster without the roles: %s", out)
+	}
+	if out := run(0, "restore", "latest", "--db", "shop", "--to", p2.URL("shop"), "--create-roles"); !strings.Contains(out, "created roles from the ones saved with the backup: reader, shop_owner") {
+		t.Errorf("restore --create-roles: %s", out)
+	}
+	var owner2, login string
+	if err := p2.Conn(t, "shop").QueryRow(t.Context(), "SELECT tableowner, (SELECT rolcanlogin::text FROM pg_roles WHERE rolname = 'reader') FROM pg_tables WHERE tablename = 'items'").Scan(&owner2, &login); err != nil || owner2 != "shop_owner" || login != "false" {
+		t.Errorf("restored with --create-roles: items belongs to %s, reader can log in: %s (%v)", owner2, login, err)
+	}
+	p2.Exec(t, "postgres", "CREATE ROLE shop_admin NOLOGIN")
+	run(0, "restore", "latest", "--db", "shop", "--to", p2.URL("shop_mapped"), "--role-map", "shop_owner=shop_admin")
+	if err := p2.Conn(t, "shop_mapped").QueryRow(t.Context(), "SELECT tableowner FROM pg_tables WHERE tablename = 'items'").Scan(&owner2); err != nil || owner2 != "shop_admin" {
+		t.Errorf("restored with --role-map: items belongs to %s (%v)", owner2, err)
 	}
 
 	// Damage the stored file: verify finds it and exits 5.

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,7 @@ func Run(env *Env, args []string) int {
 		env.Ctx = context.Background()
 	}
 	if env.Log == nil {
-		env.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		env.Log = slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 	}
 	root := newRoot(env)
 	root.SetArgs(args)
@@ -117,4 +118,15 @@ func (e exitError) Unwrap() error { return e.err }
 
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
+
+// logLevel is what the command logs on stderr: warnings and errors, or more
+// with PGSAFE_LOG=debug|info (debug shows how long each phase of a backup
+// took).
+func logLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(os.Getenv("PGSAFE_LOG"))); err != nil || l > slog.LevelWarn {
+		return slog.LevelWarn
+	}
+	return l
 }

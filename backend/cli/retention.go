@@ -62,7 +62,7 @@ func retentionSetCmd(env *Env) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], engine.DescribeRetention(p))
-			return nil
+			return printLockAdvice(env, e, args[0], p)
 		},
 	}
 	f := cmd.Flags()
@@ -72,6 +72,16 @@ func retentionSetCmd(env *Env) *cobra.Command {
 	f.StringVar(&maxSize, "max-size", "", "total size cap per storage, e.g. 50GB")
 	keyFileFlag(cmd, &keyFile)
 	return cmd
+}
+
+// printLockAdvice warns on stderr where a storage's Object Lock and the
+// policy do not fit.
+func printLockAdvice(env *Env, e *engine.Engine, db string, p store.RetentionPolicy) error {
+	advice, err := e.RetentionLockAdvice(env.Ctx, db, p)
+	for _, a := range advice {
+		fmt.Fprintf(env.Stderr, "warning: %s\n", a)
+	}
+	return err
 }
 
 func retentionShowCmd(env *Env) *cobra.Command {
@@ -90,7 +100,7 @@ func retentionShowCmd(env *Env) *cobra.Command {
 				return writeJSON(env.Stdout, p)
 			}
 			fmt.Fprintf(env.Stdout, "%s: %s\n", args[0], engine.DescribeRetention(p))
-			return nil
+			return printLockAdvice(env, e, args[0], p)
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

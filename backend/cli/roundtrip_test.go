@@ -236,7 +236,7 @@ func roundTrip(t *testing.T, major int) {
 	run(0, "", "retention", "set", "rental", "--keep-last", "1")
 	run(0, "", "backup", "rental")
 	for name, file := range files {
-		for _, f := range []string{file, strings.TrimSuffix(file, ".pgsafe") + ".manifest.pgsafe"} {
+		for _, f := range []string{file, strings.TrimSuffix(file, ".pgsafe") + ".manifest.pgsafe", strings.TrimSuffix(file, ".pgsafe") + ".globals.pgsafe"} {
 			if _, err := os.Stat(f); !os.IsNotExist(err) {
 				t.Fatalf("retention left %s in %s (%v)", filepath.Base(f), name, err)
 			}

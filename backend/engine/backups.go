@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
-	"github.com/pgsafe/pgsafe/backend/format"
-	"github.com/pgsafe/pgsafe/backend/pgtools"
+	"github.com/pgsafe/pgsafe/backend/internal/timing"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -23,33 +22,41 @@ func (e *Engine) BackupByHand(ctx context.Context, name string, progress func(ba
 // BackupNow makes one backup of the named database to every storage it is
 // configured with, recording it in the history (running, then succeeded or
 // failed with the reason) and in the audit log.
-func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress func(backup.Progress)) (_ *store.Backup, err error) {
+// A server entry's backup is a run of every database on it (backupServer).
+func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress func(backup.Progress)) (*store.Backup, error) {
 	d, c, err := e.database(ctx, name)
 	if err != nil {
 		return nil, err
 	}
+	if c.AllDatabases {
+		return e.backupServer(ctx, d, c, origin, progress)
+	}
+	if !c.Gone.IsZero() {
+		return nil, fmt.Errorf("the database %s is no longer on its server (missing since %s): its backups are kept, but there is nothing to back up",
+			c.DBName, c.Gone.Local().Format("2 Jan 2006 15:04"))
+	}
+	return e.backupOne(ctx, d, c, origin, progress, nil)
+}
+
+// backupOne makes one backup of database d (c: its credentials); globals,
+// when set, are its server's, captured once for a server entry's run (nil:
+// the backup captures them).
+func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.DatabaseConfig, origin string, progress func(backup.Progress), globals *backup.Globals) (_ *store.Backup, err error) {
+	name := c.Name
 	if len(c.StorageIDs) == 0 {
-		return nil, fmt.Errorf("database %q has no storage to back up to: add one (`pgsafe storage add`) and assign it", name)
+		return nil, fmt.Errorf("database %q has no storage to back up to: add a storage and choose it for this database", name)
 	}
-	id, err := format.NewBackupID()
+	ph := timing.Start(e.log, "backup", "database", c.Name)
+	defer ph.End()
+	ctx, bj, err := e.startBackupJob(ctx, d, c.Name, origin)
 	if err != nil {
 		return nil, err
 	}
-	ctx, run, err := e.start(ctx, d.ID, c.Name, id.String(), origin)
-	if err != nil {
-		return nil, err
-	}
-	defer e.finish(run)
-	jev := JobEvent{Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin}
-	jobStarted(ctx, id.String())
-	e.publish(JobEvent{Type: EventJobStarted, Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin})
+	ph.Done("history record")
+	defer e.finish(bj.run)
 	var b *store.Backup
-	defer func() {
-		if b != nil && b.Error != "" {
-			jev.Outcome, jev.Error = "partial", b.Error
-		}
-		e.jobFinished(ctx, jev, err)
-	}()
+	defer func() { e.backupJobFinished(ctx, bj.ev, b, err) }()
+	id, run, rec := bj.id, bj.run, bj.rec
 	caller := progress
 	progress = run.observe(func(p backup.Progress) {
 		if caller != nil {
@@ -57,11 +64,6 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 		}
 		e.publish(JobEvent{Type: EventJobProgress, Job: JobBackup, JobID: id.String(), Database: c.Name, Origin: origin, Backup: &p})
 	})
-	rec := store.Backup{ID: id.String(), DatabaseID: d.ID, Status: store.StatusRunning, Origin: origin,
-		StartedAt: time.Now().UTC(), KeyID: e.key.ID().String(), BackupDetails: store.BackupDetails{DatabaseName: c.Name}}
-	if err := e.store.CreateBackup(ctx, rec); err != nil {
-		return nil, err
-	}
 	fields := map[string]string{"backup_id": rec.ID, "origin": origin}
 	if err := e.record(ctx, Event{Action: "backup.started", Target: c.Name, Fields: fields}); err != nil {
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
@@ -78,14 +80,17 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
 	}
 	defer closeTunnel()
+	ph.Done("audit entry, storages, connection")
 
 	job := backup.Job{ID: id, DatabaseID: strconv.FormatInt(d.ID, 10), Label: c.Name, Conn: cfg.ToolConn(),
 		Clients: e.clients(ctx), Key: e.key, Targets: targets, Progress: progress, Log: e.log,
-		Timeout: c.Timeout, StallAfter: e.stallAfter, AuditWitness: e.auditWitness(ctx)}
+		Timeout: c.Timeout, StallAfter: e.stallAfter, AuditWitness: e.auditWitness(ctx), Globals: globals}
 	if !c.CountRows {
 		job.Count = func(string, string) bool { return false }
 	}
+	ph.Done("pg_dump installs, audit witness")
 	res, err := backup.Run(ctx, job)
+	ph.Done("backup.Run")
 	if err != nil {
 		// Only a failure of the storages themselves is theirs to show: a
 		// refused password or a pg_dump error wrote nothing anywhere.
@@ -105,38 +110,39 @@ func (e *Engine) BackupNow(ctx context.Context, name, origin string, progress fu
 	if rec.Manifest, err = json.Marshal(m); err != nil {
 		return nil, err
 	}
-	if err := e.store.UpdateBackup(ctx, rec); err != nil {
+	if err := e.finishRecord(ctx, rec, targets, res); err != nil {
 		return nil, err
-	}
-	for _, sc := range m.Storages {
-		for _, t := range targets {
-			if t.ID == sc.StorageID {
-				e.setCopy(ctx, rec.ID, t, store.CopyWritten, m.StoredSize, m.Object, nil)
-			}
-		}
-	}
-	for _, f := range res.Failed {
-		e.setCopy(ctx, rec.ID, f.Target, store.CopyFailed, 0, m.Object, f.Err)
 	}
 	fields["raw_size"], fields["stored_size"] = strconv.FormatInt(m.RawSize, 10), strconv.FormatInt(m.StoredSize, 10)
 	fields["storages"] = strconv.Itoa(len(m.Storages))
+	if m.GlobalsMissing != "" {
+		fields["roles_missing"] = m.GlobalsMissing
+	}
 	ev := Event{Action: "backup.finished", Target: c.Name, Fields: fields}
 	if len(res.Failed) > 0 {
 		ev.Outcome, ev.Message = "partial", rec.Error
 	}
+	ph.Done("history and copies recorded")
 	if err := e.record(ctx, ev); err != nil {
 		return nil, err
 	}
+	ph.Done("audit entry")
 	if err := e.applyRetention(ctx, d.ID, c.Name, targets); err != nil {
 		e.log.Error("retention after a backup", "database", c.Name, "err", err)
 	}
-	e.checkSpace(ctx, c.Name, targets, m.StoredSize)
+	ph.Done("retention")
+	if !inRun(ctx) { // a server entry's run warns and notifies once for all its databases
+		e.checkSpace(ctx, c.Name, targets, m.StoredSize)
+	}
+	ph.Done("free space")
 	stored, err := e.store.Backup(ctx, rec.ID)
 	if err != nil {
 		return nil, err
 	}
 	b = &stored
-	e.notifyBackup(c.Name, b, nil, rec.Error)
+	if !inRun(ctx) {
+		e.notifyBackup(c.Name, b, nil, rec.Error)
+	}
 	e.drillAfterBackup(ctx, stored)
 	return b, nil
 }
@@ -153,17 +159,56 @@ func partialMessage(failed []backup.TargetError, of int) string {
 	return msg
 }
 
+// finishRecord records a finished backup and its result on each storage in
+// one transaction. Should that fail on a copy (a storage removed meanwhile),
+// the backup is recorded alone and each copy on its own, best effort, as
+// before.
+func (e *Engine) finishRecord(ctx context.Context, rec store.Backup, targets []backup.Target, res *backup.Result) error {
+	m := res.Manifest
+	var copies []store.BackupCopy
+	var names []string
+	for _, sc := range m.Storages {
+		for _, t := range targets {
+			if t.ID == sc.StorageID {
+				copies, names = append(copies, copyOf(t, store.CopyWritten, m.StoredSize, m.Object, nil)), append(names, t.Name)
+			}
+		}
+	}
+	for _, f := range res.Failed {
+		copies, names = append(copies, copyOf(f.Target, store.CopyFailed, 0, m.Object, f.Err)), append(names, f.Target.Name)
+	}
+	err := e.store.FinishBackup(ctx, rec, copies)
+	if err == nil {
+		return nil
+	}
+	e.log.Warn("record a backup with its copies", "backup", rec.ID, "err", err)
+	if err := e.store.UpdateBackup(ctx, rec); err != nil {
+		return err
+	}
+	for i, cp := range copies {
+		if err := e.store.SetBackupCopy(context.WithoutCancel(ctx), rec.ID, cp); err != nil {
+			e.log.Error("record a backup's copy", "backup", rec.ID, "storage", names[i], "err", err)
+		}
+	}
+	return nil
+}
+
 // setCopy records a backup's result on one storage (best effort: the backup
 // itself is already recorded).
 func (e *Engine) setCopy(ctx context.Context, backupID string, t backup.Target, st store.CopyStatus, size int64, object string, cause error) {
+	if err := e.store.SetBackupCopy(context.WithoutCancel(ctx), backupID, copyOf(t, st, size, object, cause)); err != nil {
+		e.log.Error("record a backup's copy", "backup", backupID, "storage", t.Name, "err", err)
+	}
+}
+
+// copyOf is a backup's result on storage t.
+func copyOf(t backup.Target, st store.CopyStatus, size int64, object string, cause error) store.BackupCopy {
 	sid, _ := strconv.ParseInt(t.ID, 10, 64)
 	cp := store.BackupCopy{StorageID: sid, Status: st, Size: size, UpdatedAt: time.Now().UTC(), Object: object}
 	if cause != nil {
 		cp.Error = cause.Error()
 	}
-	if err := e.store.SetBackupCopy(context.WithoutCancel(ctx), backupID, cp); err != nil {
-		e.log.Error("record a backup's copy", "backup", backupID, "storage", t.Name, "err", err)
-	}
+	return cp
 }
 
 // failBackup records a failed (or cancelled) backup and returns err.
@@ -172,7 +217,7 @@ func (e *Engine) failBackup(ctx context.Context, rec *store.Backup, name string,
 	rec.Status, rec.FinishedAt, rec.Error = store.StatusFailed, time.Now().UTC(), err.Error()
 	if errors.Is(err, context.Canceled) || errors.Is(err, ErrCancelled) {
 		rec.Status = store.StatusCancelled
-	} else {
+	} else if !inRun(ctx) {
 		e.notifyBackup(name, rec, err, "")
 	}
 	if uerr := e.store.UpdateBackup(ctx, *rec); uerr != nil {
@@ -183,15 +228,6 @@ func (e *Engine) failBackup(ctx context.Context, rec *store.Backup, name string,
 		e.log.Error("audit a failed backup", "backup", rec.ID, "err", aerr)
 	}
 	return err
-}
-
-// clients are the pg_dump installs of this machine, the user's folder first.
-func (e *Engine) clients(ctx context.Context) []pgtools.Install {
-	var extra []string
-	if dir, err := e.store.Setting(ctx, "pgtools.dir"); err == nil && dir != "" {
-		extra = append(extra, dir)
-	}
-	return pgtools.Discover(ctx, extra...)
 }
 
 // Backups is a database's history, newest first.
@@ -209,6 +245,10 @@ func (e *Engine) Backups(ctx context.Context, name string, limit int) ([]store.B
 
 // manifest is a stored backup's manifest.
 func manifest(b store.Backup) (*backup.Manifest, error) {
+	if backup.IsRunManifest(b.Manifest) {
+		return nil, fmt.Errorf("%s is a run of the server entry %s, which backs up each database on its own: restore or verify one of them (%s)",
+			b.ID, b.DatabaseName, ChildName(b.DatabaseName, "DATABASE"))
+	}
 	if b.Status != store.StatusSucceeded || len(b.Manifest) == 0 {
 		return nil, fmt.Errorf("backup %s did not finish (%s): it cannot be read back", b.ID, b.Status)
 	}

@@ -39,7 +39,7 @@ func (e *Engine) StorageBackups(ctx context.Context, storageName string) ([]Stor
 	if err != nil {
 		return nil, err
 	}
-	s, closeS, err := openStorage(ctx, c)
+	s, closeS, err := e.openStorage(ctx, c)
 	if err != nil {
 		return nil, err
 	}

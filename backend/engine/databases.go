@@ -35,6 +35,22 @@ type DatabaseInput struct {
 	SSH          *store.SSHTunnel
 	StorageNames []string
 	CountRows    bool
+
+	// AllDatabases makes a server entry: every database of the server is
+	// backed up (DBName is the one they are listed from), but Exclude;
+	// Parallel of them at once (0: one after another).
+	AllDatabases bool
+	Exclude      []string
+	Parallel     int
+	// Credentials commands (docs/DATABASES.md): URLCommand prints the whole
+	// connection at each use (URL and the fields above are then not read),
+	// PasswordCommand only the password. Use…: the face's choice; in an edit,
+	// a command left empty with its Use flag on keeps the stored one, and a
+	// Use flag off removes it. A command typed implies its Use flag.
+	URLCommand         string
+	PasswordCommand    string
+	UseURLCommand      bool
+	UsePasswordCommand bool
 }
 
 // AddOptions are the choices `pgsafe db add` and the wizard offer.
@@ -66,9 +82,37 @@ func (e *WriteAccessError) Error() string {
 
 // config turns input into a store config.
 func (in DatabaseInput) config() (store.DatabaseConfig, error) {
+	return in.build(store.DatabaseConfig{})
+}
+
+// build turns input into a store config; stored's credentials commands are
+// kept where the input asks (an edit).
+func (in DatabaseInput) build(stored store.DatabaseConfig) (store.DatabaseConfig, error) {
+	urlCmd, pwCmd, err := in.commandsOf(stored)
+	if err != nil {
+		return store.DatabaseConfig{}, err
+	}
+	if urlCmd.IsSet() {
+		if in.URL != "" || in.ImportRef != "" {
+			return store.DatabaseConfig{}, errors.New("give either a connection URL or a command that prints it, not both")
+		}
+		// Everything else of the connection comes from the command.
+		return store.DatabaseConfig{Name: in.Name, SSH: in.SSH, CountRows: in.CountRows, AllDatabases: in.AllDatabases, Exclude: in.Exclude, Parallel: in.Parallel,
+			URLCommand: urlCmd, PasswordCommand: pwCmd}, nil
+	}
+	c, err := in.fields()
+	c.PasswordCommand = pwCmd
+	if pwCmd.IsSet() {
+		c.Password = store.Secret{} // the command's, at each connection
+	}
+	return c, err
+}
+
+// fields is the connection the input's URL, fields and import give.
+func (in DatabaseInput) fields() (store.DatabaseConfig, error) {
 	c := store.DatabaseConfig{Name: in.Name, Host: in.Host, Port: in.Port, DBName: in.DBName, User: in.User,
 		Password: store.NewSecret(in.Password), SSLMode: in.SSLMode, SSLRootCert: in.SSLRootCert, SSLCert: in.SSLCert, SSLKey: in.SSLKey,
-		SSH: in.SSH, CountRows: in.CountRows}
+		SSH: in.SSH, CountRows: in.CountRows, AllDatabases: in.AllDatabases, Exclude: in.Exclude, Parallel: in.Parallel}
 	if in.URL != "" {
 		p, err := pg.ParseConnString(in.URL)
 		if err != nil {
@@ -106,6 +150,9 @@ func (in DatabaseInput) config() (store.DatabaseConfig, error) {
 	if c.Port == 0 {
 		c.Port = 5432
 	}
+	if c.AllDatabases && c.DBName == "" {
+		c.DBName = "postgres" // the database the server's databases are listed from
+	}
 	return c, nil
 }
 
@@ -116,9 +163,13 @@ func pgConfig(c store.DatabaseConfig) pg.Config {
 		SSLPassword: pg.NewSecret(c.SSLPassword.Reveal())}
 }
 
-// connect returns the connection settings for c, through its SSH tunnel if
-// it has one; call closeFn when done.
+// connect returns the connection settings for c, its credentials command
+// run (resolve), through its SSH tunnel if it has one; call closeFn when
+// done.
 func connect(ctx context.Context, c store.DatabaseConfig) (cfg pg.Config, closeFn func(), err error) {
+	if c, err = resolve(ctx, c); err != nil {
+		return cfg, nil, err
+	}
 	cfg = pgConfig(c)
 	if c.SSH == nil || c.SSH.Host == "" {
 		return cfg, func() {}, nil
@@ -142,6 +193,10 @@ type CheckResult struct {
 
 // check tests the connection and audits the role's privileges.
 func check(ctx context.Context, c store.DatabaseConfig) (*CheckResult, error) {
+	c, err := resolve(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	cfg, closeFn, err := connect(ctx, c)
 	if err != nil {
 		return nil, err
@@ -260,8 +315,17 @@ func (e *Engine) RemoveDatabase(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	children, err := e.store.ServerDatabases(ctx, d.ID)
+	if err != nil {
+		return err
+	}
 	if err := e.store.DeleteDatabase(ctx, d.ID); err != nil {
 		return err
+	}
+	for _, c := range children { // removed with their server entry
+		if err := e.record(ctx, Event{Action: "database.deleted", Target: c.Name, Fields: map[string]string{"id": strconv.FormatInt(c.ID, 10), "server": name}}); err != nil {
+			return err
+		}
 	}
 	return e.record(ctx, Event{Action: "database.deleted", Target: name, Fields: map[string]string{"id": strconv.FormatInt(d.ID, 10)}})
 }

@@ -29,6 +29,10 @@ type DatabaseEdit struct {
 	CountRows *bool
 	// Storages: where its backups go (nil: keep).
 	Storages *[]string
+	// Exclude and Parallel: a server entry's excluded databases and how
+	// many it backs up at once (nil: keep).
+	Exclude  *[]string
+	Parallel *int
 }
 
 // EditOptions are the choices an edit of the connection offers.
@@ -60,8 +64,20 @@ func (e *Engine) UpdateDatabase(ctx context.Context, name string, edit DatabaseE
 	if err != nil {
 		return nil, err
 	}
+	if d.ServerEntry != 0 && (edit.Connection != nil || edit.CountRows != nil || edit.Storages != nil || edit.Exclude != nil || edit.Parallel != nil) {
+		return nil, fmt.Errorf("%s is a database of a server entry: its connection, storages and settings are the server entry's; change them there", old.Name)
+	}
+	if !old.AllDatabases && (edit.Exclude != nil || edit.Parallel != nil) {
+		return nil, fmt.Errorf("%s is a single database: exclusions and parallel backups are for a server entry (all databases)", old.Name)
+	}
 	n := old
 	res := &EditResult{Name: old.Name, Changed: []string{}}
+	if edit.Exclude != nil {
+		n.Exclude = slices.Clone(*edit.Exclude)
+	}
+	if edit.Parallel != nil {
+		n.Parallel = *edit.Parallel
+	}
 	if edit.Name != "" && edit.Name != old.Name {
 		if e.backupRunning(d.ID) {
 			return nil, fmt.Errorf("a backup of %s is running: rename it when the backup has finished", old.Name)
@@ -148,8 +164,8 @@ func (e *Engine) CheckDatabaseChange(ctx context.Context, name string, in Databa
 // withConnection is c with the connection of in; secrets in leaves empty
 // keep c's.
 func withConnection(c store.DatabaseConfig, in DatabaseInput) (store.DatabaseConfig, error) {
-	in.Name, in.StorageNames = c.Name, nil
-	nc, err := in.config()
+	in.Name, in.StorageNames, in.AllDatabases = c.Name, nil, c.AllDatabases
+	nc, err := in.build(c)
 	if err != nil {
 		return c, err
 	}
@@ -159,10 +175,23 @@ func withConnection(c store.DatabaseConfig, in DatabaseInput) (store.DatabaseCon
 		}
 		return stored
 	}
+	// A secret the new connection has no use for is removed, not kept.
+	drop := func(s store.Secret) store.Secret {
+		if s.IsSet() {
+			return store.RemoveSecret()
+		}
+		return store.Secret{}
+	}
 	c.Host, c.Port, c.DBName, c.User = nc.Host, nc.Port, nc.DBName, nc.User
 	c.Password = keep(nc.Password, c.Password)
 	c.SSLMode, c.SSLRootCert, c.SSLCert, c.SSLKey = nc.SSLMode, nc.SSLRootCert, nc.SSLCert, nc.SSLKey
 	c.SSLPassword = keep(nc.SSLPassword, c.SSLPassword)
+	c.URLCommand, c.PasswordCommand = keep(nc.URLCommand, drop(c.URLCommand)), keep(nc.PasswordCommand, drop(c.PasswordCommand))
+	if nc.URLCommand.IsSet() {
+		c.Password, c.SSLPassword = drop(c.Password), drop(c.SSLPassword)
+	} else if nc.PasswordCommand.IsSet() {
+		c.Password = drop(c.Password)
+	}
 	if nc.SSH == nil || nc.SSH.Host == "" {
 		c.SSH = nil
 		return c, nil
@@ -180,10 +209,20 @@ func withConnection(c store.DatabaseConfig, in DatabaseInput) (store.DatabaseCon
 	return c, nil
 }
 
+// InputOf is a stored database's connection (secrets withheld) as the
+// input of an edit that changes only part of it: the withheld secrets and
+// the credentials commands are kept.
+func InputOf(d store.Database) DatabaseInput {
+	return DatabaseInput{Host: d.Host, Port: d.Port, DBName: d.DBName, User: d.User, SSLMode: d.SSLMode,
+		SSLRootCert: d.SSLRootCert, SSLCert: d.SSLCert, SSLKey: d.SSLKey, SSH: d.SSH,
+		UseURLCommand: d.URLCommand.IsSet(), UsePasswordCommand: d.PasswordCommand.IsSet()}
+}
+
 // connectionOf is the part of c that says how the database is reached.
 func connectionOf(c store.DatabaseConfig) store.DatabaseConfig {
 	return store.DatabaseConfig{Host: c.Host, Port: c.Port, DBName: c.DBName, User: c.User, Password: c.Password,
-		SSLMode: c.SSLMode, SSLRootCert: c.SSLRootCert, SSLCert: c.SSLCert, SSLKey: c.SSLKey, SSLPassword: c.SSLPassword, SSH: c.SSH}
+		SSLMode: c.SSLMode, SSLRootCert: c.SSLRootCert, SSLCert: c.SSLCert, SSLKey: c.SSLKey, SSLPassword: c.SSLPassword, SSH: c.SSH,
+		URLCommand: c.URLCommand, PasswordCommand: c.PasswordCommand}
 }
 
 // sameConnection compares two connections, secrets by value.
@@ -243,6 +282,9 @@ func (e *Engine) SwitchToReadOnlyRole(ctx context.Context, name, adminURL, role 
 	_, c, err := e.database(ctx, name)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.URLCommand.IsSet() {
+		return nil, nil, fmt.Errorf("%s's connection comes from its credentials command: create the read-only role, then have the command print its credentials", name)
 	}
 	setup, err := e.SetupReadOnlyRole(ctx, adminURL, role, opts, "", nil)
 	if err != nil {

@@ -242,10 +242,10 @@ func (e *Engine) sweepTemps(ctx context.Context, dbID int64, targets []backup.Ta
 }
 
 // backupIDOf reads the backup ID from an object name ("12/<id>.pgsafe",
-// "12/<id>.manifest.pgsafe").
+// "12/<id>.manifest.pgsafe", "12/<id>.globals.pgsafe").
 func backupIDOf(object string) (string, bool) {
 	base := path.Base(object)
-	for _, suffix := range []string{".manifest.pgsafe", ".pgsafe"} {
+	for _, suffix := range []string{".manifest.pgsafe", ".globals.pgsafe", ".pgsafe"} {
 		if id, ok := strings.CutSuffix(base, suffix); ok && id != "" {
 			return id, true
 		}

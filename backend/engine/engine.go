@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
+	"github.com/pgsafe/pgsafe/backend/internal/timing"
 	"github.com/pgsafe/pgsafe/backend/keys"
 	"github.com/pgsafe/pgsafe/backend/notify"
 	"github.com/pgsafe/pgsafe/backend/paths"
+	"github.com/pgsafe/pgsafe/backend/pgtools/scratch"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -50,6 +52,14 @@ type Options struct {
 	// notify package's default, 2 s, 10 s, 60 s; tests shorten it).
 	NotifyBackoff []time.Duration
 	Log           *slog.Logger
+	// DrillServerDirs are the only folders searched for PostgreSQL server
+	// programs for drills without a drill server (nil: the pg_dump folder
+	// setting, then this OS's well-known places and PATH; tests narrow it).
+	DrillServerDirs []string
+	// DrillUser is the unprivileged account throwaway drill servers run as
+	// when PgSafe runs as root (PostgreSQL refuses root); "" reads
+	// PGSAFE_DRILL_USER. Ignored when not root.
+	DrillUser string
 }
 
 // Engine is an open PgSafe: key, settings and audit log.
@@ -66,11 +76,16 @@ type Engine struct {
 	log          *slog.Logger
 	actor        string
 	stallAfter   time.Duration
+	// Drills without a drill server: see Options.
+	drillServerDirs []string
+	drillUser       string
 
 	mu      sync.Mutex
 	running map[int64]*Running // backups in progress, by database id
 
 	stream eventStream // the job event stream (Subscribe)
+
+	tools knownTools // what each pg_dump said its version was (clients)
 
 	// Work the engine starts on its own (drills after a backup) runs under
 	// bgCtx; Close cancels it and waits.
@@ -100,10 +115,12 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		home = h
 	}
+	ph := timing.Start(log, "engine open")
 	mk, src, err := keys.Open(ctx, keys.Options{Home: home, KeyFile: opts.KeyFile, Passphrase: opts.Passphrase, CreateIfMissing: opts.CreateKey})
 	if err != nil {
 		return nil, err
 	}
+	ph.Done("master key")
 	openStore := store.Open
 	if opts.AcceptModified {
 		openStore = store.Accept
@@ -113,18 +130,26 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		mk.Wipe()
 		return nil, err
 	}
+	ph.Done("settings database")
 	e := &Engine{home: home, key: mk, keySource: src, store: st, log: log, actor: osUser(),
-		stallAfter: opts.StallAfter, running: map[int64]*Running{}}
+		stallAfter: opts.StallAfter, running: map[int64]*Running{},
+		drillServerDirs: opts.DrillServerDirs, drillUser: opts.DrillUser}
 	e.bgCtx, e.bgCancel = context.WithCancel(context.Background())
 	// A parallel restore that died left its decrypted archive behind: remove it.
 	for _, d := range restore.RemoveStale(filepath.Join(home, "tmp")) {
 		log.Warn("removed the temporary files of an interrupted restore", "dir", d)
 	}
+	// A drill killed midway left its throwaway server: stop it, remove it.
+	for _, d := range scratch.Sweep("") {
+		log.Warn("removed the throwaway server of an interrupted drill", "dir", d)
+	}
+	ph.Done("stale restores and drills")
 	if e.audit, err = openAudit(ctx, e); err != nil {
 		st.Close()
 		mk.Wipe()
 		return nil, err
 	}
+	ph.Done("audit log")
 	// A key created by this Open (first run) was created before the audit
 	// log could be opened: record it now.
 	if src.Created {
@@ -144,6 +169,8 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.startNotifications(opts)
 	e.recoverInterrupted(ctx)
+	ph.Done("interrupted jobs")
+	ph.End()
 	return e, nil
 }
 

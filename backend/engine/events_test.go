@@ -62,9 +62,20 @@ func TestEventStream(t *testing.T) {
 	var rec recorder
 	unsubscribe := e.Subscribe(rec.add)
 
-	b, err := e.BackupNow(ctx, "shop", store.OriginScheduled, nil)
+	// A face told a backup started can count on its history record: were
+	// PgSafe killed the next moment, the next start marks it interrupted.
+	var startedAs store.Status
+	told := WithJobStarted(ctx, func(id string) {
+		if r, err := e.store.Backup(ctx, id); err == nil {
+			startedAs = r.Status
+		}
+	})
+	b, err := e.BackupNow(told, "shop", store.OriginScheduled, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if startedAs != store.StatusRunning {
+		t.Fatalf("when the job started was told, its history record was %q, not running", startedAs)
 	}
 	evs := rec.take()
 	if got := types(evs); got != "job.started,job.progress,job.finished,status.changed" {

@@ -18,7 +18,7 @@ import (
 // or the folder on the SFTP server.
 type StorageInput struct {
 	Name string
-	Kind string // local, s3, sftp
+	Kind string // local, s3, sftp, webdav
 	Path string
 	// S3
 	Endpoint     string
@@ -31,6 +31,10 @@ type StorageInput struct {
 	AccessKeyID  string
 	SecretKey    string
 	SessionToken string // temporary credentials' token (AWS_SESSION_TOKEN)
+	// ObjectLockDays > 0: S3 Object Lock for that many days, in
+	// ObjectLockMode (governance or compliance; "" is governance).
+	ObjectLockDays int
+	ObjectLockMode string
 	// SFTP
 	Host          string
 	Port          int
@@ -40,6 +44,14 @@ type StorageInput struct {
 	KeyPassphrase string
 	HostKey       string // the server's key the user checked
 	KnownHosts    string // or a known_hosts file holding it
+	// WebDAV (User and Password above)
+	URL        string // the folder's address
+	CertSHA256 string // a pinned self-signed certificate's SHA-256
+	// Azure Blob Storage (and Endpoint, Prefix above)
+	Account    string
+	Container  string
+	AccountKey string
+	SAS        string // a SAS token, instead of AccountKey
 }
 
 // Config is the storage's settings.
@@ -51,10 +63,18 @@ func (in StorageInput) Config() (store.StorageConfig, error) {
 	case store.StorageS3:
 		c.S3 = &store.S3Storage{Endpoint: in.Endpoint, Region: in.Region, Bucket: in.Bucket, Prefix: in.Prefix,
 			PathStyle: in.PathStyle, StorageClass: in.StorageClass, SSE: in.SSE, AccessKeyID: in.AccessKeyID,
-			SecretAccessKey: store.NewSecret(in.SecretKey), SessionToken: store.NewSecret(in.SessionToken)}
+			SecretAccessKey: store.NewSecret(in.SecretKey), SessionToken: store.NewSecret(in.SessionToken),
+			ObjectLockDays: in.ObjectLockDays, ObjectLockMode: in.ObjectLockMode}
 	case store.StorageSFTP:
 		c.SFTP = &store.SFTPStorage{Host: in.Host, Port: in.Port, User: in.User, Password: store.NewSecret(in.Password),
 			KeyPath: in.KeyPath, KeyPassphrase: store.NewSecret(in.KeyPassphrase), HostKey: in.HostKey, KnownHostsPath: in.KnownHosts, Path: in.Path}
+	case store.StorageWebDAV:
+		c.WebDAV = &store.WebDAVStorage{URL: strings.TrimSpace(in.URL), User: strings.TrimSpace(in.User),
+			Password: store.NewSecret(in.Password), CertSHA256: strings.TrimSpace(in.CertSHA256)}
+	case store.StorageAzure:
+		c.Azure = &store.AzureStorage{Account: strings.TrimSpace(in.Account), Container: strings.TrimSpace(in.Container),
+			Prefix: in.Prefix, Endpoint: strings.TrimSpace(in.Endpoint),
+			Key: store.NewSecret(strings.TrimSpace(in.AccountKey)), SAS: store.NewSecret(strings.TrimSpace(in.SAS))}
 	default:
 		return c, fmt.Errorf("unknown storage kind %q", in.Kind)
 	}
@@ -62,13 +82,19 @@ func (in StorageInput) Config() (store.StorageConfig, error) {
 }
 
 // StorageSecretSet says whether the storage has its secret: S3's secret
-// key, SFTP's password, private key or key file.
+// key, SFTP's password, private key or key file, WebDAV's password.
 func StorageSecretSet(c store.StorageConfig) bool {
 	switch {
 	case c.S3 != nil:
 		return c.S3.SecretAccessKey.IsSet()
 	case c.SFTP != nil:
 		return c.SFTP.Password.IsSet() || c.SFTP.PrivateKey.IsSet() || c.SFTP.KeyPath != ""
+	case c.WebDAV != nil:
+		return c.WebDAV.Password.IsSet()
+	case c.Cloud != nil:
+		return c.Cloud.RefreshToken.IsSet()
+	case c.Azure != nil:
+		return c.Azure.Key.IsSet() || c.Azure.SAS.IsSet()
 	}
 	return false
 }

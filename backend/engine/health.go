@@ -41,10 +41,11 @@ func (e *Engine) SetHealthPolicy(ctx context.Context, name string, p HealthPolic
 	if p.IntervalSeconds > 0 && p.IntervalSeconds < 10 {
 		return errors.New("health check: check at most every 10 seconds")
 	}
-	id, err := e.dbID(ctx, name)
+	d, err := e.policyEntry(ctx, name)
 	if err != nil {
 		return err
 	}
+	id := d.ID
 	changed, err := e.saveJSON(ctx, healthKey(id), p)
 	if err != nil || !changed {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -102,8 +103,13 @@ func TestNamedFileIsWhatIsRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, err := e.VerifyBackup(ctx, b, ""); err != nil || !res.OK {
+		res, err := e.VerifyBackup(ctx, b, "")
+		if err != nil || !res.OK {
 			t.Fatalf("verify a good copy of a pruned backup = %+v, %v", res, err)
+		}
+		// Only the .pgsafe file was copied: its roles file stayed behind.
+		if !slices.Contains(res.Warnings, "saved without the server's roles: the roles file good.globals.pgsafe is not beside good.pgsafe") {
+			t.Fatalf("verify of a file without its roles file beside it warned %q", res.Warnings)
 		}
 		if _, err := e.RestoreBackup(ctx, b, RestoreTarget{URL: srv.URL("shop_from_good")}, RestoreOptions{NoOwner: true}); err != nil {
 			t.Fatal(err)

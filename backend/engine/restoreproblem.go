@@ -20,7 +20,10 @@ func RestoreProblem(err error) string {
 	var pgErr *pgconn.PgError
 	var problem *restore.Problem
 	var dnsErr *net.DNSError
+	var roles *restore.RolesProblem
 	switch {
+	case errors.As(err, &roles):
+		return upperFirst(roles.Error()) + "."
 	case errors.Is(err, context.Canceled):
 		return "The restore was cancelled."
 	case errors.As(err, &problem):

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -60,6 +62,17 @@ func (e *Engine) source(ctx context.Context, b store.Backup, m *backup.Manifest)
 			return nil, 0, nil, fmt.Errorf("backup %s cannot be read from %s: %w", b.ID, b.File, err)
 		}
 		m.Object = filepath.Base(b.File)
+		// A file copied out of a storage may have left its roles file
+		// behind. The backup itself is whole: it verifies and restores
+		// onto a server that has the roles (or without owners), and what
+		// needs the roles says they were not found beside it.
+		if m.Globals != nil {
+			roles := backup.GlobalsOf(m.Object)
+			if _, err := os.Stat(filepath.Join(filepath.Dir(b.File), roles)); errors.Is(err, fs.ErrNotExist) {
+				m.Globals = nil
+				m.GlobalsMissing = fmt.Sprintf("the roles file %s is not beside %s", roles, filepath.Base(b.File))
+			}
+		}
 		return s, 0, func() {}, nil
 	}
 	var lastErr error
@@ -72,7 +85,7 @@ func (e *Engine) source(ctx context.Context, b store.Backup, m *backup.Manifest)
 			lastErr = err
 			continue
 		}
-		s, closeS, err := openStorage(ctx, cfg)
+		s, closeS, err := e.openStorage(ctx, cfg)
 		if err != nil {
 			lastErr = fmt.Errorf("storage %s: %w", cfg.Name, err)
 			continue
@@ -103,6 +116,12 @@ func (e *Engine) pgRestore(ctx context.Context, serverMajor int) (string, error)
 // drill server URL, also restores it into a scratch database there
 // (restore.Drill). The result is recorded in the history and the audit log.
 func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL string) (*restore.Result, error) {
+	return e.checkBackup(ctx, b, drillURL != "", drillURL)
+}
+
+// checkBackup verifies b, or drills it: on the server drillURL names, or
+// with drillURL empty in a throwaway local cluster (see drill).
+func (e *Engine) checkBackup(ctx context.Context, b store.Backup, drill bool, drillURL string) (*restore.Result, error) {
 	m, err := manifest(b)
 	if err != nil {
 		return nil, err
@@ -116,25 +135,27 @@ func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL stri
 	if err != nil {
 		return nil, err
 	}
+	var local *localServer
+	if drill && drillURL == "" {
+		if local, err = e.localServer(ctx, m.ServerMajor); err != nil {
+			return nil, err // no server programs: nothing ran, nothing recorded
+		}
+	}
 	kind := store.RunVerify
 	jev := JobEvent{Job: JobVerify, JobID: b.ID, Database: b.DatabaseName, Origin: OriginOf(ctx)}
-	if drillURL != "" {
+	if drill {
 		jev.Job = JobDrill
 	}
 	e.publish(JobEvent{Type: EventJobStarted, Job: jev.Job, JobID: jev.JobID, Database: jev.Database, Origin: jev.Origin})
 	rec := store.RestoreRecord{Kind: kind, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
 		RestoreDetails: store.RestoreDetails{StorageID: storageID}}
 	var res *restore.Result
-	if drillURL == "" {
+	if !drill {
 		res, err = restore.Verify(ctx, src, m, keys.Keys{e.key}, pgRestore)
 	} else {
 		kind = store.RunDrill
 		rec.Kind = kind
-		var srv pg.Config
-		if srv, err = pg.ParseConnString(drillURL); err == nil {
-			rec.Target = srv.String()
-			res, err = restore.Drill(ctx, src, m, keys.Keys{e.key}, pgRestore, srv.ToolConn())
-		}
+		res, rec.Target, err = e.drill(ctx, src, m, pgRestore, drillURL, local)
 	}
 	err = e.finishRun(ctx, rec, b, res, err)
 	if err == nil && res != nil && !res.OK {
@@ -196,11 +217,17 @@ type RestoreOptions struct {
 	Jobs              int
 	NoOwner           bool
 	NoPrivileges      bool
+	NoTablespaces     bool // every object in the target's default tablespace
 	ExcludeExtensions []string
 	Progress          func(restore.Progress)
-	// OwnersIfAble keeps the recorded owners when the restoring role is a
-	// superuser, and restores as with NoOwner otherwise (restore.Options).
-	OwnersIfAble bool
+	// Owners and grants are kept by default; when the target lacks roles
+	// the backup names, the restore fails before writing anything with a
+	// *restore.RolesProblem, and these are the ways on (restore.Options):
+	// CreateRoles creates them from the roles saved with the backup (NOLOGIN
+	// unless CreateRolesLogin), RoleMap gives their objects to others.
+	CreateRoles      bool
+	CreateRolesLogin bool
+	RoleMap          map[string]string
 }
 
 // RestoreTarget is where a restore goes: URL names any server and the
@@ -232,6 +259,12 @@ func (e *Engine) resolveTarget(ctx context.Context, b store.Backup, t RestoreTar
 	}
 	c, err := e.store.DatabaseCredentials(ctx, b.DatabaseID)
 	if err != nil {
+		return cfg, cfg, nil, err
+	}
+	// The server its credentials command names now; the user and password
+	// are the ones typed for the restore.
+	c.PasswordCommand = store.Secret{}
+	if c, err = resolve(ctx, c); err != nil {
 		return cfg, cfg, nil, err
 	}
 	c.User, c.Password, c.DBName = t.User, store.NewSecret(t.Password), t.Database
@@ -304,7 +337,16 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 	rec := store.RestoreRecord{Kind: store.RunRestore, BackupID: b.ID, DatabaseID: b.DatabaseID, Status: store.StatusRunning, StartedAt: time.Now().UTC(),
 		RestoreDetails: store.RestoreDetails{StorageID: storageID, Target: where}}
 	rr, err := restore.Restore(ctx, src, m, keys.Keys{e.key}, pgRestore, tc, restore.Options{Mode: mode, Jobs: opts.Jobs,
-		NoOwner: opts.NoOwner, OwnersIfAble: opts.OwnersIfAble, NoPrivileges: opts.NoPrivileges, ExcludeExtensions: opts.ExcludeExtensions,
+		NoOwner: opts.NoOwner, NoPrivileges: opts.NoPrivileges, NoTablespaces: opts.NoTablespaces, ExcludeExtensions: opts.ExcludeExtensions,
+		CreateRoles: opts.CreateRoles, CreateRolesLogin: opts.CreateRolesLogin, RoleMap: opts.RoleMap,
+		// Roles are the server's, not the database's: the log says they were
+		// created on their own, whatever becomes of the restore.
+		OnRolesCreated: func(roles []string) {
+			if rerr := e.record(context.WithoutCancel(ctx), Event{Action: "roles.created", Target: where,
+				Fields: map[string]string{"backup_id": b.ID, "roles": strings.Join(roles, ", "), "login": strconv.FormatBool(opts.CreateRolesLogin)}}); rerr != nil {
+				e.log.Error("record the roles a restore created", "err", rerr)
+			}
+		},
 		TempDir: filepath.Join(e.home, "tmp"), Progress: progress})
 	if rr != nil {
 		rec.Warnings = rr.Warnings

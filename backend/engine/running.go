@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/backup"
+	"github.com/pgsafe/pgsafe/backend/format"
+	"github.com/pgsafe/pgsafe/backend/store"
 )
 
 // Running is a backup in progress: one per database at a time.
@@ -57,6 +59,53 @@ func (e *Engine) start(ctx context.Context, id int64, name, backupID, origin str
 		Started: time.Now().UTC(), cancel: cancel, lock: lock}
 	e.running[id] = r
 	return ctx, r, nil
+}
+
+// backupJob is a backup job as startBackupJob started it.
+type backupJob struct {
+	id  format.BackupID
+	run *Running
+	rec store.Backup // its history record, as created: running
+	ev  JobEvent     // its job.finished event, to fill in at the end
+}
+
+// startBackupJob draws a new backup's ID, registers its backup of database
+// d (start), records it in the history as running and only then announces
+// the job: to the face that asked (WithJobStarted), then as a job.started
+// event. A face told of the job can so count on its record: were PgSafe
+// killed the next moment, the next start finds the record and marks it
+// interrupted. The caller defers finish(job.run) and reports the end with
+// backupJobFinished(ctx, job.ev, …).
+func (e *Engine) startBackupJob(ctx context.Context, d store.Database, name, origin string) (context.Context, backupJob, error) {
+	id, err := format.NewBackupID()
+	if err != nil {
+		return nil, backupJob{}, err
+	}
+	ctx, run, err := e.start(ctx, d.ID, name, id.String(), origin)
+	if err != nil {
+		return nil, backupJob{}, err
+	}
+	rec := store.Backup{ID: id.String(), DatabaseID: d.ID, Status: store.StatusRunning, Origin: origin,
+		StartedAt: time.Now().UTC(), KeyID: e.key.ID().String(), BackupDetails: store.BackupDetails{DatabaseName: name}}
+	if err := e.store.CreateBackup(ctx, rec); err != nil {
+		e.finish(run)
+		return nil, backupJob{}, err
+	}
+	ev := JobEvent{Job: JobBackup, JobID: rec.ID, Database: name, Origin: origin}
+	jobStarted(ctx, ev.JobID)
+	started := ev
+	started.Type = EventJobStarted
+	e.publish(started)
+	return ctx, backupJob{id: id, run: run, rec: rec, ev: ev}, nil
+}
+
+// backupJobFinished announces the end of a backup job started by
+// startBackupJob: partial when its history record b says some of it failed.
+func (e *Engine) backupJobFinished(ctx context.Context, jev JobEvent, b *store.Backup, err error) {
+	if b != nil && b.Error != "" {
+		jev.Outcome, jev.Error = "partial", b.Error
+	}
+	e.jobFinished(ctx, jev, err)
 }
 
 func (e *Engine) finish(r *Running) {

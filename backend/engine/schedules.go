@@ -27,10 +27,8 @@ type ScheduleInfo struct {
 // its next run and records the change with the fields that changed. cfg is
 // checked first; an unchanged schedule keeps its next run.
 func (e *Engine) SetSchedule(ctx context.Context, name string, cfg store.ScheduleConfig) error {
-	d, err := e.store.DatabaseByName(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("db", name)
-	} else if err != nil {
+	d, err := e.policyEntry(ctx, name)
+	if err != nil {
 		return err
 	}
 	if err := schedule.Validate(cfg); err != nil {

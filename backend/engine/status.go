@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
@@ -18,6 +19,11 @@ import (
 // face shows beside it.
 type DatabaseStatus struct {
 	Name string `json:"name"`
+	// Server is the server entry a server's database belongs to; a server
+	// entry's own status has AllDatabases, and its state is the worst of
+	// its own (listing the server, its schedule) and its databases'.
+	Server       string `json:"server,omitempty"`
+	AllDatabases bool   `json:"all_databases,omitempty"`
 	status.Status
 	NextRun time.Time `json:"-"` // zero: no schedule
 	// History is what the state was computed from: the newest backups
@@ -65,17 +71,25 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 		return Overall{}, err
 	}
 	out.RecoveryKitExported = kit
+	names := map[int64]string{}
 	for _, d := range dbs {
-		if only != "" && d.Name != only {
+		names[d.ID] = d.Name
+	}
+	for _, d := range dbs {
+		if only != "" && d.Name != only && names[d.ServerEntry] != only {
 			continue
 		}
-		in := status.Input{Now: now, Paused: paused, PausedUntil: pausedUntil, NoRecoveryKit: !kit,
+		owner := d.ID // whose schedule and health checks apply
+		if d.ServerEntry != 0 {
+			owner = d.ServerEntry
+		}
+		in := status.Input{Now: now, Paused: paused, PausedUntil: pausedUntil, NoRecoveryKit: !kit, Gone: d.Gone,
 			WriteAccess: d.Verdict == string(pg.VerdictWriteAccess), WriteAccepted: d.WriteAccepted, CheckedAt: d.CheckedAt}
 		if in.Backups, err = e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: statusHistory, IncludeDamaged: true}); err != nil {
 			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
 		}
 		var next time.Time
-		sc, err := e.store.Schedule(ctx, d.ID)
+		sc, err := e.store.Schedule(ctx, owner)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
@@ -89,10 +103,22 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 		} else if !lc.When.IsZero() {
 			in.LastCheck = &status.Check{Kind: lc.Kind, When: lc.When, OK: lc.OK, Problem: lc.Problem}
 		}
-		if err := e.healthInput(ctx, d.ID, &in); err != nil {
+		if err := e.healthInput(ctx, owner, &in); err != nil {
 			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
 		}
-		out.Databases = append(out.Databases, DatabaseStatus{Name: d.Name, Status: status.Of(in), NextRun: next, History: in.Backups})
+		out.Databases = append(out.Databases, DatabaseStatus{Name: d.Name, Server: names[d.ServerEntry], AllDatabases: d.AllDatabases,
+			Status: status.Of(in), NextRun: next, History: in.Backups})
+	}
+	for i := range out.Databases {
+		if s := &out.Databases[i]; s.AllDatabases {
+			var children []status.Child
+			for _, c := range out.Databases {
+				if c.Server == s.Name {
+					children = append(children, status.Child{Name: strings.TrimPrefix(c.Name, s.Name+"/"), Status: c.Status})
+				}
+			}
+			s.Status = status.OfServer(s.Status, children)
+		}
 	}
 	if only != "" && len(out.Databases) == 0 {
 		return Overall{}, notFound("db", only)

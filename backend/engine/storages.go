@@ -13,18 +13,23 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/storage"
+	"github.com/pgsafe/pgsafe/backend/storage/azure"
 	"github.com/pgsafe/pgsafe/backend/storage/local"
 	"github.com/pgsafe/pgsafe/backend/storage/s3"
 	"github.com/pgsafe/pgsafe/backend/storage/sftp"
+	"github.com/pgsafe/pgsafe/backend/storage/webdav"
 	"github.com/pgsafe/pgsafe/backend/store"
 	"github.com/pgsafe/pgsafe/backend/tunnel"
 )
 
 // openStorage connects to a stored storage (with its secrets). Close
 // releases its connection, if it has one.
-func openStorage(ctx context.Context, c store.StorageConfig) (storage.Storage, func(), error) {
+func (e *Engine) openStorage(ctx context.Context, c store.StorageConfig) (storage.Storage, func(), error) {
 	none := func() {}
 	switch {
+	case c.Kind.IsCloud() && c.Cloud != nil:
+		s, err := e.openCloud(ctx, c)
+		return s, none, err
 	case c.Kind == store.StorageLocal && c.Local != nil:
 		l, err := local.New(c.Local.Path)
 		return l, none, err
@@ -40,6 +45,18 @@ func openStorage(ctx context.Context, c store.StorageConfig) (storage.Storage, f
 			return nil, none, err
 		}
 		return s, func() { s.Close() }, nil
+	case c.Kind == store.StorageWebDAV && c.WebDAV != nil:
+		w, err := webdav.New(ctx, webdavConfig(*c.WebDAV))
+		if err != nil {
+			return nil, none, err
+		}
+		return w, func() { w.Close() }, nil
+	case c.Kind == store.StorageAzure && c.Azure != nil:
+		s, err := azure.New(ctx, azureConfig(*c.Azure))
+		if err != nil {
+			return nil, none, err
+		}
+		return s, none, nil
 	default:
 		return nil, none, fmt.Errorf("storage %q (%s) has no settings for its kind", c.Name, c.Kind)
 	}
@@ -48,7 +65,13 @@ func openStorage(ctx context.Context, c store.StorageConfig) (storage.Storage, f
 func s3Config(c store.S3Storage) s3.Config {
 	return s3.Config{Endpoint: c.Endpoint, Region: c.Region, Bucket: c.Bucket, Prefix: c.Prefix,
 		PathStyle: c.PathStyle, StorageClass: c.StorageClass, SSE: c.SSE,
+		ObjectLockDays: c.ObjectLockDays, ObjectLockMode: c.ObjectLockMode,
 		AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey.Reveal(), SessionToken: c.SessionToken.Reveal()}
+}
+
+func azureConfig(c store.AzureStorage) azure.Config {
+	return azure.Config{Account: c.Account, Container: c.Container, Prefix: c.Prefix, Endpoint: c.Endpoint,
+		Key: c.Key.Reveal(), SAS: c.SAS.Reveal()}
 }
 
 func sftpConfig(c store.SFTPStorage) sftp.Config {
@@ -57,16 +80,25 @@ func sftpConfig(c store.SFTPStorage) sftp.Config {
 		KeyPassphrase: c.KeyPassphrase.Reveal(), HostKey: c.HostKey, KnownHostsPath: c.KnownHostsPath}}
 }
 
+func webdavConfig(c store.WebDAVStorage) webdav.Config {
+	return webdav.Config{URL: c.URL, User: c.User, Password: c.Password.Reveal(), CertSHA256: c.CertSHA256}
+}
+
 // AddStorage tests and stores a storage.
 func (e *Engine) AddStorage(ctx context.Context, c store.StorageConfig) (int64, error) {
 	if _, err := e.store.StorageByName(ctx, c.Name); err == nil {
 		return 0, fmt.Errorf("a storage named %q exists already: choose another name", c.Name)
 	}
-	s, closeS, err := openStorage(ctx, c)
+	s, closeS, err := e.openStorage(ctx, c)
 	if err != nil {
 		return 0, err
 	}
 	defer closeS()
+	if l, ok := s.(*s3.S3); ok && c.S3.ObjectLockDays > 0 {
+		if err := l.CheckObjectLock(ctx); err != nil {
+			return 0, err
+		}
+	}
 	if err := probe(ctx, s); err != nil {
 		return 0, err
 	}
@@ -93,7 +125,7 @@ func (e *Engine) TestStorage(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s, closeS, err := openStorage(ctx, c)
+	s, closeS, err := e.openStorage(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -156,7 +188,9 @@ func probe(ctx context.Context, s storage.Storage) error {
 	if err != nil || !bytes.Equal(got, b[:]) {
 		return fmt.Errorf("test read from %s returned other data (%v)", s, err)
 	}
-	if err := s.Delete(ctx, name); err != nil {
+	// A storage that keeps what it stores (Object Lock, write-only
+	// credentials) keeps its 16-byte test object too.
+	if err := s.Delete(ctx, name); err != nil && !errors.Is(err, storage.ErrDeleteRefused) {
 		return fmt.Errorf("test delete on %s: %w", s, err)
 	}
 	return nil
@@ -176,7 +210,7 @@ func (e *Engine) targets(ctx context.Context, ids []int64) ([]backup.Target, fun
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage %d: %w", id, err)
 		}
-		s, closeS, err := openStorage(ctx, c)
+		s, closeS, err := e.openStorage(ctx, c)
 		if err != nil {
 			closeAll()
 			return nil, nil, fmt.Errorf("storage %s: %w", c.Name, err)
@@ -200,6 +234,9 @@ func StorageWhere(c store.StorageConfig) string {
 		if c.S3.Endpoint != "" {
 			where += " at " + c.S3.Endpoint
 		}
+		if c.S3.ObjectLockDays > 0 {
+			where += fmt.Sprintf(", locked %d days", c.S3.ObjectLockDays)
+		}
 		return where
 	case c.SFTP != nil:
 		port := c.SFTP.Port
@@ -207,6 +244,19 @@ func StorageWhere(c store.StorageConfig) string {
 			port = 22
 		}
 		return fmt.Sprintf("sftp://%s@%s:%d/%s", c.SFTP.User, c.SFTP.Host, port, strings.TrimPrefix(c.SFTP.Path, "/"))
+	case c.WebDAV != nil:
+		return webdavConfig(*c.WebDAV).String()
+	case c.Cloud != nil:
+		return cloudWhere(c)
+	case c.Azure != nil:
+		where := "azure://" + c.Azure.Account + "/" + c.Azure.Container
+		if p := strings.Trim(c.Azure.Prefix, "/"); p != "" {
+			where += "/" + p
+		}
+		if c.Azure.Endpoint != "" {
+			where += " at " + c.Azure.Endpoint
+		}
+		return where
 	}
 	return ""
 }

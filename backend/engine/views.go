@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/status"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -55,6 +58,9 @@ type CheckSummary struct {
 	OK      bool
 	When    time.Time
 	Problem string
+	// Summary is a passed drill in a sentence (DrillSummary): tables, row
+	// counts, restore time and where it ran.
+	Summary string
 }
 
 // DescribeBackup is b as a face lists it; storages names the storages by
@@ -83,8 +89,26 @@ func DescribeBackup(b store.Backup, storages map[int64]string) BackupRow {
 		if r.Blame == "" && b.Status == store.StatusFailed {
 			r.Blame = failureBlame(b.Error)
 		}
+	} else if missing := globalsMissing(b.Manifest); missing != "" {
+		r.Reason = "Saved without the server's roles: " + missing + "."
 	}
 	return r
+}
+
+// globalsMissing is why a backup's manifest says the server's roles were
+// not saved with it ("" when they were, or the manifest predates them).
+// Only manifests that say so are parsed: a manifest lists every table.
+func globalsMissing(manifest []byte) string {
+	if !bytes.Contains(manifest, []byte(`"globals_missing"`)) {
+		return ""
+	}
+	var m struct {
+		GlobalsMissing string `json:"globals_missing"`
+	}
+	if json.Unmarshal(manifest, &m) != nil {
+		return ""
+	}
+	return strings.TrimSuffix(m.GlobalsMissing, ".")
 }
 
 // failureBlame says what a whole-backup failure was caused by, from the
@@ -133,6 +157,12 @@ func (e *Engine) BackupHistory(ctx context.Context, name string, limit int) ([]B
 			cs := &CheckSummary{Kind: r.Kind, OK: r.Status == store.StatusSucceeded, When: r.FinishedAt, Problem: r.Error}
 			if len(r.Problems) > 0 {
 				cs.Problem = r.Problems[0]
+			}
+			if r.Kind == store.RunDrill && cs.OK && len(r.Data) > 0 {
+				var res restore.Result
+				if json.Unmarshal(r.Data, &res) == nil {
+					cs.Summary = DrillSummary(&res)
+				}
 			}
 			checked[r.BackupID] = cs
 		}
@@ -235,8 +265,11 @@ type Summary struct {
 // protected).
 type StateLine struct {
 	Database string
+	Server   string // the server entry a server's database belongs to ("": none)
 	State    status.State
 	Reason   string
+	// Databases are a server entry's databases' lines (in ByEntry only).
+	Databases []StateLine
 }
 
 // LastFinished is the newest backup that ran to an end.
@@ -251,7 +284,7 @@ func (o Overall) Summary() Summary {
 	s := Summary{Worst: status.Protected}
 	for _, d := range o.Databases {
 		s.Databases = append(s.Databases, d.Name)
-		line := StateLine{Database: d.Name, State: d.State}
+		line := StateLine{Database: d.Name, Server: d.Server, State: d.State}
 		if len(d.Reasons) > 0 && d.State != status.Protected {
 			line.Reason = d.Reasons[0].Message
 		}
@@ -275,6 +308,39 @@ func (o Overall) Summary() Summary {
 	sort.Strings(s.Databases)
 	sort.Slice(s.Lines, func(i, j int) bool { return s.Lines[i].Database < s.Lines[j].Database })
 	return s
+}
+
+// ByEntry is s for a face that lists each entry once (the tray): a server
+// entry's databases are in its line's Databases instead of lines of their
+// own (its state is already the worst of theirs), and Databases, Failing,
+// Attention and Reason count entries, so that a failing database of a
+// server is one failing entry, not two. Last is s's.
+func (s Summary) ByEntry() Summary {
+	out := Summary{Worst: status.Protected, Last: s.Last}
+	under := map[string][]StateLine{}
+	for _, l := range s.Lines {
+		if l.Server != "" {
+			under[l.Server] = append(under[l.Server], l)
+		}
+	}
+	for _, l := range s.Lines {
+		if l.Server != "" {
+			continue
+		}
+		l.Databases = under[l.Database]
+		out.Databases = append(out.Databases, l.Database)
+		out.Lines = append(out.Lines, l)
+		switch l.State {
+		case status.Failing, status.Unprotected:
+			out.Failing = append(out.Failing, l.Database)
+		case status.Attention:
+			out.Attention = append(out.Attention, l.Database)
+		}
+		if w := status.Worse(out.Worst, l.State); w != out.Worst || (out.Reason == "" && l.State != status.Protected) {
+			out.Worst, out.Reason = w, l.Reason
+		}
+	}
+	return out
 }
 
 // FirstTime records that a one-time thing a face shows (a hint, say) was

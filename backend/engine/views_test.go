@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,19 @@ func TestDescribeBackupNamesStoragesAndDuration(t *testing.T) {
 	}
 	if r := DescribeBackup(store.Backup{ID: "b0", Status: store.StatusRunning, StartedAt: start}, nil); r.Duration != 0 || r.Copies == nil || r.Kept == nil {
 		t.Fatalf("a running backup: %+v", r)
+	}
+}
+
+// A backup saved without the server's roles says so under its row.
+func TestDescribeBackupSaysTheRolesAreMissing(t *testing.T) {
+	b := store.Backup{ID: "b3", Status: store.StatusSucceeded, BackupDetails: store.BackupDetails{
+		Manifest: []byte(`{"kind":"pgsafe-manifest","globals_missing":"no pg_dumpall of PostgreSQL 16 or newer was found"}`)}}
+	if r := DescribeBackup(b, nil); r.Reason != "Saved without the server's roles: no pg_dumpall of PostgreSQL 16 or newer was found." || r.Blame != "" {
+		t.Fatalf("row %+v", r)
+	}
+	b.Manifest = []byte(`{"kind":"pgsafe-manifest","globals":{"object":"x"}}`)
+	if r := DescribeBackup(b, nil); r.Reason != "" {
+		t.Fatalf("a backup with its roles: %+v", r)
 	}
 }
 
@@ -107,7 +121,7 @@ func TestOverallSummary(t *testing.T) {
 	if strings.Join(s.Failing, ",") != "b,c" || strings.Join(s.Attention, ",") != "a" || strings.Join(s.Databases, ",") != "a,b,c,d" {
 		t.Fatalf("failing %v, attention %v, databases %v", s.Failing, s.Attention, s.Databases)
 	}
-	if len(s.Lines) != 4 || s.Lines[1] != (StateLine{Database: "b", State: status.Failing, Reason: "the last backup failed"}) || s.Lines[3].Reason != "" {
+	if len(s.Lines) != 4 || !reflect.DeepEqual(s.Lines[1], StateLine{Database: "b", State: status.Failing, Reason: "the last backup failed"}) || s.Lines[3].Reason != "" {
 		t.Fatalf("lines %+v", s.Lines)
 	}
 	if s.Last == nil || s.Last.Database != "b" || s.Last.Succeeded {

@@ -332,3 +332,45 @@ func TestParseHeaderListsWithoutKey(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestWritersShareEncoders: writers reuse the zstd encoders of writers closed
+// before them (compress.go); each file still holds exactly its own data, with
+// writers open at the same time, closed twice, or written after Close.
+func TestWritersShareEncoders(t *testing.T) {
+	mk := testKey(t, "share")
+	kr := keys.Keys{mk}
+	payloads := [][]byte{dumpLike(3*MinChunkSize+17, 1), []byte("a small manifest"), dumpLike(5000, 2), nil}
+	for round := range 2 {
+		var writers []io.WriteCloser
+		var bufs []*bytes.Buffer
+		for range payloads { // all open at once: some new encoders, some reused
+			var buf bytes.Buffer
+			id, _ := NewBackupID()
+			w, err := NewWriter(&buf, mk, Header{BackupID: id, ChunkSize: MinChunkSize, Compression: CompressionZstd})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writers, bufs = append(writers, w), append(bufs, &buf)
+		}
+		for i := len(payloads) - 1; i >= 0; i-- { // written and closed in reverse order
+			if _, err := writers[i].Write(payloads[i]); err != nil {
+				t.Fatal(err)
+			}
+			if err := writers[i].Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := writers[i].Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+			if _, err := writers[i].Write([]byte("late")); err == nil {
+				t.Fatal("write after Close accepted")
+			}
+		}
+		for i, p := range payloads {
+			got, _, err := decrypt(bufs[i].Bytes(), kr)
+			if err != nil || !bytes.Equal(got, p) {
+				t.Fatalf("round %d, file %d: %d bytes back (want %d), %v", round, i, len(got), len(p), err)
+			}
+		}
+	}
+}

@@ -57,6 +57,7 @@ type Install struct {
 	PgDump    string  `json:"pgDump"`
 	PgRestore string  `json:"pgRestore,omitempty"` // empty when missing from Dir
 	Psql      string  `json:"psql,omitempty"`
+	PgDumpall string  `json:"pgDumpall,omitempty"` // empty when missing from Dir
 }
 
 // Discover looks for pg_dump in extraDirs (user-set paths, searched first),
@@ -65,7 +66,34 @@ type Install struct {
 // pg_dump does not run are skipped. Two entries with the same version and the
 // same resolved program are reported once.
 func Discover(ctx context.Context, extraDirs ...string) []Install {
+	ins, _ := DiscoverKnown(ctx, nil, extraDirs...)
+	return ins
+}
+
+// KnownVersions remembers what `pg_dump --version` said, by the program
+// file's resolved path, size and modification time (Stamp): a program
+// replaced (an upgrade, a new build) has another stamp and is run again.
+// Running every install's pg_dump costs a process each (Debian's Perl
+// wrapper alone ~0.2 s), on every backup.
+type KnownVersions map[string]Version
+
+// Stamp identifies a program file as KnownVersions does: its resolved path,
+// size and modification time; false when it cannot be read.
+func Stamp(real string) (string, bool) {
+	fi, err := os.Stat(real)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	return fmt.Sprintf("%s|%d|%d", real, fi.Size(), fi.ModTime().UnixNano()), true
+}
+
+// DiscoverKnown is Discover that takes the versions of programs in known
+// instead of running them, and returns, beside the installs, the versions of
+// every program it found this time (known for the next call: programs gone
+// or replaced are dropped from it).
+func DiscoverKnown(ctx context.Context, known KnownVersions, extraDirs ...string) ([]Install, KnownVersions) {
 	var out []Install
+	found := KnownVersions{}
 	seen := map[string]bool{}
 	for _, dir := range append(extraDirs, candidateDirs()...) {
 		exe := filepath.Join(dir, programName("pg_dump"))
@@ -74,9 +102,19 @@ func Discover(ctx context.Context, extraDirs ...string) []Install {
 			continue
 		}
 		seen[real] = true
-		v, err := ProgramVersion(ctx, exe)
-		if err != nil {
+		if isVersionWrapper(real) && !contains(extraDirs, dir) {
 			continue
+		}
+		stamp, ok := Stamp(real)
+		ok = ok && !isVersionWrapper(real) // a wrapper's answer is not its own: never remembered
+		v, cached := known[stamp]
+		if !ok || !cached {
+			if v, err = ProgramVersion(ctx, exe); err != nil {
+				continue
+			}
+		}
+		if ok {
+			found[stamp] = v
 		}
 		if dup(out, v) && !contains(extraDirs, dir) {
 			// PATH wrappers (Debian's pg_wrapper) repeat a versioned install.
@@ -89,6 +127,9 @@ func Discover(ctx context.Context, extraDirs ...string) []Install {
 		if p := filepath.Join(dir, programName("psql")); isFile(p) {
 			in.Psql = p
 		}
+		if p := filepath.Join(dir, programName("pg_dumpall")); isFile(p) {
+			in.PgDumpall = p
+		}
 		out = append(out, in)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -97,7 +138,19 @@ func Discover(ctx context.Context, extraDirs ...string) []Install {
 		}
 		return out[i].Version.Minor > out[j].Version.Minor
 	})
-	return out
+	return out, found
+}
+
+// debianWrapper is where Debian's postgresql-common keeps pg_wrapper, the
+// Perl script /usr/bin/pg_dump and friends link to: it runs a pg_dump of
+// /usr/lib/postgresql/VERSION/bin, which Discover searches itself.
+const debianWrapper = "/usr/share/postgresql-common/"
+
+// isVersionWrapper tells a program that only picks and runs a versioned
+// install Discover finds anyway (Debian's pg_wrapper): its version is not
+// its own but the one it picks, which a new install changes.
+func isVersionWrapper(real string) bool {
+	return runtime.GOOS == "linux" && strings.HasPrefix(real, debianWrapper)
 }
 
 // ProgramVersion runs `exe --version` (with a short timeout) and parses it.
@@ -159,6 +212,8 @@ func candidateDirs() []string {
 			"/opt/homebrew/opt/postgresql@*/bin", "/opt/homebrew/opt/libpq/bin",
 			"/usr/local/opt/postgresql@*/bin", "/usr/local/opt/libpq/bin",
 			"/Applications/Postgres.app/Contents/Versions/*/bin",
+			"/Library/PostgreSQL/*/bin",           // the EDB installer
+			"/opt/homebrew/bin", "/usr/local/bin", // apps started from the Dock do not get the shell's PATH
 		}
 	case "windows":
 		for _, env := range []string{"ProgramFiles", "ProgramW6432"} {

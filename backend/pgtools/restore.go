@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -154,7 +155,9 @@ func List(ctx context.Context, pgRestore string, archive io.Reader) (*TOC, error
 type RestoreOptions struct {
 	NoOwner      bool // --no-owner: objects belong to the restoring user
 	NoPrivileges bool // --no-privileges: skip GRANT/REVOKE
-	Clean        bool // --clean --if-exists: drop objects before re-creating them
+	// NoTablespaces: --no-tablespaces, every object in the default tablespace
+	NoTablespaces bool
+	Clean         bool // --clean --if-exists: drop objects before re-creating them
 	// Jobs > 1 restores in parallel (--jobs); it needs the archive as a file
 	// (ArchiveFile), not a stream.
 	Jobs int
@@ -164,6 +167,10 @@ type RestoreOptions struct {
 	// ExitOnError stops at the first error; otherwise pg_restore goes on and
 	// the errors are counted in the result.
 	ExitOnError bool
+	// SkipDescs are kinds of entries to leave out ("POLICY"), through a -L
+	// list made from TOC, the archive's table of contents (List).
+	SkipDescs []string
+	TOC       *TOC
 	// OnItem, if set, is called for each item pg_restore starts.
 	OnItem func(item string)
 }
@@ -204,6 +211,17 @@ func Restore(ctx context.Context, pgRestore string, conn Conn, archive io.Reader
 	}
 	if opts.Jobs > 1 {
 		args = append(args, fmt.Sprintf("--jobs=%d", opts.Jobs))
+	}
+	if len(opts.SkipDescs) > 0 {
+		if opts.TOC == nil || len(opts.ExcludeExtensions) > 0 {
+			return nil, fmt.Errorf("restore: leaving out entries needs the archive's table of contents, and cannot be combined with leaving out extensions")
+		}
+		listFile, remove, err := writeList(opts.TOC, func(e TOCEntry) bool { return slices.Contains(opts.SkipDescs, e.Desc) })
+		if err != nil {
+			return nil, err
+		}
+		defer remove()
+		args = append(args, "--use-list="+listFile)
 	}
 	if len(opts.ExcludeExtensions) > 0 {
 		if archiveFile == "" {
@@ -266,6 +284,9 @@ func baseRestoreArgs(conn Conn, opts RestoreOptions) []string {
 	}
 	if opts.NoPrivileges {
 		args = append(args, "--no-privileges")
+	}
+	if opts.NoTablespaces {
+		args = append(args, "--no-tablespaces")
 	}
 	return args
 }
@@ -392,9 +413,17 @@ func extensionFreeList(ctx context.Context, pgRestore, archiveFile string, exclu
 	for _, x := range exclude {
 		skip[x] = true
 	}
+	return writeList(toc, func(e TOCEntry) bool {
+		return e.Desc == "EXTENSION" && skip[e.Name] || e.Desc == "COMMENT" && strings.HasPrefix(e.Name, "EXTENSION ") && skip[strings.TrimPrefix(e.Name, "EXTENSION ")]
+	})
+}
+
+// writeList writes a -L list of toc's entries, those skip says commented
+// out, in a private temporary directory.
+func writeList(toc *TOC, skip func(TOCEntry) bool) (string, func(), error) {
 	var b strings.Builder
 	for _, e := range toc.Entries {
-		if e.Desc == "EXTENSION" && skip[e.Name] || e.Desc == "COMMENT" && strings.HasPrefix(e.Name, "EXTENSION ") && skip[strings.TrimPrefix(e.Name, "EXTENSION ")] {
+		if skip(e) {
 			b.WriteString(";")
 		}
 		b.WriteString(e.line + "\n")

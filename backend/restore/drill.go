@@ -56,6 +56,7 @@ func Drill(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring,
 	}
 	defer a.Close()
 	var rr *pgtools.RestoreResult
+	restoreStart := time.Now()
 	err = feed(a, func(r io.Reader) error {
 		var err error
 		rr, err = pgtools.Restore(ctx, pgRestore, srv.to(scratch), r, "", pgtools.RestoreOptions{NoOwner: true, NoPrivileges: true})
@@ -65,12 +66,18 @@ func Drill(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring,
 		return res.finish(err)
 	}
 	res.Warnings = rr.Warnings
+	res.RestoreTime = time.Since(restoreStart)
 
 	diffs, err := compareCounts(ctx, srv.to(scratch), m)
 	if err != nil {
 		return nil, err
 	}
 	res.Tables, res.RowDiffs = len(m.Tables), diffs
+	for _, t := range m.Tables {
+		if t.Counted {
+			res.RowsCompared++
+		}
+	}
 	if len(diffs) > 0 {
 		names := make([]string, len(diffs))
 		for i, d := range diffs {

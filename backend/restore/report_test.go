@@ -2,6 +2,8 @@ package restore
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,17 +126,32 @@ func TestRestoreReports(t *testing.T) {
 		f.pg.Exec(t, "crm", `DROP OWNED BY reporting`)
 		f.pg.Exec(t, "postgres", `DROP ROLE reporting`)
 		restorer := pgtools.Conn{Host: f.pg.Host, Port: f.pg.Port, Database: "crm_restored", User: "restorer", Password: "restorer-pw-5", SSLMode: "disable", AllowWrite: true}
-		res, err := Restore(ctx, crm.store, crm.m, kr, f.client.PgRestore, restorer, Options{Mode: ModeNew})
+		// Before anything is written, the roles check says what is wrong and
+		// what can be done, in words.
+		_, err := Restore(ctx, crm.store, crm.m, kr, f.client.PgRestore, restorer, Options{Mode: ModeNew})
+		var rp *RolesProblem
+		if !errors.As(err, &rp) || !slices.Equal(rp.Missing, []string{"reporting"}) || !slices.Equal(rp.Creatable, []string{"reporting"}) ||
+			!slices.Equal(rp.CannotOwn, []string{"app_owner"}) || rp.RestoringRole != "restorer" {
+			t.Fatalf("Restore = %v (%+v), want a roles problem", err, rp)
+		}
+		if msg := err.Error(); msg != "1 role the backup needs is missing on the target server: reporting; "+
+			"the restoring role restorer is not a superuser nor a member of app_owner, so it cannot give objects to it. Nothing was written. "+
+			"Choose: create them from the roles saved with the backup (without passwords, unable to log in), or give their objects to roles that exist, "+
+			"or restore without owners and privileges, or restore as a superuser." {
+			t.Errorf("words: %s", msg)
+		}
+		if dbs := f.databases(t, "crm_restored"); len(dbs) != 0 {
+			t.Fatalf("a refused restore created %v", dbs)
+		}
+		res, err := Restore(ctx, crm.store, crm.m, kr, f.client.PgRestore, restorer, Options{Mode: ModeNew, NoOwner: true, NoPrivileges: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.IgnoredErrors != 4 || len(res.Warnings) < 8 {
+		if res.IgnoredErrors != 2 || len(res.Warnings) < 4 {
 			t.Fatalf("pg_restore's problems: %d, %q", res.IgnoredErrors, res.Warnings)
 		}
 		want := []struct{ code, words string }{
 			{"extension_denied", "1 extension could not be created: pg_stat_statements (the restoring role may not create it; a superuser can)."},
-			{"owners_not_kept", "Owners were not kept for 1 object: the restoring role is neither a superuser nor a member of app_owner, so it owns that object."},
-			{"role_missing", "1 role does not exist on the target server (reporting): 1 grant or owner change naming it was skipped."},
 		}
 		if len(res.Notes) != len(want) {
 			t.Fatalf("notes: %+v", res.Notes)
@@ -153,14 +170,19 @@ func TestRestoreReports(t *testing.T) {
 		}
 	})
 
-	t.Run("owners not kept, when the role is not a superuser", func(t *testing.T) {
+	t.Run("owners kept or refused, when the role is not a superuser", func(t *testing.T) {
 		restorer := pgtools.Conn{Host: f.pg.Host, Port: f.pg.Port, Database: "shop_by_restorer", User: "restorer", Password: "restorer-pw-5", SSLMode: "disable", AllowWrite: true}
-		res, err := Restore(ctx, f.store, f.m, kr, f.client.PgRestore, restorer, Options{Mode: ModeNew, OwnersIfAble: true})
+		_, err := Restore(ctx, f.store, f.m, kr, f.client.PgRestore, restorer, Options{Mode: ModeNew})
+		var rp *RolesProblem
+		if !errors.As(err, &rp) || !slices.Equal(rp.CannotOwn, []string{f.pg.User}) || len(rp.Missing) != 0 {
+			t.Fatalf("Restore as a non-superuser = %v (%+v); want the owners it cannot set", err, rp)
+		}
+		res, err := Restore(ctx, f.store, f.m, kr, f.client.PgRestore, restorer, Options{Mode: ModeNew, NoOwner: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.NoOwner || len(res.Notes) == 0 || res.Notes[0].Message != "Owners were not kept: the restoring role is not a superuser, so every restored object belongs to it." {
-			t.Fatalf("notes: %+v", res.Notes)
+		if !res.NoOwner || !res.Rows.Match() {
+			t.Fatalf("restore without owners: %+v", res)
 		}
 	})
 }

@@ -27,15 +27,29 @@ const (
 
 // Options are a restore's choices.
 type Options struct {
-	Mode              Mode
-	Jobs              int  // > 1: parallel restore, through a decrypted temporary file
-	NoOwner           bool // objects belong to the restoring user
-	NoPrivileges      bool // skip GRANT/REVOKE
+	Mode         Mode
+	Jobs         int  // > 1: parallel restore, through a decrypted temporary file
+	NoOwner      bool // objects belong to the restoring user
+	NoPrivileges bool // skip GRANT/REVOKE
+	// NoTablespaces puts every object in the target's default tablespace
+	// (pg_restore --no-tablespaces); without it a backup that needs a
+	// tablespace the target lacks is a *RolesProblem before anything is
+	// written.
+	NoTablespaces     bool
 	ExcludeExtensions []string
-	// OwnersIfAble keeps the recorded owners only when the restoring role is
-	// a superuser (the role that can set them); otherwise the restore runs as
-	// with NoOwner, and RestoreResult.NoOwner says so. NoOwner wins.
-	OwnersIfAble bool
+	// Owners and grants are kept by default: before anything is written the
+	// roles the backup names are checked on the target, and a *RolesProblem
+	// says which are missing (or cannot be given objects). CreateRoles
+	// creates the missing ones from the roles saved with the backup (no
+	// passwords; NOLOGIN unless CreateRolesLogin), in one transaction.
+	CreateRoles      bool
+	CreateRolesLogin bool
+	// RoleMap gives the objects and grants of a role (old name) to another
+	// that exists on the target (new name).
+	RoleMap map[string]string
+	// OnRolesCreated, if set, is called with the roles CreateRoles created,
+	// as soon as they are (a restore failing later does not remove them).
+	OnRolesCreated func(roles []string)
 	// TempDir is where a parallel restore decrypts the archive (in a new 0700
 	// directory that is removed afterwards; RemoveStale cleans up after a
 	// crash). Empty: os.TempDir().
@@ -68,8 +82,13 @@ type RestoreResult struct {
 	ViaTempFile   bool          `json:"viaTempFile"` // a parallel restore decrypted to disk
 	Duration      time.Duration `json:"duration"`
 	// NoOwner: objects belong to the restoring role rather than their
-	// recorded owners (asked for, or OwnersIfAble and not a superuser).
+	// recorded owners (asked for).
 	NoOwner bool `json:"noOwner"`
+	// RolesCreated are the roles created from the roles saved with the
+	// backup (Options.CreateRoles); RolesMapped the map the owners and grants
+	// went through (Options.RoleMap).
+	RolesCreated []string          `json:"rolesCreated,omitempty"`
+	RolesMapped  map[string]string `json:"rolesMapped,omitempty"`
 	// Retried are archive entries a parallel restore lost to a deadlock
 	// between its own jobs and restored again one at a time (pgtools.Restore).
 	Retried []string `json:"retried,omitempty"`
@@ -101,6 +120,7 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		return nil, errNoClient
 	}
 	meter := newMeter(m.StoredSize, opts.Progress)
+	globalsSrc := src
 	src = meteredSource{src, meter}
 	meter.setPhase("checking")
 	srv, err := connectServer(ctx, target, "postgres")
@@ -116,13 +136,6 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		return nil, err
 	}
 	noOwner := opts.NoOwner
-	if !noOwner && opts.OwnersIfAble {
-		super, err := srv.superuser(ctx)
-		if err != nil {
-			return nil, err
-		}
-		noOwner = !super
-	}
 	switch opts.Mode {
 	case ModeNew:
 		if exists {
@@ -161,6 +174,44 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		}
 		src = meteredSource{local, meter}
 	}
+	// A parallel restore decrypts first: the whole backup is read and
+	// authenticated once, before anything is created or dropped, and the
+	// roles check and pg_restore read only that copy.
+	var file string
+	plain := func(ctx context.Context) (io.ReadCloser, error) { return openArchive(ctx, src, m, kr) }
+	if viaFile {
+		phase := "decrypting"
+		if opts.Mode == ModeReplace {
+			phase = "verifying"
+		}
+		meter.setPhase(phase)
+		a, err := openArchive(ctx, src, m, kr)
+		if err != nil {
+			return nil, err
+		}
+		file = filepath.Join(tmp, "archive.dump")
+		err = decryptTo(file, a, a)
+		a.Close()
+		if err != nil {
+			if opts.Mode == ModeReplace {
+				return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
+			}
+			return nil, err
+		}
+		plain = func(context.Context) (io.ReadCloser, error) { return os.Open(file) }
+	}
+	plan, err := planRoles(ctx, srv, plain, globalsSrc, m, kr, pgRestore, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.create) > 0 {
+		if err := srv.createRoles(ctx, plan, opts.CreateRolesLogin); err != nil {
+			return nil, err
+		}
+		if opts.OnRolesCreated != nil {
+			opts.OnRolesCreated(plan.create)
+		}
+	}
 	if opts.Mode == ModeNew {
 		if err := srv.create(ctx, target.Database); err != nil {
 			return nil, err
@@ -177,38 +228,24 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 			}
 		}()
 	}
-	a, err := openArchive(ctx, src, m, kr)
-	if err != nil {
-		return nil, err
-	}
-	defer a.Close()
-
 	c := target
 	c.AllowWrite = true
-	ropts := pgtools.RestoreOptions{NoOwner: noOwner, NoPrivileges: opts.NoPrivileges, Clean: opts.Mode == ModeReplace,
+	ropts := pgtools.RestoreOptions{NoOwner: noOwner || plan.mapped, NoPrivileges: opts.NoPrivileges || plan.mapped, NoTablespaces: opts.NoTablespaces, Clean: opts.Mode == ModeReplace,
 		Jobs: opts.Jobs, ExcludeExtensions: opts.ExcludeExtensions,
 		OnItem: meter.setItem}
+	if plan.mapped {
+		ropts.SkipDescs, ropts.TOC = []string{"POLICY"}, plan.toc
+	}
 	var rr *pgtools.RestoreResult
+	meter.setPhase("restoring")
 	if viaFile {
-		// Decrypting to the file reads and authenticates the whole backup
-		// before pg_restore starts: in replace mode nothing is dropped before
-		// that, and pg_restore reads only what was checked.
-		phase := "decrypting"
-		if opts.Mode == ModeReplace {
-			phase = "verifying"
-		}
-		meter.setPhase(phase)
-		file := filepath.Join(tmp, "archive.dump")
-		if err := decryptTo(file, a, a); err != nil {
-			if opts.Mode == ModeReplace {
-				return nil, fmt.Errorf("nothing was changed in %q: %w", target.Database, err)
-			}
-			return nil, err
-		}
-		meter.setPhase("restoring")
 		rr, err = pgtools.Restore(ctx, pgRestore, c, nil, file, ropts)
 	} else {
-		meter.setPhase("restoring")
+		var a *archive
+		if a, err = openArchive(ctx, src, m, kr); err != nil {
+			return nil, err
+		}
+		defer a.Close()
 		err = feed(a, func(r io.Reader) error {
 			var err error
 			rr, err = pgtools.Restore(ctx, pgRestore, c, r, "", ropts)
@@ -219,8 +256,15 @@ func Restore(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyrin
 		return nil, fmt.Errorf("restore into %q: %w", target.Database, err)
 	}
 	res := &RestoreResult{Database: target.Database, Warnings: rr.Warnings, IgnoredErrors: rr.IgnoredErrors,
-		Retried: rr.Retried, ViaTempFile: viaFile, NoOwner: noOwner}
-	res.Notes = summarize(rr.Warnings, rr.IgnoredErrors, rr.Retried, noOwner && !opts.NoOwner)
+		Retried: rr.Retried, ViaTempFile: viaFile, NoOwner: noOwner, RolesCreated: plan.create}
+	if plan.mapped {
+		meter.setPhase("owners")
+		if _, err := applyOwnersAndGrants(ctx, srv.to(target.Database), plan.schema, opts.RoleMap, noOwner, opts.NoPrivileges); err != nil {
+			return nil, fmt.Errorf("restore into %q: %w", target.Database, err)
+		}
+		res.RolesMapped = opts.RoleMap
+	}
+	res.Notes = summarize(rr.Warnings, rr.IgnoredErrors, rr.Retried, false)
 	meter.setPhase("counting")
 	res.Rows = checkRows(ctx, c, m)
 	meter.setPhase("done")

@@ -2,6 +2,8 @@ package restore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -154,6 +156,65 @@ func TestVerify(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Verify(ctx, tc.src, tc.m, tc.kr, f.client.PgRestore)
+			if err != nil {
+				t.Fatalf("Verify could not run: %v", err)
+			}
+			if res.OK || res.Problem == nil || res.Problem.Code != tc.code || !strings.Contains(res.Problem.Detail, tc.detail) {
+				t.Fatalf("Verify = ok %v, problem %+v; want %s mentioning %q", res.OK, res.Problem, tc.code, tc.detail)
+			}
+		})
+	}
+	// The roles object beside the backup is checked too: altered, swapped or
+	// missing, the backup does not verify.
+	withGlobals := func(t *testing.T, edit func([]byte) []byte) dirStorage {
+		d := newDir(t)
+		for _, name := range []string{f.m.Object, backup.GlobalsOf(f.m.Object)} {
+			data, err := os.ReadFile(f.store.path(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name != f.m.Object {
+				if data = edit(data); data == nil {
+					continue
+				}
+			}
+			if err := d.Put(ctx, name, strings.NewReader(string(data))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	if f.m.Globals == nil {
+		t.Fatalf("the fixture backup has no globals: %s", f.m.GlobalsMissing)
+	}
+	globalsHash := *f.m
+	g := *f.m.Globals
+	g.SHA256 = strings.Repeat("0", 64)
+	globalsHash.Globals = &g
+	for _, tc := range []struct {
+		name   string
+		src    Source
+		m      *backup.Manifest
+		code   ProblemCode
+		detail string
+	}{
+		{"globals flipped bit", withGlobals(t, func(b []byte) []byte { b[len(b)-20] ^= 1; return b }), f.m, ProblemHash, "roles object"},
+		{"globals flipped bit, hash matching", withGlobals(t, func(b []byte) []byte { b[len(b)-20] ^= 1; return b }), nil, ProblemTruncated, "does not authenticate"}, // its one chunk is its last: "cut short or damaged"
+		{"globals missing", withGlobals(t, func([]byte) []byte { return nil }), f.m, ProblemMissing, "roles object"},
+		{"globals hash differs from manifest", f.store, &globalsHash, ProblemHash, "roles object"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m
+			if m == nil { // the manifest agrees with the altered object: the encryption still catches it
+				raw, _ := os.ReadFile(tc.src.(dirStorage).path(backup.GlobalsOf(f.m.Object)))
+				sum := sha256.Sum256(raw)
+				c := *f.m
+				cg := *f.m.Globals
+				cg.SHA256 = hex.EncodeToString(sum[:])
+				c.Globals = &cg
+				m = &c
+			}
+			res, err := Verify(ctx, tc.src, m, kr, f.client.PgRestore)
 			if err != nil {
 				t.Fatalf("Verify could not run: %v", err)
 			}

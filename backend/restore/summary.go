@@ -35,8 +35,9 @@ var (
 // summarize says in sentences what pg_restore's problem lines (warnings,
 // as pgtools.Restore keeps them: each error with the "from TOC entry" line
 // before it), its count of ignored errors and the retried entries mean.
-// ownersDropped: the recorded owners were not kept because the restoring
-// role is not a superuser (Options.OwnersIfAble).
+// ownersDropped: the recorded owners were not kept although asked for (no
+// caller sets it since the roles check stops such a restore first; kept for
+// the note's words).
 func summarize(warnings []string, ignored int, retried []string, ownersDropped bool) []Note {
 	type group struct {
 		names []string

@@ -15,15 +15,22 @@ import (
 
 // Result is the outcome of a verification or drill: OK, or the first problem.
 type Result struct {
-	BackupID string        `json:"backupId"`
-	Kind     string        `json:"kind"` // "verify" or "drill"
-	OK       bool          `json:"ok"`
-	Problem  *Problem      `json:"problem,omitempty"`
-	Tables   int           `json:"tables"`             // tables checked
-	RowDiffs []RowDiff     `json:"rowDiffs,omitempty"` // drills: tables whose counts differ
-	Warnings []string      `json:"warnings,omitempty"` // drills: pg_restore's complaints
-	Started  time.Time     `json:"started"`
-	Duration time.Duration `json:"duration"`
+	BackupID string    `json:"backupId"`
+	Kind     string    `json:"kind"` // "verify" or "drill"
+	OK       bool      `json:"ok"`
+	Problem  *Problem  `json:"problem,omitempty"`
+	Tables   int       `json:"tables"`             // tables checked
+	RowDiffs []RowDiff `json:"rowDiffs,omitempty"` // drills: tables whose counts differ
+	Warnings []string  `json:"warnings,omitempty"` // drills: pg_restore's complaints
+	// Drills: RowsCompared is how many tables' restored row counts were
+	// compared with the backup's snapshot (the tables it counted);
+	// RestoreTime is how long the restore itself took (reading, decrypting
+	// and pg_restore, as a real restore would); Server is where it ran.
+	RowsCompared int           `json:"rowsCompared,omitempty"`
+	RestoreTime  time.Duration `json:"restoreTime,omitempty"`
+	Server       string        `json:"server,omitempty"`
+	Started      time.Time     `json:"started"`
+	Duration     time.Duration `json:"duration"`
 }
 
 // RowDiff is a table whose restored row count differs from the manifest's.
@@ -60,7 +67,8 @@ func (r *Result) finish(err error) (*Result, error) {
 // and pg_restore reads the archive's table of contents, which holds every
 // table the manifest recorded. It returns an error only when the check could
 // not be made (storage unreachable, no pg_restore); a bad backup is a Result
-// with OK false and the first Problem.
+// with OK false and the first Problem. The globals object (roles and
+// tablespaces), when the manifest names one, is checked the same way.
 func Verify(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring, pgRestore string) (*Result, error) {
 	res := newResult("verify", m)
 	a, err := openArchive(ctx, src, m, kr)
@@ -92,6 +100,12 @@ func Verify(ctx context.Context, src Source, m *backup.Manifest, kr keys.Keyring
 	res.Tables = len(m.Tables)
 	if len(missing) > 0 {
 		return res.finish(&Problem{Code: ProblemTables, Detail: "the archive lacks tables the manifest recorded: " + listSome(missing)})
+	}
+	if _, err := ReadGlobals(ctx, src, m, kr); err != nil {
+		return res.finish(err)
+	}
+	if m.Globals == nil && m.GlobalsMissing != "" {
+		res.Warnings = append(res.Warnings, "saved without the server's roles: "+m.GlobalsMissing)
 	}
 	return res.finish(nil)
 }

@@ -13,7 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/credcmd"
 	"github.com/pgsafe/pgsafe/backend/human"
+	"github.com/pgsafe/pgsafe/backend/oauth"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -84,6 +86,15 @@ const (
 	CodeWriteAccess   = "write_access"
 	CodeWriteFound    = "write_access_found"
 	CodeNoKit         = "no_recovery_kit"
+	CodeGone          = "database_gone"
+	CodeDatabases     = "server_databases"
+	// CodeCredCommand: the database's credentials command failed (at the
+	// last backup, or at the health checks), so PgSafe could not even try
+	// the server.
+	CodeCredCommand = "credentials_command_failed"
+	// CodeSignIn: a cloud drive storage's sign-in was revoked or expired
+	// (oauth.ReauthError) at the last backup; only signing in again fixes it.
+	CodeSignIn = "storage_sign_in"
 )
 
 // Reason is one thing that makes a database less than protected: what, in
@@ -94,6 +105,9 @@ type Reason struct {
 	Message  string    `json:"message"`
 	Since    time.Time `json:"since"`
 	Action   string    `json:"action"`
+	// Storage names the storage the reason is about, when it is one's
+	// (storage_sign_in: the storage to sign in again).
+	Storage string `json:"storage,omitempty"`
 }
 
 // Check is the newest verification or restore drill of a database.
@@ -129,6 +143,9 @@ type Input struct {
 	// NoRecoveryKit: this machine's key has never been exported as a
 	// recovery kit, so a lost computer loses every backup with it.
 	NoRecoveryKit bool
+	// Gone: a server entry's database that is no longer on the server (or
+	// is now excluded), since then. See OfGone.
+	Gone time.Time
 }
 
 // Status is a database's state, its reasons (worst, then newest, first),
@@ -151,6 +168,9 @@ func Grace(interval time.Duration) time.Duration { return max(interval/4, time.H
 
 // Of computes a database's status.
 func Of(in Input) Status {
+	if !in.Gone.IsZero() {
+		return ofGone(in)
+	}
 	var st Status
 	add := func(r Reason) { st.Reasons = append(st.Reasons, r) }
 	damaged := false
@@ -187,13 +207,26 @@ func Of(in Input) Status {
 			Message: fmt.Sprintf("The newest backup is %s old and no schedule makes new ones", ago(in.Now.Sub(st.LastGood.StartedAt))),
 			Action:  "Set a schedule"})
 	}
+	credFailed := false
 	if l := st.Last; l != nil && l != st.LastGood && l.Status == store.StatusFailed {
-		add(Reason{Code: CodeBackupFailed, Severity: Failing, Since: l.StartedAt,
-			Message: "The last backup failed: " + lower(Cause(*l)), Action: "See why, fix it, and back up again"})
+		if svc, ok := oauth.ReauthIn(l.Error); ok {
+			add(signInReason(svc, l.Error, Failing, l.StartedAt, "the last backup failed"))
+		} else if cause := Cause(*l); isCredCommand(cause) {
+			credFailed = true
+			add(Reason{Code: CodeCredCommand, Severity: Failing, Since: l.StartedAt,
+				Message: cause + " (the last backup could not connect)", Action: credAction})
+		} else {
+			add(Reason{Code: CodeBackupFailed, Severity: Failing, Since: l.StartedAt,
+				Message: "The last backup failed: " + lower(cause), Action: "See why, fix it, and back up again"})
+		}
 	}
 	if g := st.LastGood; g != nil && g == st.Last && g.Error != "" {
-		add(Reason{Code: CodePartial, Severity: Attention, Since: g.StartedAt,
-			Message: "The last backup did not reach every storage: " + firstLine(g.Error), Action: "Check the storage, then back up again"})
+		if svc, ok := oauth.ReauthIn(g.Error); ok {
+			add(signInReason(svc, g.Error, Attention, g.StartedAt, "the last backup did not reach it"))
+		} else {
+			add(Reason{Code: CodePartial, Severity: Attention, Since: g.StartedAt,
+				Message: "The last backup did not reach every storage: " + firstLine(g.Error), Action: "Check the storage, then back up again"})
+		}
 	}
 	if c := in.LastCheck; c != nil && !c.OK {
 		add(Reason{Code: CodeCheckFailed, Severity: Failing, Since: c.When,
@@ -207,7 +240,14 @@ func Of(in Input) Status {
 		add(Reason{Code: CodeDamaged, Severity: Attention, Message: "A backup record in the history was changed outside PgSafe; PgSafe ignores it",
 			Action: "Check the Activity log"})
 	}
-	if in.Down {
+	switch {
+	case in.Down && isCredCommand(firstLine(in.DownReason)):
+		if !credFailed {
+			r := firstLine(in.DownReason)
+			add(Reason{Code: CodeCredCommand, Severity: Failing, Since: in.DownSince,
+				Message: strings.ToUpper(r[:1]) + r[1:], Action: credAction})
+		}
+	case in.Down:
 		msg := "The database cannot be reached"
 		if in.DownReason != "" {
 			msg += ": " + firstLine(in.DownReason)
@@ -252,6 +292,32 @@ func Of(in Input) Status {
 		st.Reasons = []Reason{}
 	}
 	return st
+}
+
+// signInReason: a cloud drive's permission is gone; the fix is to sign in
+// to it again (the window's button does, for the storage named in the
+// backup's error).
+func signInReason(service, recorded string, sev State, since time.Time, what string) Reason {
+	name := ""
+	if m := storageNamed.FindStringSubmatch(recorded); m != nil {
+		name = m[1]
+	}
+	return Reason{Code: CodeSignIn, Severity: sev, Since: since, Storage: name,
+		Message: fmt.Sprintf("Sign in to %s again: PgSafe's permission was revoked or has expired, so %s", service, what),
+		Action:  fmt.Sprintf("Sign in to %s again", service)}
+}
+
+// storageNamed finds the storage a recorded error is about: "storage NAME: "
+// (a name may hold spaces: "My Drive").
+var storageNamed = regexp.MustCompile(`storage (.+?): `)
+
+// credAction fixes a failing credentials command.
+const credAction = "Run the command in a terminal to see why, fix it (or sign in to its tool), or replace it"
+
+// isCredCommand says whether a recorded failure is the credentials
+// command's own (credcmd's errors all start with its Prefix).
+func isCredCommand(s string) bool {
+	return strings.HasPrefix(strings.ToLower(s), credcmd.Prefix)
 }
 
 func checkWord(kind string) string {

@@ -106,3 +106,52 @@ func TestCause(t *testing.T) {
 		}
 	}
 }
+
+// A credentials command that failed is its own reason, in its own words,
+// whether a backup or the health checks ran it, and said once.
+func TestCredentialsCommandReason(t *testing.T) {
+	msg := "the credentials command exited 1: vault: permission denied"
+	failed := backup(store.StatusFailed, 2*time.Hour, msg)
+	good := backup(store.StatusSucceeded, 26*time.Hour, "", store.CopyWritten)
+	st := Of(Input{Now: now, Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{failed, good}})
+	if st.State != Failing || codes(st.Reasons) != CodeCredCommand {
+		t.Fatalf("a failed command at backup: %s [%s]", st.State, codes(st.Reasons))
+	}
+	if r := st.Reasons[0]; r.Message != "The credentials command exited 1: vault: permission denied (the last backup could not connect)" || !strings.Contains(r.Action, "Run the command") {
+		t.Fatalf("reason %+v", r)
+	}
+	st = Of(Input{Now: now, Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{good},
+		Down: true, DownSince: now.Add(-time.Hour), DownReason: msg})
+	if codes(st.Reasons) != CodeCredCommand || st.Reasons[0].Message != "The credentials command exited 1: vault: permission denied" {
+		t.Fatalf("a failed command at the health checks: %+v", st.Reasons)
+	}
+	st = Of(Input{Now: now, Interval: 24 * time.Hour, LastCheck: verified, Backups: []store.Backup{failed, good},
+		Down: true, DownSince: now.Add(-time.Hour), DownReason: msg})
+	if codes(st.Reasons) != CodeCredCommand {
+		t.Fatalf("both: %+v", st.Reasons)
+	}
+}
+
+// A cloud drive whose sign-in was revoked says "sign in again", names the
+// storage, and is failing (every storage) or needs attention (one of several).
+func TestSignInAgain(t *testing.T) {
+	const revoked = "storage gd: sign in to Google Drive again: the permission PgSafe was given was revoked or has expired"
+	failed := backup(store.StatusFailed, 30*time.Minute, "back up crm: "+revoked)
+	st := Of(Input{Now: now, Backups: []store.Backup{failed, good1h}, LastCheck: verified})
+	r := st.Reasons[0]
+	if st.State != Failing || codes(st.Reasons) != CodeSignIn || r.Storage != "gd" ||
+		r.Action != "Sign in to Google Drive again" || !strings.HasPrefix(r.Message, "Sign in to Google Drive again") {
+		t.Fatalf("status = %+v", st)
+	}
+	partial := backup(store.StatusSucceeded, 30*time.Minute, revoked, store.CopyWritten, store.CopyFailed)
+	st = Of(Input{Now: now, Backups: []store.Backup{partial}, LastCheck: verified})
+	if st.State != Attention || codes(st.Reasons) != CodeSignIn || st.Reasons[0].Storage != "gd" {
+		t.Fatalf("status = %+v", st)
+	}
+	// A name with a space (the window's button signs in the storage named).
+	spaced := backup(store.StatusFailed, 30*time.Minute, "back up crm: "+strings.Replace(revoked, "storage gd:", "storage My Drive:", 1))
+	st = Of(Input{Now: now, Backups: []store.Backup{spaced, good1h}, LastCheck: verified})
+	if codes(st.Reasons) != CodeSignIn || st.Reasons[0].Storage != "My Drive" {
+		t.Fatalf("a storage named with a space: %+v", st.Reasons)
+	}
+}

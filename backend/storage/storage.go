@@ -82,3 +82,13 @@ type TempSweeper interface {
 	// must pass only what no Put is still writing.
 	RemoveTemp(ctx context.Context, prefix string, stale func(Temp) bool) ([]Temp, error)
 }
+
+// Expiring is implemented, instead of TempSweeper, by a storage whose
+// unfinished uploads are invisible and dropped by the service itself (a
+// Dropbox or OneDrive upload session): a Put killed midway leaves nothing
+// that can be listed, billed or swept, only a session the service forgets
+// after UploadExpiry (0: the service sets each upload's expiry itself and
+// documents no figure, as OneDrive does).
+type Expiring interface {
+	UploadExpiry() time.Duration
+}

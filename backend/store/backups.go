@@ -92,11 +92,16 @@ type BackupCopy struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 	Object    string     `json:"object"` // object name or path on the storage
 	Error     string     `json:"error,omitempty"`
+	// Kept says why retention could not delete this written copy: the
+	// storage refused ("kept: the storage refuses deletes", "kept until
+	// DATE: the storage's lock"). Empty otherwise.
+	Kept string `json:"kept,omitempty"`
 }
 
 type copyDetails struct {
 	Object string `json:"object"`
 	Error  string `json:"error,omitempty"`
+	Kept   string `json:"kept,omitempty"`
 }
 
 // BackupFilter narrows Backups; zero fields match everything.
@@ -178,48 +183,85 @@ func (s *Store) UpdateBackup(ctx context.Context, b Backup) error {
 	if err := validateBackup(&b); err != nil {
 		return err
 	}
+	return s.WriteTx(ctx, func(tx *sql.Tx) error { return s.updateBackup(ctx, tx, b) })
+}
+
+// FinishBackup is UpdateBackup and SetBackupCopy of each of copies in one
+// transaction: the end of a backup is one commit (and one move of the
+// anchor) rather than one per storage. Nothing is written unless all is.
+func (s *Store) FinishBackup(ctx context.Context, b Backup, copies []BackupCopy) error {
+	if err := validateBackup(&b); err != nil {
+		return err
+	}
+	for i := range copies {
+		if err := checkCopy(&copies[i]); err != nil {
+			return err
+		}
+	}
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		blob, err := s.sealRow("backups", b.ID, b.BackupDetails)
-		if err != nil {
+		if err := s.updateBackup(ctx, tx, b); err != nil {
 			return err
 		}
-		n, err := s.updateRows(ctx, tx, "backups", "id = ?", []any{b.ID}, `status = ?, finished_at = ?, raw_size = ?, stored_size = ?, sealed = ?`,
-			string(b.Status), nullTime(b.FinishedAt), b.RawSize, b.StoredSize, blob)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return notFoundf("no backup %s", b.ID)
+		for _, c := range copies {
+			if err := s.setBackupCopy(ctx, tx, b.ID, c); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 }
 
+func (s *Store) updateBackup(ctx context.Context, tx *sql.Tx, b Backup) error {
+	blob, err := s.sealRow("backups", b.ID, b.BackupDetails)
+	if err != nil {
+		return err
+	}
+	n, err := s.updateRows(ctx, tx, "backups", "id = ?", []any{b.ID}, `status = ?, finished_at = ?, raw_size = ?, stored_size = ?, sealed = ?`,
+		string(b.Status), nullTime(b.FinishedAt), b.RawSize, b.StoredSize, blob)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFoundf("no backup %s", b.ID)
+	}
+	return nil
+}
+
 // SetBackupCopy records (or replaces) backup id's result on c.StorageID.
 func (s *Store) SetBackupCopy(ctx context.Context, backupID string, c BackupCopy) error {
+	if err := checkCopy(&c); err != nil {
+		return err
+	}
+	return s.WriteTx(ctx, func(tx *sql.Tx) error { return s.setBackupCopy(ctx, tx, backupID, c) })
+}
+
+// checkCopy refuses an unknown status and dates an undated copy.
+func checkCopy(c *BackupCopy) error {
 	if !slices.Contains(copyStatuses, c.Status) {
 		return invalid("status", "%q is not a copy status", c.Status)
 	}
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = time.Now()
 	}
-	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		blob, err := s.sealRow("backup_copies", copyRow(backupID, c.StorageID), copyDetails{Object: c.Object, Error: c.Error})
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO backup_copies(backup_id, storage_id, status, size, updated_at, sealed) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT(backup_id, storage_id) DO UPDATE SET status = excluded.status, size = excluded.size,
-			  updated_at = excluded.updated_at, sealed = excluded.sealed`,
-			backupID, c.StorageID, string(c.Status), c.Size, c.UpdatedAt.UnixMilli(), blob)
-		if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
-			return notFoundf("backup %s or storage %d", backupID, c.StorageID)
-		}
-		if err != nil {
-			return s.wrap("record backup copy", err)
-		}
-		return s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID)
-	})
+	return nil
+}
+
+func (s *Store) setBackupCopy(ctx context.Context, tx *sql.Tx, backupID string, c BackupCopy) error {
+	blob, err := s.sealRow("backup_copies", copyRow(backupID, c.StorageID), copyDetails{Object: c.Object, Error: c.Error, Kept: c.Kept})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO backup_copies(backup_id, storage_id, status, size, updated_at, sealed) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT(backup_id, storage_id) DO UPDATE SET status = excluded.status, size = excluded.size,
+		  updated_at = excluded.updated_at, sealed = excluded.sealed`,
+		backupID, c.StorageID, string(c.Status), c.Size, c.UpdatedAt.UnixMilli(), blob)
+	if sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT {
+		return notFoundf("backup %s or storage %d", backupID, c.StorageID)
+	}
+	if err != nil {
+		return s.wrap("record backup copy", err)
+	}
+	return s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID)
 }
 
 // DeleteBackup removes backup id's record and its copies' records (not the
@@ -373,7 +415,7 @@ func (s *Store) backupCopies(ctx context.Context, q querier, backupID string) ([
 		if err := s.checkBinding("backup_copies", &bd); err != nil {
 			return nil, err
 		}
-		c.Status, c.Size, c.UpdatedAt, c.Object, c.Error = CopyStatus(status), size.Int64, fromMillis(upd), d.Object, d.Error
+		c.Status, c.Size, c.UpdatedAt, c.Object, c.Error, c.Kept = CopyStatus(status), size.Int64, fromMillis(upd), d.Object, d.Error, d.Kept
 		out = append(out, c)
 	}
 	return out, rs.Err()

@@ -31,6 +31,14 @@ type DatabaseConfig struct {
 
 	SSH *SSHTunnel `json:"ssh,omitempty"` // connect through an SSH bastion
 
+	// Credentials commands (docs/DATABASES.md), sealed like passwords: run
+	// before each connection, and what they print is used for that one
+	// connection, never stored. URLCommand prints the whole connection (a
+	// URL or key=value settings), replacing Host … SSLPassword, which are
+	// then empty; PasswordCommand prints only the password.
+	URLCommand      Secret `json:"url_command"`
+	PasswordCommand Secret `json:"password_command"`
+
 	CountRows bool          `json:"count_rows"` // record per-table row counts in each backup's manifest
 	Timeout   time.Duration `json:"timeout"`    // per-backup time limit; 0: none
 
@@ -42,7 +50,26 @@ type DatabaseConfig struct {
 	Verdict       string    `json:"verdict,omitempty"`
 	CheckedAt     time.Time `json:"checked_at,omitempty"`
 	WriteAccepted bool      `json:"write_accepted,omitempty"`
+
+	// A server entry (AllDatabases) backs up every database of its server:
+	// DBName is the database it lists them from, Exclude the names it
+	// skips, Parallel how many pg_dumps run at once (0 or 1: one after
+	// another). Each database found is a child entry (ServerEntry).
+	AllDatabases bool     `json:"all_databases,omitempty"`
+	Exclude      []string `json:"exclude,omitempty"`
+	Parallel     int      `json:"parallel,omitempty"`
+
+	// ServerEntry is the id of the server entry a child belongs to (0: not
+	// a child). A child stores only its name, DBName, its check and Gone:
+	// its connection, storages and settings are its server entry's, read
+	// from it each time (Database, DatabaseCredentials). Gone is when its
+	// database was last missing from the server (zero: it is there).
+	ServerEntry int64     `json:"server_entry,omitempty"`
+	Gone        time.Time `json:"gone,omitempty"`
 }
+
+// MaxParallel bounds a server entry's Parallel.
+const MaxParallel = 16
 
 // SSHTunnel is an SSH bastion the database is reached through.
 type SSHTunnel struct {
@@ -77,16 +104,37 @@ func validateDatabase(c *DatabaseConfig) error {
 	if err := validName("name", c.Name); err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.Host) == "" {
-		return invalid("host", "a host name, IP address or socket directory is required")
+	if c.ServerEntry != 0 {
+		if c.AllDatabases {
+			return invalid("all_databases", "a database of a server entry cannot be a server entry")
+		}
+		if strings.TrimSpace(c.DBName) == "" {
+			return invalid("dbname", "the database name is required")
+		}
+		return nil
+	}
+	if c.Parallel < 0 || c.Parallel > MaxParallel {
+		return invalid("parallel", "%d is not between 1 and %d", c.Parallel, MaxParallel)
+	}
+	if !c.AllDatabases && (len(c.Exclude) > 0 || c.Parallel > 1) {
+		return invalid("all_databases", "exclusions and parallel backups are for a server entry (all databases)")
+	}
+	for _, x := range c.Exclude {
+		if strings.TrimSpace(x) == "" {
+			return invalid("exclude", "an excluded database name is empty")
+		}
 	}
 	if err := validPort("port", c.Port); err != nil {
 		return err
 	}
-	if strings.TrimSpace(c.DBName) == "" {
+	switch {
+	case c.URLCommand.IsSet():
+		// The command prints host, database and user at each connection.
+	case strings.TrimSpace(c.Host) == "":
+		return invalid("host", "a host name, IP address or socket directory is required")
+	case strings.TrimSpace(c.DBName) == "":
 		return invalid("dbname", "the database name is required")
-	}
-	if strings.TrimSpace(c.User) == "" {
+	case strings.TrimSpace(c.User) == "":
 		return invalid("user", "the user name is required")
 	}
 	if c.SSLMode != "" && !slices.Contains(sslModes, c.SSLMode) {
@@ -143,6 +191,7 @@ func validPort(field string, p int) error {
 
 // CreateDatabase stores a new connection and returns its id.
 func (s *Store) CreateDatabase(ctx context.Context, c DatabaseConfig) (int64, error) {
+	c = childOnly(c)
 	c.SSH = cloneTunnel(c.SSH)
 	c.StorageIDs = sortedIDs(c.StorageIDs)
 	var id int64
@@ -160,6 +209,7 @@ func (s *Store) CreateDatabase(ctx context.Context, c DatabaseConfig) (int64, er
 // fields changed. Secrets in c without a value keep the stored ones; set a new
 // value to replace one, RemoveSecret() to delete it.
 func (s *Store) UpdateDatabase(ctx context.Context, id int64, c DatabaseConfig) (Changes, error) {
+	c = childOnly(c)
 	c.SSH = cloneTunnel(c.SSH)
 	c.StorageIDs = sortedIDs(c.StorageIDs)
 	var changes Changes
@@ -176,24 +226,51 @@ func (s *Store) UpdateDatabase(ctx context.Context, id int64, c DatabaseConfig) 
 	return changes, err
 }
 
+// childOnly keeps of a server entry's child what its own row holds (the
+// rest is its server entry's, resolveChild): a child read with its server's
+// settings and written back stores no copy of them.
+func childOnly(c DatabaseConfig) DatabaseConfig {
+	if c.ServerEntry == 0 {
+		return c
+	}
+	return DatabaseConfig{Name: c.Name, DBName: c.DBName, ServerEntry: c.ServerEntry, Gone: c.Gone,
+		Verdict: c.Verdict, CheckedAt: c.CheckedAt}
+}
+
 // DeleteDatabase removes connection id with its schedule and retention
-// policy. Its backup and restore history stays, no longer linked to it.
+// policy, and a server entry's databases with it. Their backup and restore
+// history stays, no longer linked to them.
 func (s *Store) DeleteDatabase(ctx context.Context, id int64) error {
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		// What the foreign keys' ON DELETE would do, done here so that every
-		// bound row is unbound or bound again (integrity.go).
-		for _, t := range []string{"schedules", "retention_policies", "health_checks"} {
-			if _, err := s.deleteRows(ctx, tx, t, "database_id = ?", id); err != nil {
-				return err
+		rows, err := databases.list(ctx, s, tx, false)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Config.ServerEntry == id {
+				if err := s.deleteDatabase(ctx, tx, r.ID); err != nil {
+					return err
+				}
 			}
 		}
-		for _, t := range []string{"backups", "restores"} {
-			if _, err := s.updateRows(ctx, tx, t, "database_id = ?", []any{id}, "database_id = NULL"); err != nil {
-				return err
-			}
-		}
-		return databases.delete(ctx, s, tx, id)
+		return s.deleteDatabase(ctx, tx, id)
 	})
+}
+
+func (s *Store) deleteDatabase(ctx context.Context, tx *sql.Tx, id int64) error {
+	// What the foreign keys' ON DELETE would do, done here so that every
+	// bound row is unbound or bound again (integrity.go).
+	for _, t := range []string{"schedules", "retention_policies", "health_checks"} {
+		if _, err := s.deleteRows(ctx, tx, t, "database_id = ?", id); err != nil {
+			return err
+		}
+	}
+	for _, t := range []string{"backups", "restores"} {
+		if _, err := s.updateRows(ctx, tx, t, "database_id = ?", []any{id}, "database_id = NULL"); err != nil {
+			return err
+		}
+	}
+	return databases.delete(ctx, s, tx, id)
 }
 
 // Database returns connection id, secrets withheld.
@@ -254,15 +331,62 @@ func (s *Store) DatabaseCredentials(ctx context.Context, id int64) (DatabaseConf
 		if err != nil {
 			return err
 		}
-		c = r.Config
-		return s.checkStorageIndex(ctx, tx, id, c.StorageIDs)
+		if err := s.checkStorageIndex(ctx, tx, id, r.Config.StorageIDs); err != nil {
+			return err
+		}
+		c, err = s.resolveChild(ctx, tx, r.Config, true)
+		return err
 	})
 	return c, err
 }
 
 func (s *Store) database(ctx context.Context, q querier, r row[DatabaseConfig]) (Database, error) {
 	d := Database{ID: r.ID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, DatabaseConfig: r.Config}
-	return d, s.checkStorageIndex(ctx, q, r.ID, d.StorageIDs)
+	if err := s.checkStorageIndex(ctx, q, r.ID, d.StorageIDs); err != nil {
+		return d, err
+	}
+	var err error
+	d.DatabaseConfig, err = s.resolveChild(ctx, q, r.Config, false)
+	return d, err
+}
+
+// resolveChild is a server entry's child as it is used: its server entry's
+// connection and settings with the child's own name, database, check and
+// Gone. Other configs are returned as they are.
+func (s *Store) resolveChild(ctx context.Context, q querier, c DatabaseConfig, secrets bool) (DatabaseConfig, error) {
+	if c.ServerEntry == 0 {
+		return c, nil
+	}
+	p, err := databases.get(ctx, s, q, c.ServerEntry, secrets)
+	if err != nil {
+		return c, err
+	}
+	if err := s.checkStorageIndex(ctx, q, p.ID, p.Config.StorageIDs); err != nil {
+		return c, err
+	}
+	out := p.Config
+	out.SSH = cloneTunnel(out.SSH)
+	out.StorageIDs = slices.Clone(out.StorageIDs)
+	out.Name, out.DBName, out.ServerEntry, out.Gone = c.Name, c.DBName, c.ServerEntry, c.Gone
+	out.Verdict, out.CheckedAt, out.WriteAccepted = c.Verdict, c.CheckedAt, p.Config.WriteAccepted
+	out.AllDatabases, out.Exclude, out.Parallel = false, nil, 0
+	return out, nil
+}
+
+// ServerDatabases lists the children of server entry id, by id, resolved
+// (secrets withheld).
+func (s *Store) ServerDatabases(ctx context.Context, id int64) ([]Database, error) {
+	all, err := s.Databases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Database
+	for _, d := range all {
+		if d.ServerEntry == id {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
 
 // checkStorageIndex compares database_storages with the storage IDs sealed in

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/seal"
 )
@@ -176,6 +177,8 @@ type Changes []string
 func (c Changes) String() string { return strings.Join(c, ", ") }
 
 // diffFields compares two values of the same config type field by field.
+var timeType = reflect.TypeOf(time.Time{})
+
 func diffFields(old, upd any) Changes {
 	var out Changes
 	diffValue(reflect.ValueOf(old), reflect.ValueOf(upd), "", &out)
@@ -186,6 +189,12 @@ func diffValue(a, b reflect.Value, path string, out *Changes) {
 	if a.Type() == secretType {
 		sa, sb := a.Interface().(Secret), b.Interface().(Secret)
 		if sa.Reveal() != sb.Reveal() || sa.set != sb.set {
+			*out = append(*out, path)
+		}
+		return
+	}
+	if a.Type() == timeType { // its fields are unexported: compared as instants
+		if !a.Interface().(time.Time).Equal(b.Interface().(time.Time)) {
 			*out = append(*out, path)
 		}
 		return

@@ -14,19 +14,48 @@ type StorageKind string
 
 // Storage kinds.
 const (
-	StorageLocal StorageKind = "local" // a folder, also a mounted NAS or USB disk
-	StorageS3    StorageKind = "s3"    // S3 or an S3-compatible service
-	StorageSFTP  StorageKind = "sftp"  // an SFTP server
+	StorageLocal  StorageKind = "local"  // a folder, also a mounted NAS or USB disk
+	StorageS3     StorageKind = "s3"     // S3 or an S3-compatible service
+	StorageSFTP   StorageKind = "sftp"   // an SFTP server
+	StorageWebDAV StorageKind = "webdav" // a WebDAV folder (Nextcloud, ownCloud, a NAS)
+	StorageAzure  StorageKind = "azure"  // a container of Azure Blob Storage
+	// Cloud drives PgSafe signs in to with OAuth; their settings are a
+	// CloudStorage.
+	StorageGDrive   StorageKind = "gdrive"   // Google Drive
+	StorageDropbox  StorageKind = "dropbox"  // Dropbox
+	StorageOneDrive StorageKind = "onedrive" // OneDrive
 )
+
+// IsCloud says whether k is a cloud drive signed in to with OAuth.
+func (k StorageKind) IsCloud() bool {
+	return k == StorageGDrive || k == StorageDropbox || k == StorageOneDrive
+}
 
 // StorageConfig is a storage as the user entered it; exactly the sub-config
 // of its Kind is set. The kind is also a plaintext column; the rest is sealed.
 type StorageConfig struct {
-	Name  string        `json:"name"`
-	Kind  StorageKind   `json:"kind"`
-	Local *LocalStorage `json:"local,omitempty"`
-	S3    *S3Storage    `json:"s3,omitempty"`
-	SFTP  *SFTPStorage  `json:"sftp,omitempty"`
+	Name   string         `json:"name"`
+	Kind   StorageKind    `json:"kind"`
+	Local  *LocalStorage  `json:"local,omitempty"`
+	S3     *S3Storage     `json:"s3,omitempty"`
+	SFTP   *SFTPStorage   `json:"sftp,omitempty"`
+	WebDAV *WebDAVStorage `json:"webdav,omitempty"`
+	Azure  *AzureStorage  `json:"azure,omitempty"`
+	Cloud  *CloudStorage  `json:"cloud,omitempty"` // gdrive, dropbox, onedrive
+}
+
+// CloudStorage is a folder in a cloud drive PgSafe signed in to through the
+// system browser (backend/oauth); Kind says which drive. No password is
+// ever kept: the refresh token the sign-in gave, sealed like every secret.
+type CloudStorage struct {
+	Folder string `json:"folder"` // path from the drive's top, "PgSafe/crm"
+	// Account is who signed in ("ann@example.com"), for people.
+	Account string `json:"account"`
+	// ClientID is the OAuth client the grant belongs to (this build's, or
+	// the user's own); ClientSecret that client's, if it has one.
+	ClientID     string `json:"client_id"`
+	ClientSecret Secret `json:"client_secret"`
+	RefreshToken Secret `json:"refresh_token"`
 }
 
 // LocalStorage is a folder.
@@ -46,6 +75,11 @@ type S3Storage struct {
 	AccessKeyID     string `json:"access_key_id"`
 	SecretAccessKey Secret `json:"secret_access_key"`
 	SessionToken    Secret `json:"session_token"`
+	// ObjectLockDays > 0 writes every object with an S3 Object Lock
+	// retention of that many days, in ObjectLockMode ("governance" when
+	// empty, or "compliance"); docs/STORAGE.md.
+	ObjectLockDays int    `json:"object_lock_days,omitempty"`
+	ObjectLockMode string `json:"object_lock_mode,omitempty"`
 }
 
 // SFTPStorage is a directory on an SFTP server.
@@ -60,6 +94,27 @@ type SFTPStorage struct {
 	KnownHostsPath string `json:"known_hosts_path"`
 	HostKey        string `json:"host_key"` // pinned host key, authorized_keys format
 	Path           string `json:"path"`
+}
+
+// WebDAVStorage is a folder on a WebDAV server.
+type WebDAVStorage struct {
+	URL      string `json:"url"` // the folder: http(s)://host/path/
+	User     string `json:"user"`
+	Password Secret `json:"password"`
+	// CertSHA256 pins a self-signed certificate (hex SHA-256); empty: the
+	// system's trusted certificates decide.
+	CertSHA256 string `json:"cert_sha256"`
+}
+
+// AzureStorage is a container of an Azure storage account, reached with the
+// account's key or a SAS token (exactly one).
+type AzureStorage struct {
+	Account   string `json:"account"`
+	Container string `json:"container"`
+	Prefix    string `json:"prefix"`   // a folder in the container; "" for its root
+	Endpoint  string `json:"endpoint"` // "" for https://ACCOUNT.blob.core.windows.net
+	Key       Secret `json:"key"`
+	SAS       Secret `json:"sas"`
 }
 
 // Storage is a stored storage, secrets withheld.
@@ -85,7 +140,7 @@ func validateStorage(c *StorageConfig) error {
 		return err
 	}
 	set := 0
-	for _, p := range []bool{c.Local != nil, c.S3 != nil, c.SFTP != nil} {
+	for _, p := range []bool{c.Local != nil, c.S3 != nil, c.SFTP != nil, c.WebDAV != nil, c.Azure != nil, c.Cloud != nil} {
 		if p {
 			set++
 		}
@@ -114,6 +169,12 @@ func validateStorage(c *StorageConfig) error {
 		if c.S3.AccessKeyID != "" && !c.S3.SecretAccessKey.IsSet() {
 			return invalid("s3.secret_access_key", "the secret access key is required with an access key ID")
 		}
+		if c.S3.ObjectLockDays < 0 || c.S3.ObjectLockDays > 36500 {
+			return invalid("s3.object_lock_days", "the Object Lock days must be between 0 (no lock) and 36500")
+		}
+		if m := c.S3.ObjectLockMode; m != "" && m != "governance" && m != "compliance" {
+			return invalid("s3.object_lock_mode", "%q is not an Object Lock mode (governance or compliance)", m)
+		}
 	case StorageSFTP:
 		if c.SFTP == nil || set != 1 {
 			return kindErr()
@@ -131,8 +192,43 @@ func validateStorage(c *StorageConfig) error {
 		if !t.Password.IsSet() && !t.PrivateKey.IsSet() && t.KeyPath == "" {
 			return invalid("sftp", "a password, a private key or a key file is required")
 		}
+	case StorageWebDAV:
+		if c.WebDAV == nil || set != 1 {
+			return kindErr()
+		}
+		u := strings.TrimSpace(c.WebDAV.URL)
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return invalid("webdav.url", "the folder's address is required, starting with https:// (or http://)")
+		}
+		if strings.TrimSpace(c.WebDAV.User) == "" {
+			return invalid("webdav.user", "the WebDAV user is required")
+		}
+	case StorageGDrive, StorageDropbox, StorageOneDrive:
+		if c.Cloud == nil || set != 1 {
+			return kindErr()
+		}
+		if !c.Cloud.RefreshToken.IsSet() {
+			return invalid("cloud.refresh_token", "sign in first: the storage has no permission to use the account")
+		}
+		if strings.TrimSpace(c.Cloud.ClientID) == "" {
+			return invalid("cloud.client_id", "the OAuth client ID of the sign-in is required")
+		}
+	case StorageAzure:
+		if c.Azure == nil || set != 1 {
+			return kindErr()
+		}
+		a := c.Azure
+		if strings.TrimSpace(a.Account) == "" {
+			return invalid("azure.account", "the storage account's name is required")
+		}
+		if strings.TrimSpace(a.Container) == "" {
+			return invalid("azure.container", "the container's name is required")
+		}
+		if a.Key.IsSet() == a.SAS.IsSet() {
+			return invalid("azure", "the access key or a SAS token is required, not both")
+		}
 	default:
-		return invalid("kind", "%q is not a storage kind (local, s3 or sftp)", c.Kind)
+		return invalid("kind", "%q is not a storage kind (local, s3, sftp, webdav, azure, gdrive, dropbox or onedrive)", c.Kind)
 	}
 	return nil
 }
@@ -151,6 +247,18 @@ func cloneStorage(c StorageConfig) StorageConfig {
 	if c.SFTP != nil {
 		s := *c.SFTP
 		c.SFTP = &s
+	}
+	if c.WebDAV != nil {
+		w := *c.WebDAV
+		c.WebDAV = &w
+	}
+	if c.Cloud != nil {
+		cl := *c.Cloud
+		c.Cloud = &cl
+	}
+	if c.Azure != nil {
+		a := *c.Azure
+		c.Azure = &a
 	}
 	return c
 }

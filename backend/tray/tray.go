@@ -95,11 +95,14 @@ type Status struct {
 	Update string
 }
 
-// DatabaseLine is one database's state in the menu.
+// DatabaseLine is one database's state in the menu. A server entry's line
+// (its state the worst of its databases') holds its databases' lines in
+// Databases: the menu shows them in a submenu under it.
 type DatabaseLine struct {
-	Name  string
-	State State  // the icon beside it: Idle (protected), Attention, Failed
-	Words string // "needs attention: no backup of it has been verified yet"
+	Name      string
+	State     State  // the icon beside it: Idle (protected), Attention, Failed
+	Words     string // "needs attention: no backup of it has been verified yet"
+	Databases []DatabaseLine
 }
 
 // Backup is one finished backup.
@@ -357,7 +360,12 @@ func (t *Tray) menu(st Status, line, next string) []entry {
 	m = append(m, entry{key: separator})
 	if len(st.Lines) > 0 {
 		for _, l := range st.Lines {
-			m = append(m, entry{key: "state:" + l.Name, label: l.Name + ": " + l.Words, icon: l.State, hasIcon: true})
+			e := entry{key: "state:" + l.Name, label: l.Name + ": " + l.Words, icon: l.State, hasIcon: true}
+			for _, c := range l.Databases { // a server entry's databases, under it
+				e.sub = append(e.sub, entry{key: "state:" + c.Name, label: c.Name + ": " + c.Words, icon: c.State, hasIcon: true})
+			}
+			e.enabled = e.sub != nil // a submenu opens only from an enabled item
+			m = append(m, e)
 		}
 		m = append(m, entry{key: separator})
 	}

@@ -111,6 +111,38 @@ func TestMenuStateLines(t *testing.T) {
 	}
 }
 
+// A server entry is one line (its worst state), its databases in a submenu
+// under it, each with its own icon; they are not listed again at the top.
+func TestMenuServerLine(t *testing.T) {
+	tr := New(nil, Options{})
+	m := tr.menu(Status{Databases: []string{"prod", "shop"}, Lines: []DatabaseLine{
+		{Name: "prod", State: Failed, Words: "failing: billing (failing)", Databases: []DatabaseLine{
+			{Name: "prod/app", State: Idle, Words: "protected"},
+			{Name: "prod/billing", State: Failed, Words: "failing: the last backup failed"},
+		}},
+		{Name: "shop", State: Idle, Words: "protected"},
+	}}, "line", "")
+	var top []string
+	for _, e := range m {
+		if strings.HasPrefix(e.key, "state:") {
+			top = append(top, e.label)
+		}
+	}
+	if want := []string{"prod: failing: billing (failing)", "shop: protected"}; !reflect.DeepEqual(top, want) {
+		t.Fatalf("state lines %q, want %q", top, want)
+	}
+	prod := m[2]
+	if !prod.enabled || prod.icon != Failed || len(prod.sub) != 2 {
+		t.Fatalf("prod's line: enabled %v, icon %v, %d under it", prod.enabled, prod.icon, len(prod.sub))
+	}
+	if s := prod.sub[1]; s.label != "prod/billing: failing: the last backup failed" || s.icon != Failed || !s.hasIcon || s.enabled || s.action != nil {
+		t.Errorf("billing under prod: %+v", s)
+	}
+	if m[3].enabled || m[3].sub != nil {
+		t.Errorf("a plain database's line opens something: %+v", m[3])
+	}
+}
+
 func TestIcons(t *testing.T) {
 	seen := map[string]State{}
 	for _, s := range []State{Idle, Running, Failed} {

@@ -116,6 +116,7 @@ type CheckSummary struct {
 	OK      bool      `json:"ok"`
 	When    time.Time `json:"when"`
 	Problem string    `json:"problem,omitempty"`
+	Summary string    `json:"summary,omitempty"` // a passed drill in a sentence
 }
 
 // List is the named database's backups, newest first (limit 0: all).

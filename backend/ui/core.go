@@ -35,6 +35,7 @@ type Core struct {
 	opts    CoreOptions
 	jobs    faceJobs        // the jobs faces started and follow (jobs.go)
 	updates *engine.Updates // the update checks (updates.go)
+	signIns signIns         // cloud drive sign-ins waiting for the browser (signin.go)
 }
 
 // CoreOptions say how the core opens the engine and runs the background

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/pg"
@@ -46,6 +47,18 @@ type DatabaseForm struct {
 	// from; its password is used (on the Go side) when none is typed.
 	ImportRef string   `json:"importRef"`
 	SSH       *SSHForm `json:"ssh"`
+	// AllDatabases: back up every database of this server (a server
+	// entry), but Exclude.
+	AllDatabases bool     `json:"allDatabases"`
+	Exclude      []string `json:"exclude"`
+	// Credentials commands, write-only like the password: urlCommand prints
+	// the whole connection before each use (the fields are then not read),
+	// passwordCommand only the password. In an edit, an empty command with
+	// its use… flag on keeps the stored one; the flag off removes it.
+	URLCommand         string `json:"urlCommand"`
+	PasswordCommand    string `json:"passwordCommand"`
+	UseURLCommand      bool   `json:"useUrlCommand"`
+	UsePasswordCommand bool   `json:"usePasswordCommand"`
 }
 
 // SSHForm is the optional SSH bastion. Secrets go in, never come back.
@@ -62,7 +75,9 @@ type SSHForm struct {
 
 func (f DatabaseForm) input() engine.DatabaseInput {
 	in := engine.DatabaseInput{Name: f.Name, URL: f.URL, Host: f.Host, Port: f.Port, DBName: f.DBName, User: f.User,
-		Password: f.Password, SSLMode: f.SSLMode, SSLRootCert: f.SSLRootCert, SSLCert: f.SSLCert, SSLKey: f.SSLKey, StorageNames: f.Storages, CountRows: f.CountRows, ImportRef: f.ImportRef}
+		Password: f.Password, SSLMode: f.SSLMode, SSLRootCert: f.SSLRootCert, SSLCert: f.SSLCert, SSLKey: f.SSLKey, StorageNames: f.Storages, CountRows: f.CountRows, ImportRef: f.ImportRef,
+		AllDatabases: f.AllDatabases, Exclude: f.Exclude,
+		URLCommand: f.URLCommand, PasswordCommand: f.PasswordCommand, UseURLCommand: f.UseURLCommand, UsePasswordCommand: f.UsePasswordCommand}
 	if f.SSH != nil && f.SSH.Host != "" {
 		t := f.SSH.tunnel()
 		in.SSH = &t
@@ -110,12 +125,33 @@ type DatabaseView struct {
 	SSH         bool    `json:"ssh"`
 	CountRows   bool    `json:"countRows"`
 	StorageIDs  []int64 `json:"storageIds"`
+	// A server entry backs up every database of its server but Exclude,
+	// Parallel at once; each database is an entry whose ServerEntry is the
+	// server entry's id, Gone when it is no longer on the server.
+	AllDatabases bool       `json:"allDatabases"`
+	Exclude      []string   `json:"exclude"`
+	Parallel     int        `json:"parallel"`
+	ServerEntry  int64      `json:"serverEntry"`
+	Gone         *time.Time `json:"gone"`
+	// The connection (or only the password) comes from a credentials
+	// command, run at each use; host, database and user are then empty.
+	URLCommandSet      bool `json:"urlCommandSet"`
+	PasswordCommandSet bool `json:"passwordCommandSet"`
 }
 
 func databaseView(d store.Database) DatabaseView {
-	return DatabaseView{ID: d.ID, Name: d.Name, Host: d.Host, Port: d.Port, DBName: d.DBName, User: d.User,
+	v := DatabaseView{ID: d.ID, Name: d.Name, Host: d.Host, Port: d.Port, DBName: d.DBName, User: d.User,
 		PasswordSet: d.Password.IsSet(), SSLMode: d.SSLMode, SSH: d.SSH != nil && d.SSH.Host != "", CountRows: d.CountRows,
-		StorageIDs: d.StorageIDs}
+		StorageIDs: d.StorageIDs, AllDatabases: d.AllDatabases, Exclude: d.Exclude, Parallel: d.Parallel, ServerEntry: d.ServerEntry,
+		URLCommandSet: d.URLCommand.IsSet(), PasswordCommandSet: d.PasswordCommand.IsSet()}
+	if v.Exclude == nil {
+		v.Exclude = []string{}
+	}
+	if !d.Gone.IsZero() {
+		g := d.Gone
+		v.Gone = &g
+	}
+	return v
 }
 
 // List returns the stored databases.

@@ -33,6 +33,9 @@ type ConnectionView struct {
 	Verdict     string           `json:"verdict"`   // the newest privilege check's pg.Verdict; "" never checked
 	CheckedAt   *time.Time       `json:"checkedAt"` // nil: never checked
 	WriteAccess WriteAccessState `json:"writeAccess"`
+	// Credentials commands: set or not, never what they are.
+	URLCommandSet      bool `json:"urlCommandSet"`
+	PasswordCommandSet bool `json:"passwordCommandSet"`
 }
 
 // WriteAccessState: whether its role can change data, and whether the user
@@ -53,7 +56,7 @@ type SSHConnection struct {
 func connectionView(d store.Database, storages []string) ConnectionView {
 	v := ConnectionView{Name: d.Name, Host: d.Host, Port: d.Port, DBName: d.DBName, User: d.User, PasswordSet: d.Password.IsSet(),
 		SSLMode: d.SSLMode, SSLRootCert: d.SSLRootCert, SSLCert: d.SSLCert, SSLKey: d.SSLKey, CountRows: d.CountRows,
-		Storages: storages, Verdict: d.Verdict}
+		Storages: storages, Verdict: d.Verdict, URLCommandSet: d.URLCommand.IsSet(), PasswordCommandSet: d.PasswordCommand.IsSet()}
 	if v.Storages == nil {
 		v.Storages = []string{}
 	}

@@ -65,6 +65,10 @@ type StatusView struct {
 	// Recent are the newest backups (up to 30), oldest first: the card's
 	// size and duration chart.
 	Recent []RecentBackup `json:"recent"`
+	// Server names the server entry of a server's database; AllDatabases
+	// marks a server entry (its state is the worst of its databases').
+	Server       string `json:"server,omitempty"`
+	AllDatabases bool   `json:"allDatabases,omitempty"`
 }
 
 // LastBackupView is the newest finished backup of a database.
@@ -87,7 +91,7 @@ type RecentBackup struct {
 const recentBackups = 30
 
 func statusView(d engine.DatabaseStatus) StatusView {
-	v := StatusView{Name: d.Name, State: d.State, Reasons: d.Reasons, Recent: []RecentBackup{}}
+	v := StatusView{Name: d.Name, State: d.State, Reasons: d.Reasons, Recent: []RecentBackup{}, Server: d.Server, AllDatabases: d.AllDatabases}
 	if g := d.LastGood; g != nil {
 		at := g.StartedAt
 		v.LastGoodBackup, v.LastGoodSize = &at, g.StoredSize

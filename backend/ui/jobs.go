@@ -48,6 +48,9 @@ type JobResult struct {
 	Check *restore.Result `json:"check,omitempty"`
 	// Restore is a restore's result.
 	Restore *restore.RestoreResult `json:"restore,omitempty"`
+	// Roles is why a restore did not start: roles the backup names that the
+	// target lacks or the restoring role cannot give objects to.
+	Roles *restore.RolesProblem `json:"roles,omitempty"`
 }
 
 // BackupSource names the backup a check or restore reads: File (an
@@ -63,21 +66,29 @@ type BackupSource struct {
 
 // CheckRequest asks for a verify, or with DrillURL a drill on that server
 // (its credentials are used for this drill only: never stored or logged).
+// With Drill and no DrillURL, the drill runs in a throwaway local cluster.
 type CheckRequest struct {
 	BackupSource
 	DrillURL string `json:"drillUrl,omitempty"`
+	Drill    bool   `json:"drill,omitempty"`
 }
 
 // RestoreJobRequest asks for a restore into the database To names. To
 // carries write credentials: they are used for this restore only, never
-// stored or logged. Owners are kept when To's role can set them.
+// stored or logged. Owners and grants are kept unless NoOwner or
+// NoPrivileges; missing roles are created (CreateRoles) or mapped (RoleMap)
+// when asked, else the restore stops before writing (JobResult.Roles).
 type RestoreJobRequest struct {
 	BackupSource
-	To           string `json:"to"`
-	Replace      bool   `json:"replace"`
-	Jobs         int    `json:"jobs"`
-	NoOwner      bool   `json:"noOwner"`
-	NoPrivileges bool   `json:"noPrivileges"`
+	To               string            `json:"to"`
+	Replace          bool              `json:"replace"`
+	Jobs             int               `json:"jobs"`
+	NoOwner          bool              `json:"noOwner"`
+	NoPrivileges     bool              `json:"noPrivileges"`
+	NoTablespaces    bool              `json:"noTablespaces"`
+	CreateRoles      bool              `json:"createRoles"`
+	CreateRolesLogin bool              `json:"createRolesLogin"`
+	RoleMap          map[string]string `json:"roleMap,omitempty"`
 }
 
 // faceJobs are the jobs faces started that are still running, by ticket:
@@ -232,11 +243,18 @@ func (s *RestoreService) StartCheck(req CheckRequest) (JobTicket, error) {
 		return JobTicket{}, err
 	}
 	t := JobTicket{Ticket: newTicket(), Job: engine.JobVerify, JobID: b.ID, Database: b.DatabaseName}
-	if req.DrillURL != "" {
+	local := req.Drill && req.DrillURL == ""
+	if req.DrillURL != "" || local {
 		t.Job = engine.JobDrill
 	}
 	s.core.faceJob(t, func(ctx context.Context) *JobResult {
-		res, err := e.VerifyBackup(ctx, b, req.DrillURL)
+		check := e.VerifyBackup
+		if local {
+			check = func(ctx context.Context, b store.Backup, _ string) (*restore.Result, error) {
+				return e.DrillBackupLocal(ctx, b)
+			}
+		}
+		res, err := check(ctx, b, req.DrillURL)
 		if err != nil {
 			return &JobResult{Error: err.Error()}
 		}
@@ -262,11 +280,14 @@ func (s *RestoreService) StartRestoreJob(req RestoreJobRequest) (JobTicket, erro
 	}
 	t := JobTicket{Ticket: newTicket(), Job: engine.JobRestore, JobID: b.ID, Database: b.DatabaseName}
 	to := engine.RestoreTarget{URL: req.To}
-	opts := engine.RestoreOptions{Replace: req.Replace, Jobs: req.Jobs, NoOwner: req.NoOwner, NoPrivileges: req.NoPrivileges, OwnersIfAble: true}
+	opts := engine.RestoreOptions{Replace: req.Replace, Jobs: req.Jobs, NoOwner: req.NoOwner, NoPrivileges: req.NoPrivileges,
+		NoTablespaces: req.NoTablespaces, CreateRoles: req.CreateRoles, CreateRolesLogin: req.CreateRolesLogin, RoleMap: req.RoleMap}
 	s.core.faceJob(t, func(ctx context.Context) *JobResult {
 		rr, err := e.RestoreBackup(ctx, b, to, opts)
 		if err != nil {
-			return &JobResult{Error: err.Error()}
+			res := &JobResult{Error: err.Error()}
+			errors.As(err, &res.Roles)
+			return res
 		}
 		return &JobResult{Restore: rr}
 	})

@@ -39,10 +39,17 @@ type CheckView struct {
 	Warnings        []string  `json:"warnings,omitempty"`
 	When            time.Time `json:"when"`
 	DurationSeconds float64   `json:"durationSeconds"`
+	// Drills: how many tables' row counts were compared, how long the
+	// restore itself took, where it ran, and all that in a sentence.
+	RowsCompared   int     `json:"rowsCompared,omitempty"`
+	RestoreSeconds float64 `json:"restoreSeconds,omitempty"`
+	Server         string  `json:"server,omitempty"`
+	Summary        string  `json:"summary,omitempty"`
 }
 
 func checkView(r *restore.Result) CheckView {
-	v := CheckView{Kind: r.Kind, OK: r.OK, Tables: r.Tables, Warnings: r.Warnings, When: r.Started.Add(r.Duration), DurationSeconds: r.Duration.Seconds()}
+	v := CheckView{Kind: r.Kind, OK: r.OK, Tables: r.Tables, Warnings: r.Warnings, When: r.Started.Add(r.Duration), DurationSeconds: r.Duration.Seconds(),
+		RowsCompared: r.RowsCompared, RestoreSeconds: r.RestoreTime.Seconds(), Server: r.Server, Summary: engine.DrillSummary(r)}
 	if r.Problem != nil {
 		v.Problem, v.ProblemCode = r.Problem.Detail, string(r.Problem.Code)
 	}
@@ -98,8 +105,9 @@ func (s *RestoreService) Verify(id string) (CheckView, error) {
 	return checkView(res), nil
 }
 
-// Drill restores backup id into a scratch database on the drill server,
-// compares row counts with the manifest and drops the scratch database.
+// Drill restores backup id into a scratch database on the drill server (or,
+// with none set, a throwaway local PostgreSQL), compares row counts with the
+// manifest and drops the scratch database.
 func (s *RestoreService) Drill(id string) (CheckView, error) {
 	e, b, err := s.backup(id)
 	if err != nil {
@@ -131,7 +139,13 @@ type RestoreRequest struct {
 	Jobs              int      `json:"jobs"`
 	NoOwner           bool     `json:"noOwner"`
 	NoPrivileges      bool     `json:"noPrivileges"`
+	NoTablespaces     bool     `json:"noTablespaces"` // every object in the target's default tablespace
 	ExcludeExtensions []string `json:"excludeExtensions"`
+	// CreateRoles creates the roles the target lacks from the ones saved
+	// with the backup (without passwords, unable to log in); RoleMap gives
+	// a role's objects and grants to another (old name → new name).
+	CreateRoles bool              `json:"createRoles"`
+	RoleMap     map[string]string `json:"roleMap"`
 }
 
 // RestoreProgress is the "restore:progress" event.
@@ -163,6 +177,11 @@ type RestoreFinished struct {
 	// Connection reaches the restored database (never with a password).
 	Connection      string  `json:"connection,omitempty"`
 	DurationSeconds float64 `json:"durationSeconds"`
+	// Roles, when the restore did not start for the roles the backup
+	// names, says which are missing (the dialog offers the choices).
+	Roles *restore.RolesProblem `json:"roles,omitempty"`
+	// RolesCreated are the roles the restore created on the target.
+	RolesCreated []string `json:"rolesCreated,omitempty"`
 }
 
 var plainName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -237,10 +256,10 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 		var last time.Time
 		var lastPhase string
 		started := time.Now()
-		// Owners are kept when the restoring role can set them (a superuser);
-		// otherwise the result says they were not, instead of one error per object.
-		rr, err := e.RestoreBackup(ctx, b, to, engine.RestoreOptions{Replace: replace, Jobs: req.Jobs, NoOwner: req.NoOwner, OwnersIfAble: !req.NoOwner,
-			NoPrivileges: req.NoPrivileges, ExcludeExtensions: req.ExcludeExtensions,
+		// Owners and grants are kept unless the user chose otherwise; roles
+		// the target lacks stop the restore before it writes (done.Roles).
+		rr, err := e.RestoreBackup(ctx, b, to, engine.RestoreOptions{Replace: replace, Jobs: req.Jobs, NoOwner: req.NoOwner,
+			NoPrivileges: req.NoPrivileges, NoTablespaces: req.NoTablespaces, ExcludeExtensions: req.ExcludeExtensions, CreateRoles: req.CreateRoles, RoleMap: req.RoleMap,
 			Progress: func(p restore.Progress) {
 				if p.Phase == lastPhase && time.Since(last) < 250*time.Millisecond {
 					return // at most 4 a second
@@ -254,7 +273,9 @@ func (s *RestoreService) Start(req RestoreRequest) error {
 			done.Error = err.Error()
 			done.Cancelled = ctx.Err() != nil
 			done.Problem = engine.RestoreProblem(err)
+			errors.As(err, &done.Roles)
 		default:
+			done.RolesCreated = rr.RolesCreated
 			done.OK, done.Database, done.Warnings, done.IgnoredErrors, done.ViaTempFile = true, rr.Database, rr.Warnings, rr.IgnoredErrors, rr.ViaTempFile
 			done.Notes, done.Rows, done.Connection = rr.Notes, &rr.Rows, rr.Connection
 		}

@@ -175,6 +175,9 @@ func (s *ScheduleService) Resume() error {
 type RetentionView struct {
 	Policy      store.RetentionPolicy `json:"policy"`
 	Description string                `json:"description"`
+	// LockAdvice: where a storage's Object Lock and the policy do not fit
+	// ("storage vault: the storage's lock (7 days) is shorter than …").
+	LockAdvice []string `json:"lockAdvice"`
 }
 
 // Retention is the named database's retention policy (zero: keep all).
@@ -187,7 +190,8 @@ func (s *ScheduleService) Retention(db string) (RetentionView, error) {
 	if err != nil {
 		return RetentionView{}, err
 	}
-	return RetentionView{Policy: p, Description: engine.DescribeRetention(p)}, nil
+	advice, err := e.RetentionLockAdvice(context.Background(), db, p)
+	return RetentionView{Policy: p, Description: engine.DescribeRetention(p), LockAdvice: advice}, err
 }
 
 // SetRetention saves the named database's retention policy; it applies
@@ -200,5 +204,6 @@ func (s *ScheduleService) SetRetention(db string, p store.RetentionPolicy) (Rete
 	if err := e.SetRetention(context.Background(), db, p); err != nil {
 		return RetentionView{}, err
 	}
-	return RetentionView{Policy: p, Description: engine.DescribeRetention(p)}, nil
+	advice, err := e.RetentionLockAdvice(context.Background(), db, p)
+	return RetentionView{Policy: p, Description: engine.DescribeRetention(p), LockAdvice: advice}, err
 }

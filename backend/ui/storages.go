@@ -31,7 +31,7 @@ func storageView(s store.Storage) StorageView {
 // StorageForm is the Add storage dialog. Secrets go in, never come back.
 type StorageForm struct {
 	Name string `json:"name"`
-	Kind string `json:"kind"` // local, s3, sftp
+	Kind string `json:"kind"` // local, s3, sftp, webdav, azure
 	Path string `json:"path"` // local: folder; sftp: folder on the server
 	// S3
 	Endpoint     string `json:"endpoint"`
@@ -43,6 +43,10 @@ type StorageForm struct {
 	SSE          string `json:"sse"`
 	AccessKeyID  string `json:"accessKeyId"`
 	SecretKey    string `json:"secretKey"`
+	// ObjectLockDays > 0 keeps every backup undeletable that many days
+	// (S3 Object Lock), in ObjectLockMode: "governance" or "compliance".
+	ObjectLockDays int    `json:"objectLockDays"`
+	ObjectLockMode string `json:"objectLockMode"`
 	// SFTP
 	Host          string `json:"host"`
 	Port          int    `json:"port"`
@@ -51,12 +55,24 @@ type StorageForm struct {
 	KeyPath       string `json:"keyPath"`
 	KeyPassphrase string `json:"keyPassphrase"`
 	HostKey       string `json:"hostKey"` // the server's key the user checked (from HostKey)
+	// WebDAV (User and Password above)
+	URL        string `json:"url"`        // the folder's address
+	CertSHA256 string `json:"certSha256"` // a self-signed certificate's fingerprint the user checked
+	// Azure Blob Storage (and Endpoint, Prefix above)
+	Account    string `json:"account"`
+	Container  string `json:"container"`
+	AccountKey string `json:"accountKey"`
+	SAS        string `json:"sas"` // a SAS token, instead of AccountKey
 }
 
 func (f StorageForm) config() (store.StorageConfig, error) {
-	return engine.StorageInput{Name: f.Name, Kind: f.Kind, Path: f.Path, Endpoint: f.Endpoint, Region: f.Region, Bucket: f.Bucket,
+	in := engine.StorageInput{Name: f.Name, Kind: f.Kind, Path: f.Path, Endpoint: f.Endpoint, Region: f.Region, Bucket: f.Bucket,
 		Prefix: f.Prefix, PathStyle: f.PathStyle, StorageClass: f.StorageClass, SSE: f.SSE, AccessKeyID: f.AccessKeyID, SecretKey: f.SecretKey,
-		Host: f.Host, Port: f.Port, User: f.User, Password: f.Password, KeyPath: f.KeyPath, KeyPassphrase: f.KeyPassphrase, HostKey: f.HostKey}.Config()
+		ObjectLockDays: f.ObjectLockDays, ObjectLockMode: f.ObjectLockMode,
+		Host: f.Host, Port: f.Port, User: f.User, Password: f.Password, KeyPath: f.KeyPath, KeyPassphrase: f.KeyPassphrase, HostKey: f.HostKey,
+		URL: f.URL, CertSHA256: f.CertSHA256}
+	in.Account, in.Container, in.AccountKey, in.SAS = f.Account, f.Container, f.AccountKey, f.SAS
+	return in.Config()
 }
 
 // List returns the storages.

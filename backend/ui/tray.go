@@ -129,15 +129,19 @@ type TrayOverview struct {
 	Problem, Notice string
 	Paused          bool
 	PausedUntil     time.Time // zero: until resumed
-	// Lines: every database's state, sorted by name.
+	// Lines: every entry's state, sorted by name; a server entry's
+	// databases are in its line's Databases, not here.
 	Lines []TrayLine
 }
 
 // TrayLine is one database's state as the tray shows it.
 type TrayLine struct {
 	Database string
+	Server   string // its server entry ("": none)
 	State    status.State
 	Reason   string // its first reason ("" when protected)
+	// Databases: a server entry's databases, sorted by name.
+	Databases []TrayLine
 }
 
 // TrayEntry is one finished backup.
@@ -171,10 +175,15 @@ func (c *Core) TrayOverview(ctx context.Context) TrayOverview {
 		return o
 	}
 	sum := all.Summary() // the states the window and `pgsafe status` show
-	o.Databases, o.Failing, o.Attention, o.Reason = sum.Databases, sum.Failing, sum.Attention, sum.Reason
 	o.Last = (*TrayEntry)(sum.Last)
-	for _, l := range sum.Lines {
-		o.Lines = append(o.Lines, TrayLine(l))
+	byEntry := sum.ByEntry() // a server entry once, its databases under it
+	o.Databases, o.Failing, o.Attention, o.Reason = byEntry.Databases, byEntry.Failing, byEntry.Attention, byEntry.Reason
+	for _, l := range byEntry.Lines {
+		line := TrayLine{Database: l.Database, State: l.State, Reason: l.Reason}
+		for _, c := range l.Databases {
+			line.Databases = append(line.Databases, TrayLine{Database: c.Database, Server: c.Server, State: c.State, Reason: c.Reason})
+		}
+		o.Lines = append(o.Lines, line)
 	}
 	if paused, until, err := c.SchedulePause(ctx); err != nil {
 		c.log.Warn("tray: reading the schedule pause", "err", err)

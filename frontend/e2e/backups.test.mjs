@@ -99,9 +99,10 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     assert.match(text, /\d+(\.\d)? (B|kB|MB)/);
     await page.getByTestId('backup-finished').filter({ hasText: 'Backed up ✓' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.getByTestId('backup-finished').count(), 1);
-    // The folder holds the encrypted backup and its manifest, under the database's id.
+    // The folder holds the encrypted backup, its manifest and the server's roles (globals), under the database's id.
     const files = readdirSync(env.E2E_BACKUP_DIR, { recursive: true }).filter((f) => String(f).endsWith('.pgsafe'));
-    assert.equal(files.length, 2, `files in the folder: ${files}`);
+    assert.equal(files.length, 3, `files in the folder: ${files}`);
+    assert.equal(files.filter((f) => String(f).endsWith('.globals.pgsafe')).length, 1, `files in the folder: ${files}`);
     await page.screenshot({ path: join(shots, 'database-detail.png') });
   });
 
@@ -117,8 +118,30 @@ describe('storages and a backup against real PostgreSQL, S3 and keychain', () =>
     await page.getByTestId('last-check').filter({ hasText: /last verified: just now ✓/ }).waitFor({ timeout: 10_000 });
     await page.getByTestId('verified-badge').filter({ hasText: /✓ verified/ }).first().waitFor({ timeout: 10_000 });
 
-    // A drill needs a drill server: set it in Settings (checked before it is kept).
+    // With no drill server set, a drill runs in a throwaway PostgreSQL that
+    // PgSafe starts on this computer, and says how long the restore took.
+    await page.getByTestId('drill-local').filter({ hasText: /drills run in a throwaway PostgreSQL 15/ }).waitFor({ timeout: 30_000 });
+    await rowMenu();
+    await page.getByRole('menuitem', { name: 'Restore drill' }).click();
+    const local = page.getByTestId('check-result').filter({ hasText: /Restore drill/ });
+    await local.waitFor({ timeout: 120_000 });
+    const localText = await local.innerText();
+    assert.match(localText, /Restore drill passed ✓/);
+    assert.match(localText, /2 tables, row counts match, restored in \d+\.\d s \(local throwaway PostgreSQL 15\)/);
+    assert.match(localText, /The throwaway server was stopped and removed/);
+    await page.getByTestId('verified-badge').filter({ hasText: /✓ drill/ }).first().waitFor({ timeout: 10_000 });
+    await page.setViewportSize({ width: 900, height: 600 });
+    await local.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'drill-local.png') });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(shots, 'drill-local-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1100, height: 760 });
+
+    // A drill server elsewhere: set it in Settings (checked before it is kept).
     await place('Settings');
+    // Settings says no drill server is needed, and which server programs drills use.
+    await page.getByTestId('drill-server').filter({ hasText: /No drill server is needed: drills run in a throwaway PostgreSQL 15\.\d+ \(/ }).waitFor({ timeout: 30_000 });
     await page.getByLabel('Drill server URL').fill(env.E2E_PG_ADMIN_URL);
     await page.getByRole('button', { name: 'Check and save' }).click();
     await page.getByText('Drills run on').waitFor({ timeout: 30_000 });

@@ -182,15 +182,16 @@ export async function dismissWelcome(page) {
 
 /**
  * Fills the add wizard's (or the edit dialog's) connection step with the
- * harness's PostgreSQL (E2E_PG_HOST, _PORT, _DB), SSL off, and runs "Test
- * and check privileges".
+ * harness's PostgreSQL (E2E_PG_HOST, _PORT, and db or E2E_PG_DB), SSL off,
+ * and runs "Test and check privileges". The field "Database" is found by its
+ * whole name: the step has other labels that say "database".
  */
-export async function fillConnection(page, dialog, { name, user, password }) {
+export async function fillConnection(page, dialog, { name, user, password, db = process.env.E2E_PG_DB }) {
   const env = process.env;
   await dialog.getByLabel('Name in PgSafe').fill(name);
   await dialog.getByLabel('Host').fill(env.E2E_PG_HOST);
   await dialog.getByLabel('Port').fill(env.E2E_PG_PORT);
-  await dialog.getByLabel('Database').fill(env.E2E_PG_DB);
+  await dialog.getByRole('textbox', { name: 'Database', exact: true }).fill(db);
   await dialog.getByLabel('User').fill(user);
   await dialog.getByLabel('Password', { exact: true }).fill(password);
   await dialog.getByLabel('SSL').click();

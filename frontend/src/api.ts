@@ -177,6 +177,15 @@ export interface DatabaseForm {
   /** A pg_service.conf / ~/.pgpass entry the fields came from (its password stays on the Go side). */
   importRef: string;
   ssh: SSHForm | null;
+  /** Back up every database of this server (a server entry), but `exclude`. */
+  allDatabases?: boolean;
+  exclude?: string[];
+  /** Credentials commands (write-only, like the password): urlCommand prints the whole connection before each use, passwordCommand only the
+   * password. In an edit, an empty command with its use… flag on keeps the stored one; the flag off removes it. */
+  urlCommand: string;
+  passwordCommand: string;
+  useUrlCommand: boolean;
+  usePasswordCommand: boolean;
 }
 
 export interface SSHForm {
@@ -222,6 +231,16 @@ export interface DatabaseView {
   ssh: boolean;
   countRows: boolean;
   storageIds?: number[];
+  /** A server entry: every database of the server but `exclude`, `parallel` at once. */
+  allDatabases?: boolean;
+  exclude?: string[];
+  parallel?: number;
+  /** A server's database: its server entry's id (0: not one); `gone` since when it is no longer on the server. */
+  serverEntry?: number;
+  gone?: string | null;
+  /** The connection (or only its password) comes from a credentials command; host, database and user are then empty. */
+  urlCommandSet?: boolean;
+  passwordCommandSet?: boolean;
 }
 
 export interface StorageProgress {
@@ -285,6 +304,8 @@ export interface CheckSummary {
   ok: boolean;
   when: string;
   problem?: string;
+  /** A passed drill in a sentence: tables, row counts, restore time, where it ran. */
+  summary?: string;
 }
 
 /** A verification or drill just run. */
@@ -298,6 +319,14 @@ export interface BackupCheck {
   warnings?: string[] | null;
   when: string;
   durationSeconds: number;
+  /** Drills: tables whose row counts were compared with the backup's snapshot. */
+  rowsCompared?: number;
+  /** Drills: how long the restore itself took (what a real restore would take). */
+  restoreSeconds?: number;
+  /** Drills: where it ran, e.g. "local throwaway PostgreSQL 15". */
+  server?: string;
+  /** Drills: the result in a sentence. */
+  summary?: string;
 }
 
 export interface LastCheck {
@@ -324,7 +353,30 @@ export interface RestoreRequest {
   jobs: number;
   noOwner: boolean;
   noPrivileges: boolean;
+  /** Put every object in the target's default tablespace (pg_restore --no-tablespaces). */
+  noTablespaces?: boolean;
   excludeExtensions: string[];
+  /** Create the roles the target lacks from the ones saved with the backup (no passwords, unable to log in). */
+  createRoles?: boolean;
+  /** Give a role's objects and grants to another that exists on the target: old name → new name. */
+  roleMap?: Record<string, string>;
+}
+
+/** Why a restore did not start: roles the backup names that the target lacks or the restoring role cannot give objects to (restore.RolesProblem). */
+export interface RolesProblem {
+  missing?: string[] | null;
+  /** Of missing, those the roles saved with the backup define (they can be created). */
+  creatable?: string[] | null;
+  undefined?: string[] | null;
+  /** Why the backup has no saved roles. */
+  noSavedRoles?: string;
+  /** Roles a map gives objects to that the target lacks. */
+  mapTargets?: string[] | null;
+  /** Owners the restoring role cannot give objects to (not a superuser nor a member). */
+  cannotOwn?: string[] | null;
+  restoringRole?: string;
+  /** Tablespaces the backup puts objects in that the target lacks (restore without tablespaces, or create them first). */
+  missingTablespaces?: string[] | null;
 }
 
 export interface RestoreProgress {
@@ -353,6 +405,10 @@ export interface RestoreFinished {
   /** postgres://user@host:port/db — never with a password. */
   connection?: string;
   durationSeconds: number;
+  /** The restore did not start for the roles the backup names: the dialog offers the ways on. */
+  roles?: RolesProblem | null;
+  /** Roles the restore created on the target from the ones saved with the backup. */
+  rolesCreated?: string[] | null;
 }
 
 /** One thing pg_restore's messages say, in words, with its raw lines (restore.Note). */
@@ -382,6 +438,10 @@ export interface ImportedBackup extends BackupRow {
 export interface DrillServer {
   set: boolean;
   address?: string;
+  /** Without a drill server, drills run in a throwaway server of these programs, e.g. "PostgreSQL 17.10 (/usr/lib/postgresql/17/bin)". */
+  local?: string;
+  /** Why no throwaway server can run here, and what to install. */
+  localProblem?: string;
 }
 
 export interface DrillPolicy {
@@ -500,7 +560,16 @@ export function onBackupEvents(progress: (p: BackupProgress) => void, finished: 
   return onProgressEvents('backup', progress, finished);
 }
 
-export type StorageKind = 'local' | 's3' | 'sftp';
+export type StorageKind = 'local' | 's3' | 'sftp' | 'webdav' | 'azure' | CloudKind;
+/** Cloud drives PgSafe signs in to through the system browser (OAuth). */
+export type CloudKind = 'gdrive' | 'dropbox' | 'onedrive';
+export const cloudKinds: CloudKind[] = ['gdrive', 'dropbox', 'onedrive'];
+/** The drive's name, and whose account one signs in with ("Sign in with Google"). */
+export const cloudNames: Record<CloudKind, { service: string; company: string }> = {
+  gdrive: { service: 'Google Drive', company: 'Google' },
+  dropbox: { service: 'Dropbox', company: 'Dropbox' },
+  onedrive: { service: 'OneDrive', company: 'Microsoft' },
+};
 
 export interface StorageView {
   id: number;
@@ -523,6 +592,9 @@ export interface StorageForm {
   sse: string;
   accessKeyId: string;
   secretKey: string;
+  /** S3 Object Lock: every backup undeletable this many days (0: none), in objectLockMode ('governance' or 'compliance'). */
+  objectLockDays: number;
+  objectLockMode: string;
   host: string;
   port: number;
   user: string;
@@ -530,6 +602,14 @@ export interface StorageForm {
   keyPath: string;
   keyPassphrase: string;
   hostKey: string;
+  /** WebDAV: the folder's address, and a self-signed certificate's SHA-256 the user checked. */
+  url: string;
+  certSha256: string;
+  // Azure Blob Storage (and endpoint, prefix)
+  account: string;
+  container: string;
+  accountKey: string;
+  sas: string;
 }
 
 export function listStorages(): Promise<StorageView[]> {
@@ -542,6 +622,50 @@ export function addStorage(f: StorageForm): Promise<void> {
 
 export function testStorage(name: string): Promise<void> {
   return call(`test storage ${name}`, () => Storages.Test(name), 120_000);
+}
+
+export interface CloudForm {
+  name: string;
+  kind: CloudKind;
+  folder: string;
+  /** The user's own OAuth client ID, if they have one. */
+  clientId: string;
+}
+
+/**
+ * A sign-in waiting for the browser: the provider's page is opened in the
+ * system browser; done() resolves once the storage is signed in, tested and
+ * saved; cancel() stops waiting.
+ */
+export interface SignIn {
+  url: string;
+  done: Promise<void>;
+  cancel: () => void;
+}
+
+async function signIn(action: string, start: () => Promise<{ id: string; url: string }>): Promise<SignIn> {
+  const st = await call(action, start, 60_000);
+  openSignInPage(st.url);
+  // The browser has up to 5 minutes (backend/oauth), then the storage is tested.
+  const done = call(action, () => Storages.FinishSignIn(st.id), 8 * 60_000);
+  return { url: st.url, done, cancel: () => void Storages.CancelSignIn(st.id) };
+}
+
+/** Signs in to a cloud drive and adds it as a storage. */
+export function startCloudSignIn(f: CloudForm): Promise<SignIn> {
+  return signIn(`sign in to ${cloudNames[f.kind].service}`, () => Storages.StartSignIn(f as unknown as Parameters<typeof Storages.StartSignIn>[0]));
+}
+
+/** Signs a cloud drive storage in again, after its permission was revoked or expired. */
+export function startSignInAgain(storage: string): Promise<SignIn> {
+  return signIn(`sign storage ${storage} in again`, () => Storages.StartSignInAgain(storage));
+}
+
+/** The provider's sign-in page, in the system browser: https, or a loopback address (tests' fake). */
+function openSignInPage(url: string) {
+  const u = new URL(url);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && u.hostname === '127.0.0.1')) throw new Error(`not a sign-in page: ${url}`);
+  BrowserOpenURL(u.toString());
 }
 
 export function removeStorage(name: string): Promise<void> {
@@ -589,6 +713,8 @@ export interface StatusReason {
   message: string;
   since: string;
   action: string;
+  /** The storage the reason is about (storage_sign_in: the one to sign in again). */
+  storage?: string;
 }
 
 export interface DatabaseStatus {
@@ -604,6 +730,10 @@ export interface DatabaseStatus {
   nextRun: string | null;
   /** The newest backups, oldest first (up to 30): the card's chart. */
   recent: { started: string; ok: boolean; storedSize: number; durationSeconds: number }[] | null;
+  /** A server's database: the server entry's name. */
+  server?: string;
+  /** A server entry: its state is the worst of its databases'. */
+  allDatabases?: boolean;
 }
 
 /** One event of the engine's stream (backend/ui/events.go): every job, whatever started it, and every state change. */
@@ -709,6 +839,9 @@ export interface ConnectionView {
   checkedAt: string | null;
   /** "accepted": the role can change data and the user accepted it; "found": it can, not accepted. */
   writeAccess: '' | 'accepted' | 'found';
+  /** Credentials commands: set or not, never what they are. */
+  urlCommandSet?: boolean;
+  passwordCommandSet?: boolean;
 }
 
 export interface EditResult {
@@ -1093,6 +1226,8 @@ export interface RetentionPolicy {
 export interface RetentionView {
   policy: RetentionPolicy;
   description: string;
+  /** Where a storage's Object Lock and the policy do not fit, one sentence each. */
+  lockAdvice?: string[] | null;
 }
 
 type GoArg<F extends (...a: never[]) => unknown, N extends number> = Parameters<F>[N];

@@ -117,6 +117,43 @@ describe('edit connection', () => {
     expect(within(dialog).getByLabelText('Database')).toHaveValue('orders');
   });
 
+  it('a stored credentials command shows as set, never its text; left empty it is kept, typed it replaces', async () => {
+    const fromCommand: api.ConnectionView = { ...stored, host: '', port: 0, dbname: '', user: '', passwordSet: false, urlCommandSet: true };
+    m(api.testConnectionChange).mockResolvedValue(readOnly);
+    m(api.updateConnection).mockResolvedValue({ name: 'Shop', changed: ['url_command'], report: readOnly.report, server });
+    renderWithTheme(<EditDatabaseDialog conn={fromCommand} onClose={() => {}} onSaved={() => {}} />);
+    const dialog = await screen.findByRole('dialog');
+    expect(within(dialog).getByTestId('url-command-set')).toHaveTextContent('A command is set ✓');
+    const cmd = within(dialog).getByLabelText('Command that prints the connection', { exact: false, selector: 'input' });
+    expect(cmd).toHaveValue('');
+    expect(cmd).toHaveAttribute('type', 'password');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Test and check privileges' }));
+    await within(dialog).findByTestId('server-info');
+    expect(m(api.testConnectionChange).mock.calls[0][1]).toMatchObject({ urlCommand: '', useUrlCommand: true, host: '', url: '' });
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Back' }));
+    await userEvent.type(
+      within(dialog).getByLabelText('Command that prints the connection', { exact: false, selector: 'input' }),
+      'heroku pg:credentials:url DATABASE -a shop',
+    );
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Test and check privileges' }));
+    await waitFor(() => expect(m(api.testConnectionChange).mock.calls.length).toBe(2));
+    expect(m(api.testConnectionChange).mock.calls[1][1]).toMatchObject({ urlCommand: 'heroku pg:credentials:url DATABASE -a shop', useUrlCommand: true });
+  });
+
+  it('the password can come from a command; the password field then goes', async () => {
+    m(api.testConnectionChange).mockResolvedValue(readOnly);
+    renderWithTheme(<EditDatabaseDialog conn={stored} onClose={() => {}} onSaved={() => {}} />);
+    const dialog = await screen.findByRole('dialog');
+    await userEvent.click(within(dialog).getByLabelText('Read the secret from a command', { exact: false }));
+    expect(within(dialog).queryByLabelText('Password', { exact: true, selector: 'input' })).toBeNull();
+    await userEvent.type(within(dialog).getByLabelText('Command that prints the password', { exact: false, selector: 'input' }), 'op read op://Prod/shop/password');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Test and check privileges' }));
+    await waitFor(() => expect(m(api.testConnectionChange)).toHaveBeenCalled());
+    expect(m(api.testConnectionChange).mock.calls[0][1]).toMatchObject({
+      host: 'db.example.com', usePasswordCommand: true, passwordCommand: 'op read op://Prod/shop/password', useUrlCommand: false, password: '',
+    });
+  });
+
   it('a role that can write needs the deliberate switch before Save', async () => {
     m(api.testConnectionChange).mockResolvedValue(writes);
     m(api.updateConnection).mockResolvedValue({ name: 'Shop', changed: ['user'], report: writes.report, server });
@@ -209,7 +246,7 @@ describe('the connection panel and the write-access warning', () => {
     renderWithTheme(<ManageDatabasePanel db="Shop" onRemoved={() => {}} />);
     const toggle = await screen.findByRole('switch', { name: /Count rows in each backup/ });
     expect(toggle).toBeChecked();
-    expect(screen.getByText(/on very large tables that adds time/)).toBeInTheDocument();
+    expect(screen.getByText(/read from the dump itself as it streams/)).toBeInTheDocument();
     m(api.getConnection).mockResolvedValue({ ...stored, countRows: false });
     await userEvent.click(toggle);
     expect(m(api.setCountRows)).toHaveBeenCalledWith('Shop', false);

@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import * as api from './api';
 import { ImportDialog } from './components/ImportDialog';
+import { DrillServerPanel } from './components/DrillServerPanel';
 import { defaultRestoreName, describeUrl, newDatabaseNameProblem } from './components/RestoreDialog';
 import { itemWords, RestoreEnd } from './components/RestoreOutcome';
 import { DatabasePage } from './pages/DatabasePage';
@@ -18,6 +19,7 @@ vi.mock('./api', async (importOriginal) => {
     onBackupEvents: vi.fn(),
     lastCheck: vi.fn(),
     drillServer: vi.fn(),
+    setDrillServer: vi.fn(),
     drillPolicy: vi.fn(),
     setDrillPolicy: vi.fn(),
     verifyBackup: vi.fn(),
@@ -75,7 +77,32 @@ describe('verification', () => {
     const badges = await screen.findAllByTestId('verified-badge');
     expect(badges[0]).toHaveTextContent('✓ drill');
     expect(badges[1]).toHaveTextContent('✗ verified');
-    expect(await screen.findByText(/No drill server yet/)).toBeInTheDocument();
+    expect(await screen.findByTestId('drill-local')).toHaveTextContent('Or set a drill server in Settings');
+  });
+
+  it('says what to install when neither a drill server nor server programs are there', async () => {
+    m(api.drillServer).mockResolvedValue({ set: false, localProblem: 'No PostgreSQL server programs (initdb and postgres) were found on this computer. Install the PostgreSQL 15 server (or newer): the package postgresql-15 on Debian or Ubuntu.' });
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    const note = await screen.findByTestId('drill-local');
+    expect(note).toHaveTextContent('the package postgresql-15');
+    expect(note).not.toHaveTextContent('--');
+  });
+
+  it('runs a drill in a throwaway local server with no drill server set and shows the restore time', async () => {
+    const user = userEvent.setup();
+    m(api.drillServer).mockResolvedValue({ set: false, local: 'PostgreSQL 17.10 (/usr/lib/postgresql/17/bin)' });
+    m(api.drillBackup).mockResolvedValue({
+      kind: 'drill', ok: true, tables: 12, rowsCompared: 12, restoreSeconds: 4.2, server: 'local throwaway PostgreSQL 15', when: '', durationSeconds: 6,
+      summary: 'Restore drill passed: 12 tables, row counts match, restored in 4.2 s (local throwaway PostgreSQL 15)',
+    });
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    expect(await screen.findByTestId('drill-local')).toHaveTextContent('drills run in a throwaway PostgreSQL 17.10 that PgSafe starts on this computer');
+    await openRowMenu(user, 0);
+    await user.click(await screen.findByRole('menuitem', { name: 'Restore drill' }));
+    const result = await screen.findByTestId('check-result');
+    expect(result).toHaveTextContent('Restore drill passed ✓');
+    expect(result).toHaveTextContent('12 tables, row counts match, restored in 4.2 s (local throwaway PostgreSQL 15)');
+    expect(result).toHaveTextContent('The throwaway server was stopped and removed.');
   });
 
   it('verifies a backup and reports the first problem in words', async () => {
@@ -110,6 +137,21 @@ describe('verification', () => {
   });
 });
 
+describe('drill server setting', () => {
+  it('says no drill server is needed when server programs are found', async () => {
+    m(api.drillServer).mockResolvedValue({ set: false, local: 'PostgreSQL 17.10 (/usr/lib/postgresql/17/bin)' });
+    renderWithTheme(<DrillServerPanel />);
+    await waitFor(() => expect(screen.getByTestId('drill-server')).toHaveTextContent('No drill server is needed: drills run in a throwaway PostgreSQL 17.10 (/usr/lib/postgresql/17/bin)'));
+  });
+
+  it('says what to install when none are found', async () => {
+    m(api.drillServer).mockResolvedValue({ set: false, localProblem: 'No PostgreSQL server programs (initdb and postgres) were found on this computer. Install the PostgreSQL 17 server (or newer): the package postgresql-17 on Debian or Ubuntu.' });
+    renderWithTheme(<DrillServerPanel />);
+    await waitFor(() => expect(screen.getByTestId('drill-server')).toHaveTextContent('No drill server yet.'));
+    expect(screen.getByTestId('drill-server')).toHaveTextContent('the package postgresql-17');
+  });
+});
+
 describe('restore dialog', () => {
   it('restores into a new database on the same server with credentials used once, with progress, the row comparison and a connection string', async () => {
     const user = userEvent.setup();
@@ -125,7 +167,7 @@ describe('restore dialog', () => {
     await user.click(screen.getByRole('button', { name: 'Continue' }));
     expect(screen.getByTestId('restore-confirm')).toHaveTextContent('create the database shop_restored on db.example:5432');
     await user.click(screen.getByRole('button', { name: 'Restore' }));
-    expect(api.startRestore).toHaveBeenCalledWith(expect.objectContaining({ backupId: 'b1', target: 'same', user: 'admin', password: 's3cret-pw', database: 'shop_restored', jobs: 1, noOwner: true }));
+    expect(api.startRestore).toHaveBeenCalledWith(expect.objectContaining({ backupId: 'b1', target: 'same', user: 'admin', password: 's3cret-pw', database: 'shop_restored', jobs: 1, noOwner: false, createRoles: false }));
     act(() => emitProgress({ backupId: 'b1', phase: 'restoring', readBytes: 1_200_000, total: 2_300_000, item: 'processing data for table "public.orders"' }));
     const running = screen.getByTestId('restore-progress');
     expect(running).toHaveTextContent('Restoring…');
@@ -143,6 +185,65 @@ describe('restore dialog', () => {
     expect(within(done).getByRole('button', { name: 'Copy the connection string' })).toBeInTheDocument();
     expect(done).not.toHaveTextContent('s3cret-pw');
     expect(screen.queryByTestId('restore-notes')).toBeNull();
+  });
+
+  it('names the roles the target lacks and restores again the way chosen, in words', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    await user.click(await screen.findByRole('button', { name: 'Restore latest' }));
+    await user.type(screen.getByLabelText('User with write access'), 'admin');
+    await user.click(screen.getByRole('button', { name: 'Continue' }));
+    await user.click(screen.getByRole('button', { name: 'Restore' }));
+    const roles = { missing: ['app_owner', 'readers', 'reporting'], creatable: ['app_owner', 'readers', 'reporting'] };
+    act(() => emitFinished({ backupId: 'b2', ok: false, cancelled: false, ignoredErrors: 0, viaTempFile: false, durationSeconds: 1, problem: 'x', error: 'x', roles }));
+    expect(screen.getByTestId('restore-roles-headline')).toHaveTextContent(
+      '3 roles the backup needs are missing on the target: app_owner, readers, reporting. Nothing was written. Choose how to go on:',
+    );
+    expect(screen.getByRole('radio', { name: /Create them \(without passwords, unable to log in\)/ })).toBeChecked();
+    await user.click(screen.getByRole('button', { name: 'Restore again this way' }));
+    expect(api.startRestore).toHaveBeenLastCalledWith(expect.objectContaining({ createRoles: true, noOwner: false, noPrivileges: false }));
+
+    // Mapping asks for a role per missing one; dropping owners asks nothing.
+    act(() => emitFinished({ backupId: 'b2', ok: false, cancelled: false, ignoredErrors: 0, viaTempFile: false, durationSeconds: 1, problem: 'x', error: 'x', roles }));
+    await user.click(screen.getByRole('radio', { name: /Give their objects to another role/ }));
+    expect(screen.getByRole('button', { name: 'Restore again this way' })).toBeDisabled();
+    for (const r of roles.missing) await user.type(screen.getByLabelText(`Give the objects and grants of ${r} to`), 'shop_admin');
+    await user.click(screen.getByRole('button', { name: 'Restore again this way' }));
+    expect(api.startRestore).toHaveBeenLastCalledWith(
+      expect.objectContaining({ createRoles: false, roleMap: { app_owner: 'shop_admin', readers: 'shop_admin', reporting: 'shop_admin' } }),
+    );
+    act(() =>
+      emitFinished({ backupId: 'b2', ok: false, cancelled: false, ignoredErrors: 0, viaTempFile: false, durationSeconds: 1, problem: 'x', error: 'x',
+        roles: { cannotOwn: ['app_owner'], restoringRole: 'restorer' } }),
+    );
+    expect(screen.getByTestId('restore-roles-headline')).toHaveTextContent('The restoring user restorer is not a superuser nor a member of app_owner');
+    expect(screen.queryByRole('radio', { name: /Create them/ })).toBeNull();
+    await user.click(screen.getByRole('radio', { name: /Restore without owners and privileges/ }));
+    await user.click(screen.getByRole('button', { name: 'Restore again this way' }));
+    expect(api.startRestore).toHaveBeenLastCalledWith(expect.objectContaining({ noOwner: true, noPrivileges: true, createRoles: false }));
+  });
+
+  it('names the tablespaces the target lacks and restores again without tablespaces', async () => {
+    const user = userEvent.setup();
+    renderWithTheme(<DatabasePage db={db} onBack={() => {}} />);
+    await user.click(await screen.findByRole('button', { name: 'Restore latest' }));
+    await user.type(screen.getByLabelText('User with write access'), 'admin');
+    await user.click(screen.getByRole('button', { name: 'Continue' }));
+    await user.click(screen.getByRole('button', { name: 'Restore' }));
+    act(() =>
+      emitFinished({ backupId: 'b2', ok: false, cancelled: false, ignoredErrors: 0, viaTempFile: false, durationSeconds: 1, problem: 'x', error: 'x',
+        roles: { missingTablespaces: ['fast_ssd'] } }),
+    );
+    expect(screen.getByText('The target server lacks tablespaces this backup uses')).toBeInTheDocument();
+    expect(screen.getByTestId('restore-roles-headline')).toHaveTextContent('The backup puts tables or indexes in a tablespace the target lacks: fast_ssd. Nothing was written.');
+    expect(screen.queryByRole('radio')).toBeNull(); // no roles to choose about
+    const box = screen.getByRole('checkbox', { name: "Put everything in the target's default tablespace" });
+    expect(box).toBeChecked();
+    await user.click(box);
+    expect(screen.getByRole('button', { name: 'Restore again this way' })).toBeDisabled();
+    await user.click(box);
+    await user.click(screen.getByRole('button', { name: 'Restore again this way' }));
+    expect(api.startRestore).toHaveBeenLastCalledWith(expect.objectContaining({ noTablespaces: true, noOwner: false, noPrivileges: false, createRoles: false }));
   });
 
   it('refuses a new database name that needs quoting, in a sentence', async () => {

@@ -193,8 +193,8 @@ func compare(b *testing.B, bin string, pg *testenv.PG, install pgtools.Install, 
 		return "✗"
 	}
 	wf, wg, sz := ours.wall.Seconds()/floor.wall.Seconds(), gz.wall.Seconds()/ours.wall.Seconds(), float64(ours.size)/float64(gz.size)
-	fmt.Printf("  wall vs floor %.2f× (target ≤ 1.10 %s); %.1f× faster than pg_dump -Fc (target ≥ 5 %s); output %.2f× pg_dump -Fc's (target ≤ 1 %s); RSS %.1f MiB (target ≤ 64 %s)\n",
-		wf, ok(wf <= 1.10), wg, ok(wg >= 5), sz, ok(sz <= 1), mib(ours.rss), ok(mib(ours.rss) <= 64))
+	fmt.Printf("  wall vs floor %.2f× (target ≤ 1.10 %s; issue 16, row counts on: ≤ 1.15 %s); %.1f× faster than pg_dump -Fc (target ≥ 5 %s); output %.2f× pg_dump -Fc's (target ≤ 1 %s); RSS %.1f MiB (target ≤ 64 %s)\n",
+		wf, ok(wf <= 1.10), ok(wf <= 1.15), wg, ok(wg >= 5), sz, ok(sz <= 1), mib(ours.rss), ok(mib(ours.rss) <= 64))
 	b.ReportMetric(wf, "wall/floor")
 	b.ReportMetric(wg, "speedup-vs-Fc")
 	b.ReportMetric(sz, "size/Fc")

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
+	"github.com/pgsafe/pgsafe/backend/internal/testenv/fakegoogle"
 )
 
 func TestBrowser(t *testing.T) {
@@ -29,9 +30,14 @@ func TestBrowser(t *testing.T) {
 		INSERT INTO orders SELECT g, 1 + g % 120, g * 1.5 FROM generate_series(1, 700) g;`)
 	testenv.Keychain(t) // the app creates its master key here on first start
 	admin, _ := url.Parse(pg.URL("shop"))
-	s3 := testenv.S3(t)
+	s3 := testenv.S3(t, testenv.S3Versioning())
 	s3.CreateBucket(t, "e2e-backups")
+	s3.CreateLockedBucket(t, "e2e-locked") // lock.test.mjs
 	backupDir := t.TempDir()
+	dav := testenv.WebDAV(t)
+	google := fakegoogle.Start(t) // no real Google here: gdrive.test.mjs signs in to this
+	az := testenv.Azurite(t)
+	az.CreateContainer(t, "e2e-azure")
 
 	cmd := exec.Command("bash", filepath.Join(root, "scripts/e2e.sh"))
 	cmd.Dir = root
@@ -42,8 +48,17 @@ func TestBrowser(t *testing.T) {
 		"E2E_PG_READER=reader", "E2E_PG_READER_PASSWORD=e2e-reader-pw-4411",
 		"E2E_PG_ADMIN_URL="+admin.String(),
 		"E2E_BACKUP_DIR="+backupDir,
-		"E2E_S3_ENDPOINT="+s3.Endpoint, "E2E_S3_BUCKET=e2e-backups",
-		"E2E_S3_ACCESS_KEY="+s3.AccessKey, "E2E_S3_SECRET_KEY="+s3.SecretKey)
+		"E2E_S3_ENDPOINT="+s3.Endpoint, "E2E_S3_BUCKET=e2e-backups", "E2E_S3_LOCKED_BUCKET=e2e-locked",
+		"E2E_S3_ACCESS_KEY="+s3.AccessKey, "E2E_S3_SECRET_KEY="+s3.SecretKey,
+		"E2E_WEBDAV_URL="+dav.URL, "E2E_WEBDAV_USER="+dav.User, "E2E_WEBDAV_PASSWORD="+dav.Password, "E2E_WEBDAV_DIR="+dav.Root,
+		"E2E_GOOGLE_URL="+google.URL, "E2E_GOOGLE_CLIENT_ID="+google.ClientID,
+		"E2E_AZURE_ENDPOINT="+az.Endpoint, "E2E_AZURE_ACCOUNT="+az.Account, "E2E_AZURE_KEY="+az.Key,
+		"E2E_AZURE_CONTAINER=e2e-azure")
+	if name, _, _, ok := testenv.ServerAccount(t); ok {
+		// As root, the app's throwaway drill servers run as this account
+		// (PostgreSQL refuses root).
+		cmd.Env = append(cmd.Env, "PGSAFE_DRILL_USER="+name)
+	}
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("browser tests failed: %v", err)
 	}

@@ -9,6 +9,8 @@
 //     major installed under .tools/postgres/<major>.
 //   - S3: versitygw (an S3 server that really checks SigV4) on a temp dir.
 //   - SFTP: Debian's sshd with its own config, key authentication only.
+//   - Azurite: Microsoft's Azure Blob emulator (npm azurite, under
+//     .tools/azurite), with a random account and key.
 //
 // Servers that refuse to run as root (PostgreSQL) and sshd run as an
 // unprivileged user when the tests run as root (CI): PGSAFE_TEST_USER, else

@@ -62,9 +62,29 @@ func Keychain(t testing.TB) *KeychainEnv {
 
 	// Ready when the service owns its name and the login collection exists
 	// unlocked (gnome-keyring creates it from the --unlock password).
+	// The first call on the connection is a method, OpenSession, as
+	// go-keyring's is: gnome-keyring aborts (a GLib assertion in
+	// invoke_get_property_in_idle_cb, "assertion 'client' failed") when a
+	// connection's first message is a property read that it handles before
+	// it has registered the caller, a race seen in CI under load.
 	conn := k.dial(t)
 	defer conn.Close()
 	deadline := time.Now().Add(10 * time.Second)
+	var session dbus.ObjectPath
+	for session == "" {
+		var out dbus.Variant
+		err := conn.Object(secretsName, secretsPath).Call(secretsIface+".OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session)
+		if err == nil {
+			break
+		}
+		if k.keyring.exited() {
+			t.Fatalf("testenv: gnome-keyring-daemon did not start: %s", k.keyring.describeExit())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: gnome-keyring-daemon serves no Secret Service after 10s (%v); %s", err, k.keyring.describeExit())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	for {
 		locked, err := collectionLocked(conn, loginCollection)
 		if err == nil && !locked {
@@ -79,6 +99,7 @@ func Keychain(t testing.TB) *KeychainEnv {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	conn.Object(secretsName, session).Call("org.freedesktop.Secret.Session.Close", 0)
 	return k
 }
 

@@ -42,8 +42,12 @@ type S3Server struct {
 // access key and secret, waits until it answers an authenticated request, and
 // stops it at cleanup. The binary is <tools>/bin/versitygw (`make test-deps`).
 // Tests may call it in parallel.
-func S3(t testing.TB) *S3Server {
+func S3(t testing.TB, opts ...S3Option) *S3Server {
 	t.Helper()
+	var o s3Options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	bin := filepath.Join(ToolsDir(t), "bin", "versitygw")
 	requireExecutable(t, bin, "versitygw (the S3 test server)", InstallHint)
 
@@ -74,8 +78,25 @@ func S3(t testing.TB) *S3Server {
 		s.Endpoint = "http://" + addr
 		args := []string{"--access", s.AccessKey, "--secret", s.SecretKey, "--region", s.Region,
 			"--port", addr, "--quiet", "posix"}
+		if o.iam {
+			iamDir := filepath.Join(base, "iam")
+			if err := os.MkdirAll(iamDir, 0o700); err != nil {
+				t.Fatalf("testenv: %v", err)
+			}
+			args = append(args[:len(args)-1], "--iam-dir", iamDir, "posix")
+		}
 		if s.NoMeta {
+			if o.versioning {
+				t.Fatalf("testenv: versitygw keeps Object Lock and versions in extended attributes, which %s does not support: run the tests with TMPDIR on a filesystem with user xattrs (ext4, xfs, tmpfs)", dir)
+			}
 			args = append(args, "--nometa")
+		}
+		if o.versioning {
+			vdir := filepath.Join(base, "versions")
+			if err := os.MkdirAll(vdir, 0o755); err != nil {
+				t.Fatalf("testenv: %v", err)
+			}
+			args = append(args, "--versioning-dir", vdir)
 		}
 		args = append(args, dir)
 		cmd := exec.Command(bin, args...)
@@ -94,6 +115,56 @@ func S3(t testing.TB) *S3Server {
 	}
 	t.Fatalf("testenv: versitygw did not start: %v", lastErr)
 	return nil
+}
+
+// S3Option changes how S3 starts versitygw.
+type S3Option func(*s3Options)
+
+type s3Options struct{ versioning, iam bool }
+
+// S3Versioning runs versitygw with bucket versioning (--versioning-dir), as
+// AWS S3 Object Lock needs: a bucket made with CreateLockedBucket keeps
+// every version, and deleting a locked version is refused.
+func S3Versioning() S3Option { return func(o *s3Options) { o.versioning = true } }
+
+// S3Users runs versitygw with its internal IAM (--iam-dir), so that tests
+// can add users (CreateUser) and restrict them with bucket policies.
+func S3Users() S3Option { return func(o *s3Options) { o.iam = true } }
+
+// CreateLockedBucket creates bucket name with Object Lock enabled (the
+// server must run with S3Versioning).
+func (s *S3Server) CreateLockedBucket(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := s.NewClient().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("testenv: creating bucket %q with Object Lock: %v", name, err)
+	}
+}
+
+// CreateUser adds a user (role "user": it owns no bucket and may do only
+// what bucket policies allow it) with a random access key and secret, and
+// returns them. The server must run with S3Users.
+func (s *S3Server) CreateUser(t testing.TB) (accessKey, secretKey string) {
+	t.Helper()
+	accessKey, secretKey = "AK"+strings.ToUpper(randomHex(9)), randomHex(20)
+	cmd := exec.Command(filepath.Join(ToolsDir(t), "bin", "versitygw"), "admin", "--access", s.AccessKey, "--secret", s.SecretKey,
+		"--region", s.Region, "--endpoint-url", s.Endpoint, "create-user", "--access", accessKey, "--secret", secretKey, "--role", "user")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testenv: versitygw admin create-user: %v: %s", err, out)
+	}
+	return accessKey, secretKey
+}
+
+// SetBucketPolicy sets bucket's policy (a JSON policy document).
+func (s *S3Server) SetBucketPolicy(t testing.TB, bucket, policy string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.NewClient().PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(policy)}); err != nil {
+		t.Fatalf("testenv: setting the policy of bucket %q: %v", bucket, err)
+	}
 }
 
 // waitReady waits until the server answers ListBuckets with our credentials

@@ -50,7 +50,8 @@ func (s *S3) Put(ctx context.Context, name string, r io.Reader) error {
 		_, err = s.client.PutObject(ctx, &awss3.PutObjectInput{
 			Bucket: &s.cfg.Bucket, Key: &key, Body: bytes.NewReader(buf[:n]), ContentLength: aws.Int64(int64(n)),
 			ContentMD5: contentMD5(buf[:n]), StorageClass: types.StorageClass(s.cfg.StorageClass),
-			ServerSideEncryption: types.ServerSideEncryption(s.cfg.SSE)})
+			ServerSideEncryption: types.ServerSideEncryption(s.cfg.SSE),
+			ObjectLockMode:       s.cfg.lockMode(), ObjectLockRetainUntilDate: s.cfg.lockUntil(time.Now())})
 		if err == nil {
 			putBuf(buf)
 		}
@@ -73,7 +74,8 @@ func (s *S3) Put(ctx context.Context, name string, r io.Reader) error {
 func (s *S3) multipart(ctx context.Context, key string, src *source, first []byte) error {
 	up, err := s.client.CreateMultipartUpload(ctx, &awss3.CreateMultipartUploadInput{
 		Bucket: &s.cfg.Bucket, Key: &key, StorageClass: types.StorageClass(s.cfg.StorageClass),
-		ServerSideEncryption: types.ServerSideEncryption(s.cfg.SSE)})
+		ServerSideEncryption: types.ServerSideEncryption(s.cfg.SSE),
+		ObjectLockMode:       s.cfg.lockMode(), ObjectLockRetainUntilDate: s.cfg.lockUntil(time.Now())})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -51,6 +52,14 @@ type Config struct {
 	PathStyle    bool   // host/bucket/key rather than bucket.host/key (most self-hosted servers)
 	StorageClass string // "" for the bucket's default, e.g. STANDARD_IA
 	SSE          string // server-side encryption: "", "AES256" or "aws:kms"
+
+	// ObjectLockDays > 0 writes every object with an S3 Object Lock
+	// retention of that many days from its upload, in ObjectLockMode
+	// ("governance", the default, or "compliance"): until then the server
+	// refuses to delete or overwrite it, whoever asks. The bucket must have
+	// Object Lock enabled (CheckObjectLock).
+	ObjectLockDays int
+	ObjectLockMode string
 
 	AccessKeyID     string
 	SecretAccessKey string
@@ -136,6 +145,9 @@ func New(ctx context.Context, cfg Config) (*S3, error) {
 		return nil, fmt.Errorf("enter the access key ID and the secret access key for %s", cfg)
 	case cfg.SSE != "" && cfg.SSE != string(types.ServerSideEncryptionAes256) && cfg.SSE != string(types.ServerSideEncryptionAwsKms):
 		return nil, fmt.Errorf("unknown server-side encryption %q for %s: choose none, AES256 or aws:kms", cfg.SSE, cfg)
+	}
+	if err := cfg.checkLock(); err != nil {
+		return nil, err
 	}
 	opts := awss3.Options{
 		Region:       cfg.region(),
@@ -247,14 +259,37 @@ func (s *S3) RemoveTemp(ctx context.Context, prefix string, stale func(storage.T
 }
 
 // Delete looks the object up first: S3's DeleteObject succeeds on a missing
-// key.
+// key. In a storage with Object Lock it deletes the object's current
+// version, which frees its space (deleting without a version only hides the
+// object behind a delete marker in a versioned bucket). A delete the server
+// refuses with AccessDenied is storage.ErrDeleteRefused: a
+// *storage.LockedError when the object is locked until a later date.
 func (s *S3) Delete(ctx context.Context, name string) error {
-	if _, err := s.Stat(ctx, name); err != nil {
+	key, err := s.key(name)
+	if err != nil {
 		return err
 	}
-	key, _ := s.key(name)
-	_, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	head, err := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.cfg.Bucket, Key: &key})
+	if err != nil {
+		return s.explain(err, "look up "+name+" in")
+	}
+	in := &awss3.DeleteObjectInput{Bucket: &s.cfg.Bucket, Key: &key}
+	if s.cfg.ObjectLockDays > 0 && aws.ToString(head.VersionId) != "" && aws.ToString(head.VersionId) != "null" {
+		in.VersionId = head.VersionId
+	}
+	_, err = s.client.DeleteObject(ctx, in)
+	if isAccessDenied(err) {
+		if until := aws.ToTime(head.ObjectLockRetainUntilDate); until.After(time.Now()) {
+			return fmt.Errorf("cannot delete %s from %s: %w", name, s, &storage.LockedError{Name: name, Until: until})
+		}
+		return fmt.Errorf("cannot delete %s from %s: %w (its access key may write but not delete, or the object is locked)", name, s, storage.ErrDeleteRefused)
+	}
 	return s.explain(err, "delete "+name+" from")
+}
+
+func isAccessDenied(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "AccessDenied"
 }
 
 // isNoSuchUpload: the upload was completed or aborted meanwhile.

@@ -133,7 +133,10 @@ func Run(t *testing.T, s storage.Storage) {
 	t.Run("RemoveTemp sweeps what an unfinished Put left", func(t *testing.T) {
 		sw, ok := s.(storage.TempSweeper)
 		if !ok {
-			t.Fatalf("%T does not implement storage.TempSweeper", s)
+			if _, ok := s.(storage.Expiring); ok {
+				t.Skip("nothing to sweep: the service drops unfinished uploads (checked by the next subtest)")
+			}
+			t.Fatalf("%T implements neither storage.TempSweeper nor storage.Expiring", s)
 		}
 		const name = "conformance/sweep/x.pgsafe"
 		started := time.Now()
@@ -184,6 +187,37 @@ func Run(t *testing.T, s storage.Storage) {
 		}
 		if removed, err := sw.RemoveTemp(ctx, "", func(storage.Temp) bool { return true }); err != nil || len(removed) != 0 {
 			t.Fatalf("left after the sweep: %+v (%v)", removed, err)
+		}
+		if list, _ := s.List(ctx, "conformance/"); len(list) != 0 {
+			t.Fatalf("left behind: %+v", list)
+		}
+	})
+
+	t.Run("an unfinished Put is invisible, and the service drops it", func(t *testing.T) {
+		ex, ok := s.(storage.Expiring)
+		if !ok {
+			t.Skip("a TempSweeper (checked by the previous subtest)")
+		}
+		if d := ex.UploadExpiry(); d < 0 || d > 31*24*time.Hour {
+			t.Fatalf("UploadExpiry = %v; want the service's documented expiry", d)
+		}
+		const name = "conformance/unfinished/x.pgsafe"
+		// A Put stuck mid-way stands for one whose process was killed.
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() { done <- s.Put(ctx, name, pr) }()
+		if _, err := pw.Write(make([]byte, 9<<20)); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := s.List(ctx, "conformance/"); err != nil || len(list) != 0 {
+			t.Fatalf("while a Put runs, List = %+v (%v); want nothing", list, err)
+		}
+		if _, err := s.Stat(ctx, name); !storage.IsNotFound(err) {
+			t.Fatalf("while a Put runs, Stat = %v; want not found", err)
+		}
+		pw.CloseWithError(errors.New("killed"))
+		if err := <-done; err == nil {
+			t.Fatal("a Put whose stream failed succeeded")
 		}
 		if list, _ := s.List(ctx, "conformance/"); len(list) != 0 {
 			t.Fatalf("left behind: %+v", list)

@@ -5,10 +5,12 @@ import { useCall } from '../useCall';
 import { ConnectingNotice, ConnectionFields, ServerSummary, WriteAccessChoice, connectTarget, useConnectionForm } from './ConnectionForm';
 import { ErrorNotice } from './ErrorNotice';
 import { PrivilegeReportView } from './PrivilegeReportView';
+import { ServerScopeFields } from './ServerScopeFields';
 
 const emptyForm: DatabaseForm = {
   name: '', url: '', host: 'localhost', port: 5432, dbname: '', user: '', password: '', sslmode: 'prefer', sslRootCert: '', sslCert: '', sslKey: '', storages: [], countRows: true,
-  importRef: '', ssh: null,
+  urlCommand: '', passwordCommand: '', useUrlCommand: false, usePasswordCommand: false,
+  importRef: '', ssh: null, allDatabases: false, exclude: [],
 };
 
 interface Props {
@@ -114,6 +116,7 @@ export function AddDatabaseWizard({ opened, onClose, onAdded }: Props) {
                 )
               }
             />
+            <ServerScopeFields form={form} setForm={setForm} />
             <Text size="xs" c="dimmed">
               PgSafe only needs to read. The next step checks exactly what this role can do.
             </Text>

@@ -146,7 +146,7 @@ function VerifiedCell({ b }: { b: BackupRow }) {
   if (!c) return <Text size="sm" c="dimmed">—</Text>;
   const what = c.kind === 'drill' ? 'drill' : 'verified';
   return (
-    <Tooltip label={c.problem || `${c.kind === 'drill' ? 'Restore drill passed' : 'Verified'} ${formatDateTime(c.when)}`} multiline w={360}>
+    <Tooltip label={c.problem || (c.summary ? `${c.summary} — ${formatDateTime(c.when)}` : `${c.kind === 'drill' ? 'Restore drill passed' : 'Verified'} ${formatDateTime(c.when)}`)} multiline w={360}>
       <Badge size="sm" variant="light" color={c.ok ? 'green' : 'red'} tt="none" data-testid="verified-badge">
         {c.ok ? '✓' : '✗'} {what}
       </Badge>

@@ -9,28 +9,42 @@ import { ErrorNotice } from './ErrorNotice';
 
 export const emptySSH: SSHForm = { host: '', port: 22, user: '', password: '', keyPath: '', keyPassphrase: '', hostKey: '' };
 
+/** How the connection is given: fields, a pasted URL, or a credentials command that prints it at each use. */
+export type ConnectionMode = 'fields' | 'url' | 'command';
+
+/** Which credentials commands are stored (an edit): an empty command field then keeps it. */
+export interface StoredCommands {
+  url: boolean;
+  password: boolean;
+}
+
 export interface ConnectionFormState {
-  mode: 'fields' | 'url';
-  setMode: (m: 'fields' | 'url') => void;
+  mode: ConnectionMode;
+  setMode: (m: ConnectionMode) => void;
   form: DatabaseForm;
   setForm: (f: DatabaseForm) => void;
   useSSH: boolean;
   setUseSSH: (on: boolean) => void;
   ssh: SSHForm;
   setSSH: (s: SSHForm) => void;
-  /** Back to these values (and the fields mode). */
-  reset: (f: DatabaseForm, ssh?: SSHForm | null) => void;
+  /** Back to these values (and the fields mode, or the command mode when a URL command is stored). */
+  reset: (f: DatabaseForm, ssh?: SSHForm | null, stored?: StoredCommands) => void;
+  stored: StoredCommands;
   /** What goes to the Go side: the URL or the fields, and the bastion if used. */
   payload: () => DatabaseForm;
   /** Enough is filled in to test the connection. */
   complete: boolean;
 }
 
+const noCommands: StoredCommands = { url: false, password: false };
+
 export function useConnectionForm(initial: DatabaseForm): ConnectionFormState {
-  const [mode, setMode] = useState<'fields' | 'url'>('fields');
+  const [mode, setMode] = useState<ConnectionMode>('fields');
   const [form, setForm] = useState<DatabaseForm>(initial);
   const [useSSH, setUseSSH] = useState(false);
   const [ssh, setSSH] = useState<SSHForm>(emptySSH);
+  const [stored, setStored] = useState<StoredCommands>(noCommands);
+  const pwCommandReady = !form.usePasswordCommand || form.passwordCommand.trim() !== '' || stored.password;
   return {
     mode,
     setMode,
@@ -40,17 +54,31 @@ export function useConnectionForm(initial: DatabaseForm): ConnectionFormState {
     setUseSSH,
     ssh,
     setSSH,
-    reset: (f, s) => {
-      setMode('fields');
+    stored,
+    reset: (f, s, cmds) => {
+      setMode(cmds?.url ? 'command' : 'fields');
       setForm(f);
       setUseSSH(!!s);
       setSSH(s ?? emptySSH);
+      setStored(cmds ?? noCommands);
     },
     payload: () => {
-      const base = mode === 'url' ? { ...form, host: '', port: 0, dbname: '', user: '', password: '', importRef: '' } : { ...form, url: '' };
+      const none = { host: '', port: 0, dbname: '', user: '', password: '', importRef: '' };
+      const base =
+        mode === 'command'
+          ? { ...form, ...none, url: '', useUrlCommand: true, usePasswordCommand: false, passwordCommand: '' }
+          : mode === 'url'
+            ? { ...form, ...none, useUrlCommand: false, urlCommand: '' }
+            : { ...form, url: '', useUrlCommand: false, urlCommand: '' };
+      if (!base.usePasswordCommand) base.passwordCommand = '';
+      else base.password = '';
       return { ...base, ssh: useSSH ? ssh : null };
     },
-    complete: (mode === 'url' ? form.url.trim() !== '' : form.host !== '' && form.dbname !== '' && form.user !== '') && (!useSSH || ssh.hostKey !== ''),
+    complete:
+      (mode === 'command'
+        ? form.urlCommand.trim() !== '' || stored.url
+        : (mode === 'url' ? form.url.trim() !== '' : form.host !== '' && form.dbname !== '' && form.user !== '') && pwCommandReady) &&
+      (!useSSH || ssh.hostKey !== ''),
   };
 }
 
@@ -117,13 +145,30 @@ export function ConnectionFields({ c, passwordPlaceholder, passwordDescription, 
       {c.mode === 'fields' && extra}
       <SegmentedControl
         value={c.mode}
-        onChange={(v) => c.setMode(v as 'fields' | 'url')}
+        onChange={(v) => c.setMode(v as ConnectionMode)}
         data={[
           { value: 'fields', label: 'Fields' },
           { value: 'url', label: 'Paste a URL' },
+          { value: 'command', label: 'From a command' },
         ]}
       />
-      {c.mode === 'url' ? (
+      {c.mode === 'command' ? (
+        <>
+          <PasswordInput
+            label="Command that prints the connection"
+            description="Run before every connection (backups, health checks, privilege checks); it prints a postgres:// URL or host=… dbname=… settings, used for that connection only and never stored. No shell: for pipes write sh -c '…'. Stored sealed like a password, never shown again."
+            placeholder={c.stored.url ? 'set ✓ — leave empty to keep it, or type a new one to replace it' : 'heroku pg:credentials:url DATABASE -a my-app'}
+            value={form.urlCommand}
+            onChange={(e) => setForm({ ...form, urlCommand: e.currentTarget.value })}
+            data-testid="url-command"
+          />
+          {c.stored.url && (
+            <Text size="sm" c="teal" data-testid="url-command-set">
+              A command is set ✓ — it is never shown; type a new one to replace it.
+            </Text>
+          )}
+        </>
+      ) : c.mode === 'url' ? (
         <>
           <PasswordInput
             label="Connection URL"
@@ -149,13 +194,19 @@ export function ConnectionFields({ c, passwordPlaceholder, passwordDescription, 
             <TextInput label="User" value={form.user} onChange={(e) => setForm({ ...form, user: e.currentTarget.value })} />
           </Group>
           <Group grow align="flex-start">
-            <PasswordInput
-              label="Password"
-              placeholder={form.importRef ? 'from your saved connection' : passwordPlaceholder}
-              description={passwordDescription}
-              value={form.password}
-              onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
-            />
+            {form.usePasswordCommand ? (
+              <Text size="sm" c="dimmed" pt="lg">
+                The password comes from the command below.
+              </Text>
+            ) : (
+              <PasswordInput
+                label="Password"
+                placeholder={form.importRef ? 'from your saved connection' : passwordPlaceholder}
+                description={passwordDescription}
+                value={form.password}
+                onChange={(e) => setForm({ ...form, password: e.currentTarget.value })}
+              />
+            )}
             <Select
               label="SSL"
               data={['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']}
@@ -178,9 +229,35 @@ export function ConnectionFields({ c, passwordPlaceholder, passwordDescription, 
           )}
         </>
       )}
+      {c.mode !== 'command' && <PasswordCommandField c={c} />}
       <Checkbox label="Connect through an SSH bastion" checked={c.useSSH} onChange={(e) => c.setUseSSH(e.currentTarget.checked)} />
       {c.useSSH && <SSHFields ssh={ssh} setSSH={setSSH} keepSecrets={!!passwordPlaceholder} />}
     </Stack>
+  );
+}
+
+/** “Get the password from a command”: 1Password, Vault, a cloud's IAM token, run before each connection. */
+function PasswordCommandField({ c }: { c: ConnectionFormState }) {
+  const { form, setForm } = c;
+  return (
+    <>
+      <Checkbox
+        label="Read the secret from a command at each connection (op, Vault, an IAM token)"
+        checked={form.usePasswordCommand}
+        onChange={(e) => setForm({ ...form, usePasswordCommand: e.currentTarget.checked })}
+      />
+      {form.usePasswordCommand && (
+        <PasswordInput
+          pl="md"
+          label="Command that prints the password"
+          description="Run before every connection; what it prints is used for that connection only. No shell: for pipes write sh -c '…'. Stored sealed, never shown again."
+          placeholder={c.stored.password ? 'set ✓ — leave empty to keep it, or type a new one to replace it' : 'op read op://Private/db/password'}
+          value={form.passwordCommand}
+          onChange={(e) => setForm({ ...form, passwordCommand: e.currentTarget.value })}
+          data-testid="password-command"
+        />
+      )}
+    </>
   );
 }
 
@@ -245,7 +322,8 @@ function SSHFields({ ssh, setSSH, keepSecrets }: { ssh: SSHForm; setSSH: (s: SSH
 }
 
 /** Where a check connects to, as the window says it: host:port. */
-export function connectTarget(f: DatabaseForm, mode: 'fields' | 'url'): string {
+export function connectTarget(f: DatabaseForm, mode: ConnectionMode): string {
+  if (mode === 'command') return 'the server the command names';
   if (mode === 'url') {
     const p = parseConnectionUrl(f.url);
     return p ? `${p.host}:${p.port}` : 'the server';

@@ -2,13 +2,20 @@ import { Alert, Badge, Box, Button, Group, Paper, Progress, Stack, Text, Tooltip
 import { Sparkline } from '@mantine/charts';
 import { IconPlayerPlay } from '@tabler/icons-react';
 import { useState } from 'react';
-import { formatAge, formatBytes, resumeSchedules, startBackup, toApiError, type ApiError, type DatabaseStatus, type DatabaseView, type SafetyState } from '../api';
+import { formatAge, formatBytes, resumeSchedules, startBackup, startSignInAgain, toApiError, type ApiError, type DatabaseStatus, type DatabaseView, type SafetyState } from '../api';
 import { formatDateTime, formatTime } from '../format';
 import { useRunningJob } from '../stores/jobs';
 import { ErrorNotice } from './ErrorNotice';
+import { ServerDatabases, type ServerDatabase } from './ServerDatabases';
 
 export const stateColor: Record<SafetyState, string> = { protected: 'teal', attention: 'yellow', failing: 'red', unprotected: 'gray' };
 export const stateWords: Record<SafetyState, string> = { protected: 'Protected', attention: 'Needs attention', failing: 'Failing', unprotected: 'Not backed up yet' };
+/** Where a database is, as its card and page say it: user@host:port/db, or that a credentials command names it at each connection. */
+export function addressLine(d: { user: string; host: string; port: number; dbname: string; urlCommandSet?: boolean; passwordCommandSet?: boolean }): string {
+  if (d.urlCommandSet) return 'connection from a command, run at each backup';
+  return `${d.user}@${d.host}:${d.port}/${d.dbname}${d.passwordCommandSet ? ' · password from a command' : ''}`;
+}
+
 /** The fixing action's button, short; the reason's whole action sentence is its tooltip. */
 const fixLabel: Record<string, string> = {
   no_backup: 'Back up now',
@@ -18,6 +25,8 @@ const fixLabel: Record<string, string> = {
   write_access: 'Use a read-only role…',
   write_access_found: 'Check the role…',
   database_down: 'Check the connection…',
+  credentials_command_failed: 'Edit the command…',
+  storage_sign_in: 'Sign in again…',
   no_recent_backup: 'Set a schedule…',
 };
 const order: Record<SafetyState, number> = { failing: 0, unprotected: 1, attention: 2, protected: 3 };
@@ -55,10 +64,13 @@ interface CardProps {
   s?: DatabaseStatus;
   onOpen: () => void;
   onOpenSettings: () => void;
+  /** A server entry's databases, shown inside its card. */
+  databases?: ServerDatabase[];
+  onOpenDatabase?: (d: DatabaseView) => void;
 }
 
 /** One database on Overview: its state in its colour, the worst reason and its fix, its recent backups. */
-export function DatabaseCard({ d, s, onOpen, onOpenSettings }: CardProps) {
+export function DatabaseCard({ d, s, onOpen, onOpenSettings, databases, onOpenDatabase }: CardProps) {
   const job = useRunningJob(d.name, 'backup');
   const [error, setError] = useState<ApiError | null>(null);
   const first = s?.reasons[0];
@@ -73,6 +85,13 @@ export function DatabaseCard({ d, s, onOpen, onOpenSettings }: CardProps) {
         return onOpenSettings();
       case 'schedules_paused':
         return resumeSchedules().catch((e) => setError(toApiError('resume the schedules', e)));
+      case 'storage_sign_in':
+        // Sign in again in the browser, then back up, which clears the reason.
+        if (first.storage)
+          return startSignInAgain(first.storage)
+            .then((si) => si.done)
+            .then(backUp)
+            .catch((e) => setError(toApiError(`sign storage ${first.storage} in again`, e)));
     }
     onOpen();
   };
@@ -85,7 +104,12 @@ export function DatabaseCard({ d, s, onOpen, onOpenSettings }: CardProps) {
       data-testid="database-card"
       data-name={d.name}
       data-state={s?.state ?? ''}
-      style={{ borderLeft: `4px solid var(--mantine-color-${color}-${s?.state === 'attention' ? 5 : 6})`, minWidth: 0 }}
+      data-server={d.allDatabases ? 'true' : undefined}
+      style={{
+        borderLeft: `4px solid var(--mantine-color-${color}-${s?.state === 'attention' ? 5 : 6})`,
+        minWidth: 0,
+        ...(d.allDatabases ? { gridColumn: '1 / -1' } : {}),
+      }}
     >
       <Group justify="space-between" wrap="nowrap" gap="xs">
         <Group gap="xs" wrap="nowrap" miw={0}>
@@ -107,10 +131,11 @@ export function DatabaseCard({ d, s, onOpen, onOpenSettings }: CardProps) {
         )}
       </Group>
       <Text size="xs" c="dimmed" mt={2} className="selectable" truncate="end">
-        {d.user}@{d.host}:{d.port}/{d.dbname}
+        {d.allDatabases && !d.urlCommandSet ? `${d.user}@${d.host}:${d.port} · every database${excluded(d.exclude)}` : addressLine(d)}
       </Text>
       {job && <Progress mt={6} size="sm" animated value={backupPercent(job.backup)} aria-label={`Backing up ${d.name}`} />}
       <StateLine s={s} />
+      {d.allDatabases && <ServerDatabases server={d.name} databases={databases ?? []} onOpen={(x) => onOpenDatabase?.(x)} />}
       <History s={s} />
       {error && <ErrorNotice error={error} />}
       <Group justify="space-between" mt="xs" wrap="nowrap" gap="xs">
@@ -131,6 +156,12 @@ export function DatabaseCard({ d, s, onOpen, onOpenSettings }: CardProps) {
       </Group>
     </Paper>
   );
+}
+
+/** " but logs, scratch" (names up to three, then how many). */
+function excluded(names?: string[]): string {
+  if (!names?.length) return '';
+  return names.length > 3 ? `, ${names.length} left out` : ` but ${names.join(', ')}`;
 }
 
 function backupPercent(p?: { rawBytes: number; estimatedBytes: number }): number {

@@ -32,12 +32,19 @@ export function DrillServerPanel() {
         Restore drills
       </Title>
       <Text size="sm" mb="sm" data-testid="drill-server">
-        {current?.set ? (
+        {!current ? null : current.set ? (
           <>
             Drills run on <Code>{current.address}</Code> (password set ✓ — replace it below).
           </>
+        ) : current.local && !current.localProblem ? (
+          <>
+            No drill server is needed: drills run in a throwaway <Code>{current.local}</Code> that PgSafe starts on this computer (private folder, no
+            network, removed afterwards). Set a drill server below only to drill on another server.
+          </>
         ) : (
-          'No drill server yet. A drill restores a backup into a scratch database and compares row counts: a local PostgreSQL is ideal.'
+          <>
+            No drill server yet. A drill restores a backup into a scratch database and compares row counts. {current.localProblem}
+          </>
         )}
       </Text>
       <Group align="end" wrap="nowrap">

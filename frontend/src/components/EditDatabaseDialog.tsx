@@ -13,6 +13,7 @@ export function formOf(c: ConnectionView): DatabaseForm {
   return {
     name: c.name, url: '', host: c.host, port: c.port, dbname: c.dbname, user: c.user, password: '', sslmode: c.sslmode || 'prefer', sslRootCert: c.sslRootCert,
     sslCert: c.sslCert, sslKey: c.sslKey, storages: [], countRows: c.countRows, importRef: '', ssh: null,
+    urlCommand: '', passwordCommand: '', useUrlCommand: !!c.urlCommandSet, usePasswordCommand: !!c.passwordCommandSet,
   };
 }
 
@@ -38,7 +39,10 @@ export function EditDatabaseDialog({ conn, onClose, onSaved }: Props) {
   useEffect(() => {
     if (!conn) return;
     const s = conn.ssh;
-    c.reset(formOf(conn), s ? { host: s.host, port: s.port, user: s.user, keyPath: s.keyPath, hostKey: s.hostKey, password: '', keyPassphrase: '' } : null);
+    c.reset(formOf(conn), s ? { host: s.host, port: s.port, user: s.user, keyPath: s.keyPath, hostKey: s.hostKey, password: '', keyPassphrase: '' } : null, {
+      url: !!conn.urlCommandSet,
+      password: !!conn.passwordCommandSet,
+    });
     setStep(0);
     setCheck(null);
     setError(null);
@@ -143,5 +147,5 @@ export function EditDatabaseDialog({ conn, onClose, onSaved }: Props) {
 
 const blank: ConnectionView = {
   name: '', host: '', port: 5432, dbname: '', user: '', passwordSet: false, sslmode: 'prefer', sslRootCert: '', sslCert: '', sslKey: '', ssh: null,
-  countRows: true, storages: [], verdict: '', checkedAt: null, writeAccess: '',
+  countRows: true, storages: [], verdict: '', checkedAt: null, writeAccess: '', urlCommandSet: false, passwordCommandSet: false,
 };

@@ -149,9 +149,11 @@ export function ManageDatabasePanel({ db, onChanged, onRemoved }: PanelProps) {
       {c && (
         <Stack gap="sm">
           <Text size="sm" className="selectable" data-testid="connection-line">
-            {c.user}@{c.host}:{c.port}/{c.dbname}
+            {c.urlCommandSet ? 'Connection from a command (set ✓, never shown), run before each connection' : `${c.user}@${c.host}:${c.port}/${c.dbname}`}
             <Text span c="dimmed" size="sm">
-              {' · '}SSL {c.sslmode || 'prefer'} · {c.passwordSet ? 'password stored (never shown)' : 'no password stored'}
+              {c.urlCommandSet
+                ? ''
+                : ` · SSL ${c.sslmode || 'prefer'} · ${c.passwordCommandSet ? 'password from a command (set ✓, never shown)' : c.passwordSet ? 'password stored (never shown)' : 'no password stored'}`}
               {c.ssh ? ` · through ${c.ssh.user}@${c.ssh.host}` : ''}
             </Text>
           </Text>
@@ -169,7 +171,7 @@ export function ManageDatabasePanel({ db, onChanged, onRemoved }: PanelProps) {
               Remove…
             </Button>
           </Group>
-          {checking && <ConnectingNotice target={`${c.host}:${c.port}`} onCancel={() => cancelConnectionCheck(db)} />}
+          {checking && <ConnectingNotice target={c.urlCommandSet ? 'the server the command names' : `${c.host}:${c.port}`} onCancel={() => cancelConnectionCheck(db)} />}
           {check && (
             <Paper withBorder radius="sm" p="sm" data-testid="recheck-result">
               <Group justify="space-between" wrap="nowrap" align="flex-start" mb="xs">
@@ -184,7 +186,7 @@ export function ManageDatabasePanel({ db, onChanged, onRemoved }: PanelProps) {
             checked={c.countRows}
             onChange={(e) => countRows(e.currentTarget.checked)}
             label="Count rows in each backup"
-            description="Records every table’s row count from the backup’s own snapshot, so verification and restore drills can prove that nothing is missing. It reads each table once more while backing up: on very large tables that adds time."
+            description="Records every table’s row count, read from the dump itself as it streams (no extra time, no second read of any table), so verification and restore drills can prove that nothing is missing. Off: the counts are left out of the backup and drills cannot compare them."
             data-testid="count-rows"
           />
         </Stack>

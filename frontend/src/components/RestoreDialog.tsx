@@ -13,6 +13,7 @@ import {
 } from '../api';
 import { ErrorNotice } from './ErrorNotice';
 import { RestoreEnd, RestoreProgressView } from './RestoreOutcome';
+import { RolesChoice, type RolesWay } from './RolesChoice';
 import { formatDateTime } from '../format';
 
 /** The backup a restore starts from. */
@@ -69,7 +70,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
   const [url, setUrl] = useState('');
   const [confirm, setConfirm] = useState('');
   const [jobs, setJobs] = useState<number>(1);
-  const [noOwner, setNoOwner] = useState(true);
+  const [noOwner, setNoOwner] = useState(false);
   const [noPrivileges, setNoPrivileges] = useState(false);
   const [exclude, setExclude] = useState('');
   const [progress, setProgress] = useState<RestoreProgress | null>(null);
@@ -110,7 +111,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
   const formReady = target === 'url' ? url.trim() !== '' : user.trim() !== '' && database.trim() !== '' && !nameProblem;
   const running = step === 'running';
 
-  const request = (): RestoreRequest => ({
+  const request = (way?: RolesWay): RestoreRequest => ({
     backupId: source.backupId,
     file: source.file,
     target,
@@ -120,14 +121,17 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
     url,
     confirm,
     jobs: Math.max(1, jobs || 1),
-    noOwner,
-    noPrivileges,
+    noOwner: noOwner || way?.kind === 'drop',
+    noPrivileges: noPrivileges || way?.kind === 'drop',
+    noTablespaces: way?.noTablespaces ?? false,
     excludeExtensions: exclude.split(',').map((s) => s.trim()).filter(Boolean),
+    createRoles: way?.kind === 'create',
+    roleMap: way?.kind === 'map' ? way.map : undefined,
   });
-  const start = async () => {
+  const start = async (way?: RolesWay) => {
     setError(null);
     try {
-      await startRestore(request());
+      await startRestore(request(way));
       setProgress({ backupId: source.backupId, phase: 'checking', readBytes: 0, total: source.storedSize });
       setStep('running');
     } catch (e) {
@@ -182,7 +186,12 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
               />
             </>
           )}
-          <Checkbox label="Objects belong to the restoring user (--no-owner)" checked={noOwner} onChange={(e) => setNoOwner(e.currentTarget.checked)} />
+          <Checkbox
+            label="Objects belong to the restoring user (--no-owner)"
+            description="Otherwise they keep their owners; roles missing on the target are named before anything is written."
+            checked={noOwner}
+            onChange={(e) => setNoOwner(e.currentTarget.checked)}
+          />
           <Checkbox label="Skip GRANT and REVOKE (--no-privileges)" checked={noPrivileges} onChange={(e) => setNoPrivileges(e.currentTarget.checked)} />
           <Group grow align="start">
             <NumberInput
@@ -226,7 +235,7 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
             <Button variant="default" onClick={() => setStep('form')}>
               Back
             </Button>
-            <Button color={target === 'replace' ? 'red' : undefined} onClick={start} disabled={target === 'replace' && confirm !== database}>
+            <Button color={target === 'replace' ? 'red' : undefined} onClick={() => start()} disabled={target === 'replace' && confirm !== database}>
               {target === 'replace' ? `Replace ${database}` : 'Restore'}
             </Button>
           </Group>
@@ -245,7 +254,14 @@ export function RestoreDialog({ source, onClose }: { source: RestoreSource | nul
         </Stack>
       )}
 
-      {step === 'done' && finished && (
+      {step === 'done' && finished?.roles && (
+        <Stack gap="sm">
+          <RolesChoice problem={finished.roles} onChoose={(way) => start(way)} onCancel={onClose} />
+          {error && <ErrorNotice error={error} />}
+        </Stack>
+      )}
+
+      {step === 'done' && finished && !finished.roles && (
         <Stack gap="sm" data-testid="restore-finished">
           <RestoreEnd finished={finished} />
           <Group justify="flex-end">

@@ -10,6 +10,7 @@ const phaseWords: Record<string, string> = {
   decrypting: 'Decrypting to a private temporary folder…',
   restoring: 'Restoring',
   counting: 'Counting the restored rows…',
+  owners: 'Giving the restored objects their owners and grants…',
   done: 'Done',
 };
 
@@ -183,6 +184,11 @@ export function RestoreEnd({ finished }: { finished: RestoreFinished }) {
         <Stack gap={6}>
           {finished.rows && <RowComparison rows={finished.rows} />}
           {finished.viaTempFile && <Text size="sm">The temporary decrypted copy was deleted.</Text>}
+          {(finished.rolesCreated ?? []).length > 0 && (
+            <Text size="sm" data-testid="restore-roles-created">
+              Created on the target, without passwords and unable to log in: {(finished.rolesCreated ?? []).join(', ')}.
+            </Text>
+          )}
         </Stack>
       </Alert>
       {notes.length > 0 && (

@@ -1,4 +1,4 @@
-import { Button, Group, NumberInput, Paper, Text, Title } from '@mantine/core';
+import { Alert, Button, Group, NumberInput, Paper, Text, Title } from '@mantine/core';
 import { useEffect, useState } from 'react';
 import { getRetention, setRetention, type RetentionPolicy } from '../api';
 import { UnsavedHint, useUnsavedChanges } from '../unsaved';
@@ -15,12 +15,14 @@ export function RetentionPanel({ db }: { db: string }) {
   const [p, setP] = useState<RetentionPolicy>(empty);
   const [saved, setSaved] = useState<RetentionPolicy | null>(null);
   const [description, setDescription] = useState('');
+  const [advice, setAdvice] = useState<string[]>([]);
   const { state, error, save: run, edited } = useSaver('save the retention policy');
   useEffect(() => {
     if (view.state.data) {
       setP({ ...empty, ...view.state.data.policy });
       setSaved({ ...empty, ...view.state.data.policy });
       setDescription(view.state.data.description);
+      setAdvice(view.state.data.lockAdvice ?? []);
     }
   }, [view.state.data]);
   const num = (key: keyof RetentionPolicy, label: string) => (
@@ -41,6 +43,7 @@ export function RetentionPanel({ db }: { db: string }) {
     run(async () => {
       const v = await setRetention(db, p);
       setDescription(v.description);
+      setAdvice(v.lockAdvice ?? []);
       setSaved(p);
     });
   return (
@@ -51,6 +54,15 @@ export function RetentionPanel({ db }: { db: string }) {
       <Text size="sm" c="dimmed" mb="sm" data-testid="retention-description">
         {description || 'Everything is kept.'} Applied to each storage after every good backup; the newest good backup is never deleted. 0 turns a rule off.
       </Text>
+      {advice.length > 0 && (
+        <Alert variant="light" color="yellow" mb="sm" title="This policy and a storage's lock do not fit" data-testid="retention-lock-advice">
+          {advice.map((a) => (
+            <Text size="sm" key={a}>
+              {a.charAt(0).toUpperCase() + a.slice(1)}.
+            </Text>
+          ))}
+        </Alert>
+      )}
       <Group align="end" gap="xs">
         {num('keep_last', 'Newest')}
         {num('keep_days', 'Days')}

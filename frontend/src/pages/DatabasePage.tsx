@@ -12,6 +12,7 @@ import {
   setDrillPolicy,
   verifyBackup,
   type BackupCheck,
+  type DrillServer,
   formatDuration,
   listBackups,
   listStorages,
@@ -27,12 +28,14 @@ import {
 } from '../api';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { HealthPanel } from '../components/HealthPanel';
+import { ServerNote } from '../components/ServerNote';
 import { ManageDatabasePanel, RoleWarning } from '../components/ManageDatabasePanel';
 import { RetentionPanel } from '../components/RetentionPanel';
 import { SchedulePanel } from '../components/SchedulePanel';
 import { RestoreDialog, type RestoreSource } from '../components/RestoreDialog';
 import { BackupHistoryChart } from '../components/BackupHistoryChart';
 import { StateBadge, StateReasons, useDatabaseState } from '../components/DatabaseState';
+import { addressLine } from '../components/DatabaseCard';
 import { BackupsTable, LastCheckBadge } from '../components/BackupsTable';
 import { seedRunningBackup, useEngineEvents, useFinishedJob, useRunningJob } from '../stores/jobs';
 import { useCall } from '../useCall';
@@ -111,7 +114,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
     }
   };
   const restoreFrom = (b: BackupRow) =>
-    setRestoring({ backupId: b.id, label: db.name, started: b.started, storedSize: b.storedSize, server: `${db.host}:${db.port}` });
+    setRestoring({ backupId: b.id, label: db.name, started: b.started, storedSize: b.storedSize, server: db.urlCommandSet ? 'the server its command names' : `${db.host}:${db.port}` });
   const latestGood = (backups.state.data ?? []).find((b) => b.status === 'succeeded');
 
   const hasStorage = storageIds.length > 0;
@@ -131,7 +134,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
             </Group>
             <Group gap="xs">
               <Text size="sm" c="dimmed" className="selectable">
-                {db.user}@{db.host}:{db.port}/{db.dbname}
+                {db.allDatabases && !db.urlCommandSet ? `${db.user}@${db.host}:${db.port} · every database` : addressLine(db)}
               </Text>
               {/* As on its card: a "verified ✓" of an older backup beside a failing database would read as "safe". */}
               {checked.state.data && state?.state !== 'failing' && <LastCheckBadge c={checked.state.data} />}
@@ -139,7 +142,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
           </div>
         </Group>
         <Group gap="xs" wrap="nowrap">
-          <Button variant="default" leftSection={<IconRestore size={16} />} disabled={!latestGood} onClick={() => latestGood && restoreFrom(latestGood)}>
+          <Button variant="default" leftSection={<IconRestore size={16} />} disabled={!latestGood || db.allDatabases} onClick={() => latestGood && restoreFrom(latestGood)}>
             Restore latest
           </Button>
           <Button leftSection={<IconPlayerPlay size={16} />} onClick={start} disabled={!!progress || !hasStorage} title="Ctrl+B">
@@ -152,6 +155,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
           Choose at least one storage below; backups go to every storage you choose.
         </Alert>
       )}
+      <ServerNote db={db} />
       <RoleWarning db={db.name} onChanged={onChanged} />
       <StateReasons s={state} />
       {error && <ErrorNotice error={error} />}
@@ -168,7 +172,7 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
         </Alert>
       )}
       {check && <CheckNotice c={check} />}
-      <StoragesChooser db={db.name} ids={storageIds} onSaved={(ids) => { setStorageIds(ids); onChanged?.(); }} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />
+      {!db.serverEntry && <StoragesChooser db={db.name} ids={storageIds} onSaved={(ids) => { setStorageIds(ids); onChanged?.(); }} all={storages.state.data?.map((s) => ({ id: s.id, name: s.name })) ?? []} />}
       <BackupHistoryChart rows={backups.state.data ?? []} />
       <Paper withBorder radius="md" p="md">
         <Title order={2} size="h5" mb="sm">
@@ -183,10 +187,14 @@ export function DatabasePage({ db, onBack, onChanged }: { db: DatabaseView; onBa
           onRestore={restoreFrom}
         />
       </Paper>
-      <SchedulePanel db={db.name} />
-      <RetentionPanel db={db.name} />
-      <DrillPanel db={db.name} />
-      <HealthPanel db={db.name} />
+      {!db.serverEntry && (
+        <>
+          <SchedulePanel db={db.name} />
+          <RetentionPanel db={db.name} />
+          <DrillPanel db={db.name} />
+          <HealthPanel db={db.name} />
+        </>
+      )}
       <ManageDatabasePanel db={db.name} onChanged={onChanged} onRemoved={onBack} />
       <RestoreDialog source={restoring} onClose={() => setRestoring(null)} />
     </Stack>
@@ -304,9 +312,11 @@ function CheckNotice({ c }: { c: BackupCheck }) {
     return (
       <Alert color="green" variant="light" title={`${what} passed ✓`} data-testid="check-result">
         {c.kind === 'drill'
-          ? `Restored into a scratch database; all ${c.tables} tables have the row counts recorded at backup time. The scratch database was dropped.`
+          ? `${c.summary ? c.summary.replace(/^Restore drill passed: /, '') + '. ' : `All ${c.tables} tables have the row counts recorded at backup time. `}${
+              c.server?.startsWith('local') ? 'The throwaway server was stopped and removed.' : 'The scratch database was dropped.'
+            }`
           : `Every chunk authenticated, size and SHA-256 match, and pg_restore read the table of contents (${c.tables} tables).`}
-        {` Took ${formatDuration(c.durationSeconds)}.`}
+        {` Took ${formatDuration(c.durationSeconds)} in all.`}
       </Alert>
     );
   }
@@ -324,7 +334,23 @@ function CheckNotice({ c }: { c: BackupCheck }) {
   );
 }
 
-/** Automatic restore drills after backups, on the drill server set in Settings. */
+/** Where drills run without a drill server: a throwaway local PostgreSQL, or why not. */
+function LocalDrillNote({ server }: { server: DrillServer }) {
+  if (server.local && !server.localProblem) {
+    return (
+      <Text size="sm" mb="sm" data-testid="drill-local">
+        No drill server is set, so drills run in a throwaway {server.local.replace(/ \(.*\)$/, '')} that PgSafe starts on this computer and removes afterwards.
+      </Text>
+    );
+  }
+  return (
+    <Alert color="yellow" variant="light" mb="sm" data-testid="drill-local">
+      {server.localProblem} Or set a drill server in Settings (a PostgreSQL server where PgSafe may create scratch databases).
+    </Alert>
+  );
+}
+
+/** Automatic restore drills after backups, on the drill server set in Settings or a throwaway local PostgreSQL. */
 function DrillPanel({ db }: { db: string }) {
   const server = useCall(drillServer, 'read the drill server');
   const policy = useCall(() => drillPolicy(db), 'read the drill schedule');
@@ -351,11 +377,7 @@ function DrillPanel({ db }: { db: string }) {
       <Text size="sm" c="dimmed" mb="sm">
         A drill restores a backup into a scratch database, compares every table’s rows with the backup’s snapshot, then drops it. 0 turns a rule off.
       </Text>
-      {server.state.data && !server.state.data.set && (
-        <Alert color="yellow" variant="light" mb="sm">
-          No drill server yet: set one in Settings (a PostgreSQL server where PgSafe may create scratch databases).
-        </Alert>
-      )}
+      {server.state.data && !server.state.data.set && <LocalDrillNote server={server.state.data} />}
       <Group align="end" wrap="nowrap">
         <NumberInput label="After every Nth backup" min={0} max={1000} value={everyBackups} onChange={(v) => { setEveryBackups(Number(v) || 0); edited(); }} />
         <NumberInput label="Or when the last drill is N days old" min={0} max={365} value={everyDays} onChange={(v) => { setEveryDays(Number(v) || 0); edited(); }} />

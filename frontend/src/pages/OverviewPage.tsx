@@ -1,6 +1,6 @@
 import { Anchor, Box, Button, EmptyState, Group, Loader, Paper, SimpleGrid, Stack, Text, Title } from '@mantine/core';
 import { IconAlertCircle, IconAlertTriangle, IconCircleCheckFilled, IconDatabase, IconPlus } from '@tabler/icons-react';
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { databaseStatus, formatVersion, type AppInfo, type ClientTools, type DatabaseStatus, type DatabaseView } from '../api';
 import { DatabaseCard, FailingBanner, stateRank } from '../components/DatabaseCard';
 import { applyStatus, useEngineEvents } from '../stores/jobs';
@@ -37,9 +37,23 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
   // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(() => safety.reload(), [databases.state.data]);
   const stateOf = (name: string) => states?.find((s) => s.name === name);
-  // Failing first, then not yet backed up, needing attention, protected.
-  const ordered = [...dbs].sort((a, b) => stateRank(stateOf(a.name)) - stateRank(stateOf(b.name)));
-  const failing = (states ?? []).filter((s) => s.state === 'failing' && dbs.some((d) => d.name === s.name));
+  // A server entry's run adds its new databases on the Go side: a state of a
+  // server's database this list does not have yet reads the list again (once
+  // per name).
+  const asked = useRef(new Set<string>());
+  useEffect(() => {
+    const fresh = (states ?? []).filter((s) => s.server && !dbs.some((d) => d.name === s.name) && !asked.current.has(s.name));
+    if (fresh.length === 0) return;
+    fresh.forEach((s) => asked.current.add(s.name));
+    databases.reload();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [states, dbs]);
+  // Failing first, then not yet backed up, needing attention, protected. A
+  // server's databases are inside its card.
+  const ordered = dbs.filter((d) => !d.serverEntry).sort((a, b) => stateRank(stateOf(a.name)) - stateRank(stateOf(b.name)));
+  const databasesOf = (server: DatabaseView) => dbs.filter((d) => d.serverEntry === server.id).map((d) => ({ d, s: stateOf(d.name) }));
+  // A server's failing database is said by its server entry's line.
+  const failing = (states ?? []).filter((s) => s.state === 'failing' && !s.server && dbs.some((d) => d.name === s.name));
   const open = (name: string) => {
     const d = dbs.find((x) => x.name === name);
     if (d) onOpenDatabase?.(d);
@@ -80,7 +94,15 @@ export function OverviewPage({ info, tools, databases, keyReady, onOpenSettings,
       {dbs.length > 0 ? (
         <SimpleGrid cols={{ base: 1, sm: 2 }} spacing="md">
           {ordered.map((d) => (
-            <DatabaseCard key={d.id} d={d} s={stateOf(d.name)} onOpen={() => onOpenDatabase?.(d)} onOpenSettings={onOpenSettings} />
+            <DatabaseCard
+              key={d.id}
+              d={d}
+              s={stateOf(d.name)}
+              onOpen={() => onOpenDatabase?.(d)}
+              onOpenSettings={onOpenSettings}
+              databases={d.allDatabases ? databasesOf(d) : undefined}
+              onOpenDatabase={onOpenDatabase}
+            />
           ))}
         </SimpleGrid>
       ) : (

@@ -1,12 +1,25 @@
-import { Alert, Badge, Button, Checkbox, Group, Modal, NumberInput, Paper, PasswordInput, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Checkbox, Chip, Group, Modal, NumberInput, Paper, PasswordInput, SegmentedControl, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
 import { useState } from 'react';
-import { addStorage, chooseFolder, listStorages, removeStorage, storageHostKey, testStorage, toApiError, type ApiError, type StorageForm, type StorageKind } from '../api';
+import { addStorage, chooseFolder, cloudKinds, type CloudKind, listStorages, removeStorage, storageHostKey, testStorage, toApiError, type ApiError, type StorageForm, type StorageKind } from '../api';
+import { CloudSignIn } from '../components/CloudSignIn';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useCall } from '../useCall';
 import { useRowTests } from '../useRowTests';
 
-const kindLabel: Record<string, string> = { local: 'Folder', s3: 'S3', sftp: 'SFTP' };
+/** The kinds the Add storage dialog offers, in its order. */
+const storageKinds: { value: StorageKind; label: string }[] = [
+  { value: 'local', label: 'Folder' },
+  { value: 's3', label: 'S3 / compatible' },
+  { value: 'sftp', label: 'SFTP' },
+  { value: 'webdav', label: 'WebDAV' },
+  { value: 'azure', label: 'Azure Blob' },
+  { value: 'gdrive', label: 'Google Drive' },
+  { value: 'dropbox', label: 'Dropbox' },
+  { value: 'onedrive', label: 'OneDrive' },
+];
+
+const kindLabel: Record<string, string> = { local: 'Folder', s3: 'S3', sftp: 'SFTP', webdav: 'WebDAV', azure: 'Azure', gdrive: 'Google Drive', dropbox: 'Dropbox', onedrive: 'OneDrive' };
 
 /** Where backups are kept: list, test, add, remove. */
 export function StoragesPage() {
@@ -29,7 +42,7 @@ export function StoragesPage() {
       <Paper withBorder radius="md" p="md">
         {rows.length === 0 ? (
           <Text size="sm" c="dimmed">
-            No storage yet. Add a folder (a disk, a NAS share, a USB drive), an S3 bucket or an SFTP server: every backup is encrypted before it is written there.
+            No storage yet. Add a folder (a disk, a NAS share, a USB drive), an S3 bucket, an SFTP server, a WebDAV folder (Nextcloud, ownCloud, a NAS), an Azure container, or your Google Drive, Dropbox or OneDrive: every backup is encrypted before it is written there.
           </Text>
         ) : (
           <Table verticalSpacing="sm" data-testid="storages-table">
@@ -117,9 +130,56 @@ function RemoveDialog({ name, onClose, onRemoved }: { name: string | null; onClo
   );
 }
 
+// ObjectLockFields: keep every backup undeletable for some days (S3 Object
+// Lock; docs/STORAGE.md). The bucket must have Object Lock turned on.
+function ObjectLockFields({ days, mode, onChange }: { days: number; mode: string; onChange: (p: Partial<StorageForm>) => void }) {
+  const on = days > 0;
+  return (
+    <>
+      <Checkbox
+        label="Keep backups undeletable for a number of days (S3 Object Lock)"
+        description="No one — not PgSafe, not anyone who steals its keys — can delete or overwrite a backup before then. The bucket must have been created with Object Lock turned on."
+        checked={on}
+        onChange={(e) => onChange(e.currentTarget.checked ? { objectLockDays: 30, objectLockMode: 'governance' } : { objectLockDays: 0, objectLockMode: '' })}
+      />
+      {on && (
+        <Group grow align="flex-start">
+          <NumberInput
+            label="Days"
+            description="At least as long as your retention keeps every backup; you pay for each backup until then"
+            value={days}
+            min={1}
+            max={36500}
+            onChange={(v) => onChange({ objectLockDays: Math.max(1, Number(v) || 1) })}
+          />
+          <Stack gap={4}>
+            <Text size="sm" fw={500}>
+              Who can lift the lock
+            </Text>
+            <SegmentedControl
+              value={mode || 'governance'}
+              onChange={(v) => onChange({ objectLockMode: v })}
+              data={[
+                { value: 'governance', label: 'An administrator' },
+                { value: 'compliance', label: 'No one' },
+              ]}
+            />
+            <Text size="xs" c="dimmed">
+              {mode === 'compliance' ? 'Compliance mode: not even the account owner can delete a backup early.' : 'Governance mode: an account allowed to bypass the lock can still delete.'}
+            </Text>
+          </Stack>
+        </Group>
+      )}
+    </>
+  );
+}
+
 const empty: StorageForm = {
   name: '', kind: 'local', path: '', endpoint: '', region: '', bucket: '', prefix: '', pathStyle: false, storageClass: '', sse: '',
   accessKeyId: '', secretKey: '', host: '', port: 22, user: '', password: '', keyPath: '', keyPassphrase: '', hostKey: '',
+  url: '', certSha256: '',
+  objectLockDays: 0, objectLockMode: '',
+  account: '', container: '', accountKey: '', sas: '',
 };
 
 export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean; onClose: () => void; onAdded: () => void }) {
@@ -168,19 +228,21 @@ export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean
     }
   };
   const ready = f.name !== '' && (f.kind !== 'sftp' || trusted);
+  const cloud = cloudKinds.includes(f.kind as CloudKind);
   return (
     <Modal opened={opened} onClose={close} title="Add storage" size="lg">
       <Stack gap="sm">
-        <SegmentedControl
-          value={f.kind}
-          onChange={(v) => set({ kind: v as StorageKind })}
-          data={[
-            { value: 'local', label: 'Folder' },
-            { value: 's3', label: 'S3 / compatible' },
-            { value: 'sftp', label: 'SFTP' },
-          ]}
-        />
-        <TextInput label="Name" placeholder="office NAS" value={f.name} onChange={(e) => set({ name: e.currentTarget.value })} required />
+        {/* Eight kinds do not fit one segmented row at 900 px: chips that wrap. */}
+        <Chip.Group value={f.kind} onChange={(v) => set({ kind: v as StorageKind })}>
+          <Group gap={6} role="radiogroup" aria-label="Kind of storage">
+            {storageKinds.map((k) => (
+              <Chip key={k.value} value={k.value} type="radio" size="sm" radius="sm" variant="outline">
+                {k.label}
+              </Chip>
+            ))}
+          </Group>
+        </Chip.Group>
+        <TextInput label="Name" placeholder={{ gdrive: 'my Google Drive', dropbox: 'my Dropbox', onedrive: 'my OneDrive' }[f.kind as string] ?? 'office NAS'} value={f.name} onChange={(e) => set({ name: e.currentTarget.value })} required />
         {f.kind === 'local' && (
           <Group align="flex-end" gap="xs" wrap="nowrap">
             <TextInput
@@ -215,6 +277,7 @@ export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean
               <TextInput label="Server-side encryption" placeholder="AES256 or aws:kms" value={f.sse} onChange={(e) => set({ sse: e.currentTarget.value })} />
             </Group>
             <Checkbox label="Path-style addressing (MinIO and most self-hosted servers)" checked={f.pathStyle} onChange={(e) => set({ pathStyle: e.currentTarget.checked })} />
+            <ObjectLockFields days={f.objectLockDays} mode={f.objectLockMode} onChange={set} />
           </>
         )}
         {f.kind === 'sftp' && (
@@ -244,16 +307,101 @@ export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean
             )}
           </>
         )}
-        {error && <ErrorNotice error={error} />}
-        <Group justify="flex-end">
-          <Button variant="default" onClick={close}>
-            Cancel
-          </Button>
-          <Button onClick={save} loading={busy} disabled={!ready}>
-            Test and save
-          </Button>
-        </Group>
+        {f.kind === 'webdav' && (
+          <>
+            <TextInput
+              label="Folder address"
+              description="The folder must exist. Nextcloud and ownCloud: https://your-cloud/remote.php/dav/files/USER/FOLDER/"
+              placeholder="https://cloud.example.com/remote.php/dav/files/ann/Backups/"
+              value={f.url}
+              onChange={(e) => set({ url: e.currentTarget.value })}
+            />
+            <Group grow>
+              <TextInput label="User" value={f.user} onChange={(e) => set({ user: e.currentTarget.value })} />
+              <PasswordInput label="Password" description="Nextcloud: an app password" value={f.password} onChange={(e) => set({ password: e.currentTarget.value })} />
+            </Group>
+            <TextInput
+              label="Certificate fingerprint (SHA-256)"
+              description="Only for a server with a self-signed certificate: PgSafe shows it when it refuses the server; check it on the server first"
+              value={f.certSha256}
+              onChange={(e) => set({ certSha256: e.currentTarget.value })}
+            />
+          </>
+        )}
+        {f.kind === 'azure' && <AzureFields f={f} set={set} />}
+        {cloud && (
+          <CloudSignIn
+            kind={f.kind as CloudKind}
+            name={f.name}
+            onCancel={close}
+            onAdded={() => {
+              onAdded();
+              close();
+            }}
+          />
+        )}
+        {!cloud && error && <ErrorNotice error={error} />}
+        {!cloud && (
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button onClick={save} loading={busy} disabled={!ready}>
+              Test and save
+            </Button>
+          </Group>
+        )}
       </Stack>
     </Modal>
+  );
+}
+
+// The Azure Blob Storage part of the form: where, and one of the account's
+// access key or a SAS token (switching clears the other).
+function AzureFields({ f, set }: { f: StorageForm; set: (patch: Partial<StorageForm>) => void }) {
+  const [auth, setAuth] = useState<'key' | 'sas'>(f.sas ? 'sas' : 'key');
+  return (
+    <>
+      <Group grow>
+        <TextInput label="Storage account" placeholder="mycompanybackups" value={f.account} onChange={(e) => set({ account: e.currentTarget.value })} required />
+        <TextInput label="Container" placeholder="pgsafe" value={f.container} onChange={(e) => set({ container: e.currentTarget.value })} required />
+      </Group>
+      <Group grow>
+        <TextInput label="Folder in the container" placeholder="Empty for the whole container" value={f.prefix} onChange={(e) => set({ prefix: e.currentTarget.value })} />
+        <TextInput
+          label="Endpoint"
+          description="Empty for Azure; for the emulator or another cloud"
+          placeholder="https://ACCOUNT.blob.core.windows.net"
+          value={f.endpoint}
+          onChange={(e) => set({ endpoint: e.currentTarget.value })}
+        />
+      </Group>
+      <SegmentedControl
+        value={auth}
+        onChange={(v) => {
+          setAuth(v as 'key' | 'sas');
+          set({ accountKey: '', sas: '' });
+        }}
+        data={[
+          { value: 'key', label: 'Use the access key' },
+          { value: 'sas', label: 'Use a SAS token' },
+        ]}
+      />
+      {auth === 'key' ? (
+        <PasswordInput
+          label="Access key"
+          description="key1 or key2, under the storage account’s “Access keys” in the Azure portal"
+          value={f.accountKey}
+          onChange={(e) => set({ accountKey: e.currentTarget.value })}
+        />
+      ) : (
+        <PasswordInput
+          label="SAS token"
+          description="For the container, allowing read, add, create, write, delete and list (the token or the whole SAS URL)"
+          value={f.sas}
+          onChange={(e) => set({ sas: e.currentTarget.value })}
+        />
+      )}
+    </>
   );
 }
