@@ -100,9 +100,13 @@ func TestRunHeadlessSchedules(t *testing.T) {
 	cli(0, "schedule", "set", "shop", "--cron", "*/2 * * * * *")
 	show := func() scheduleJSON {
 		t.Helper()
+		code, out, errOut := runIn(t, "", "schedule", "show", "shop", "--json")
+		if code != 0 || errOut != "" {
+			t.Fatalf("schedule show --json: exit %d, stderr %q, stdout %q", code, errOut, out)
+		}
 		var s scheduleJSON
-		if err := json.Unmarshal([]byte(cli(0, "schedule", "show", "shop", "--json")), &s); err != nil {
-			t.Fatal(err)
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("schedule show --json: %v in %q", err, out)
 		}
 		return s
 	}
