@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/backup"
@@ -122,18 +123,57 @@ func (e *Engine) reportAudit(rep audit.Report, err error) {
 // there was one.
 func (e *Engine) AuditStatus() (audit.Report, bool) { return e.auditLog.Status() }
 
-// witnessBackups is how many of the newest succeeded backups' manifests
-// are read for their audit witness at each verification.
+// witnessBackups is how many of the newest succeeded backups' audit
+// witnesses are compared with the log at each verification.
 const witnessBackups = 50
 
-// auditWitnesses reads the audit witnesses of the newest succeeded backups'
-// manifests (sealed in the settings database).
+// witnessesSetting keeps the audit witnesses of the newest succeeded
+// backups (JSON, newest first, at most witnessBackups), so that opening the
+// engine does not read and decrypt whole manifests for them: with many
+// tables a manifest is a megabyte, and reading fifty was most of the time
+// of a command such as `pgsafe db list` (docs/BENCHMARKS.md). A settings
+// database of an older PgSafe has no such setting: the manifests are read,
+// as they were, until a backup writes it.
+const witnessesSetting = "audit.witnesses"
+
+// auditWitnesses are the kept witnesses (witnessesSetting), or those of the
+// newest succeeded backups' manifests where none are kept yet.
 func (e *Engine) auditWitnesses(ctx context.Context) ([]audit.Witness, error) {
-	bs, err := e.store.Backups(ctx, store.BackupFilter{Status: store.StatusSucceeded, Limit: witnessBackups})
+	kept, err := e.keptWitnesses(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []audit.Witness
+	for _, w := range kept {
+		if mac, err := hex.DecodeString(w.MAC); err == nil && w.Seq > 0 {
+			out = append(out, audit.Witness{StoreID: w.Store, Seq: w.Seq, MAC: mac})
+		}
+	}
+	return out, nil
+}
+
+// keptWitnesses reads witnessesSetting; without it (or unreadable), the
+// witnesses of the newest succeeded backups' manifests.
+func (e *Engine) keptWitnesses(ctx context.Context) ([]backup.AuditWitness, error) {
+	if v, err := e.store.Setting(ctx, witnessesSetting); err == nil {
+		var ws []backup.AuditWitness
+		if json.Unmarshal([]byte(v), &ws) == nil {
+			return ws, nil
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	return e.manifestWitnesses(ctx)
+}
+
+// manifestWitnesses reads the audit witnesses of the newest succeeded
+// backups' manifests (sealed in the settings database).
+func (e *Engine) manifestWitnesses(ctx context.Context) ([]backup.AuditWitness, error) {
+	bs, err := e.store.Backups(ctx, store.BackupFilter{Status: store.StatusSucceeded, Limit: witnessBackups})
+	if err != nil {
+		return nil, err
+	}
+	var out []backup.AuditWitness
 	for _, b := range bs {
 		var m struct {
 			Audit *backup.AuditWitness `json:"audit"`
@@ -141,11 +181,39 @@ func (e *Engine) auditWitnesses(ctx context.Context) ([]audit.Witness, error) {
 		if len(b.Manifest) == 0 || json.Unmarshal(b.Manifest, &m) != nil || m.Audit == nil {
 			continue
 		}
-		if mac, err := hex.DecodeString(m.Audit.MAC); err == nil && m.Audit.Seq > 0 {
-			out = append(out, audit.Witness{StoreID: m.Audit.Store, Seq: m.Audit.Seq, MAC: mac})
-		}
+		out = append(out, *m.Audit)
 	}
 	return out, nil
+}
+
+// keepWitness adds a succeeded backup's witness to witnessesSetting (first
+// filling it from the manifests, for a settings database of an older
+// PgSafe). A failure is logged: the witness is still in the backup's
+// manifest, in its storages.
+func (e *Engine) keepWitness(ctx context.Context, w *backup.AuditWitness) {
+	if w == nil {
+		return
+	}
+	var seed []backup.AuditWitness
+	if _, err := e.store.Setting(ctx, witnessesSetting); errors.Is(err, store.ErrNotFound) {
+		seed, _ = e.manifestWitnesses(ctx) // the new backup's own is among them: added once below
+	}
+	_, err := e.store.UpdateSetting(context.WithoutCancel(ctx), witnessesSetting, func(old string, found bool) (string, error) {
+		ws := seed
+		if found && json.Unmarshal([]byte(old), &ws) != nil {
+			ws = nil
+		}
+		ws = slices.DeleteFunc(slices.Clone(ws), func(k backup.AuditWitness) bool { return k == *w })
+		ws = append([]backup.AuditWitness{*w}, ws...)
+		if len(ws) > witnessBackups {
+			ws = ws[:witnessBackups]
+		}
+		data, err := json.Marshal(ws)
+		return string(data), err
+	})
+	if err != nil {
+		e.log.Warn("keep the backup's audit witness", "err", err)
+	}
 }
 
 // checkStorageWitnesses compares the audit witnesses of manifests read from

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/audit"
 	"github.com/pgsafe/pgsafe/backend/backup"
@@ -18,7 +20,7 @@ import (
 
 // auditHome is a settings directory with a key file, for engines that keep
 // their real audit log.
-func auditHome(t *testing.T) Options {
+func auditHome(t testing.TB) Options {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {
@@ -35,7 +37,7 @@ func auditHome(t *testing.T) Options {
 	return Options{Home: home, KeyFile: kf}
 }
 
-func openAuditEngine(t *testing.T, opts Options) *Engine {
+func openAuditEngine(t testing.TB, opts Options) *Engine {
 	t.Helper()
 	e, err := Open(context.Background(), opts)
 	if err != nil {
@@ -169,6 +171,21 @@ func TestManifestWitness(t *testing.T) {
 	if err != nil || rep.Intact || rep.Kind != audit.BreakWitness || rep.BrokenAt != m.Audit.Seq {
 		t.Fatalf("Verify after the rollback = %+v, %v", rep, err)
 	}
+
+	// The witness came from the list kept beside the history, not from the
+	// manifest (a megabyte with many tables); a settings database of an
+	// older PgSafe, without the list, still has its manifests read.
+	var kept []backup.AuditWitness
+	if v, err := e.Store().Setting(ctx, witnessesSetting); err != nil || json.Unmarshal([]byte(v), &kept) != nil || len(kept) != 1 || kept[0] != *m.Audit {
+		t.Fatalf("kept witnesses %v (%v), want [%+v]", kept, err, *m.Audit)
+	}
+	if err := e.Store().DeleteSetting(ctx, witnessesSetting); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.Audit().Verify(ctx)
+	if err != nil || rep.Intact || rep.Kind != audit.BreakWitness || rep.BrokenAt != m.Audit.Seq {
+		t.Fatalf("Verify after the rollback, no kept witnesses = %+v, %v", rep, err)
+	}
 }
 
 // An older copy of the whole settings directory put back (log, history and
@@ -224,5 +241,53 @@ func TestStorageWitnessCatchesRolledBackSettings(t *testing.T) {
 	}
 	if rep, err := e.Audit().Verify(ctx); err != nil || rep.Intact || rep.Kind != audit.BreakWitness {
 		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
+
+// keepWitness keeps the newest witnesses first, at most witnessBackups, each
+// once; a settings database without the list first takes the manifests'.
+func TestKeepWitness(t *testing.T) {
+	ctx := context.Background()
+	e := openAuditEngine(t, auditHome(t))
+	defer e.Close()
+	kept := func() []backup.AuditWitness {
+		t.Helper()
+		var ws []backup.AuditWitness
+		v, err := e.Store().Setting(ctx, witnessesSetting)
+		if err != nil || json.Unmarshal([]byte(v), &ws) != nil {
+			t.Fatalf("kept witnesses %q: %v", v, err)
+		}
+		return ws
+	}
+	w := func(seq int64) *backup.AuditWitness {
+		return &backup.AuditWitness{Store: "s", Seq: seq, MAC: fmt.Sprintf("%02x", seq)}
+	}
+	// An older settings database: a succeeded backup whose manifest holds
+	// a witness, and no list.
+	d, err := e.Store().CreateDatabase(ctx, store.DatabaseConfig{Name: "shop", Host: "db.example.internal", Port: 5432, DBName: "shop", User: "backup", SSLMode: "prefer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := store.NewBackupID()
+	man, _ := json.Marshal(backup.Manifest{Kind: backup.ManifestKind, Audit: w(1)})
+	if err := e.Store().CreateBackup(ctx, store.Backup{ID: id, DatabaseID: d, Status: store.StatusSucceeded, Origin: store.OriginManual,
+		StartedAt: time.Now(), FinishedAt: time.Now(), KeyID: e.key.ID().String(), BackupDetails: store.BackupDetails{DatabaseName: "shop", Manifest: man}}); err != nil {
+		t.Fatal(err)
+	}
+	e.keepWitness(ctx, w(2))
+	if got := kept(); len(got) != 2 || got[0] != *w(2) || got[1] != *w(1) {
+		t.Fatalf("after the first kept witness: %+v, want 2 then the manifest's 1", got)
+	}
+	e.keepWitness(ctx, w(2))
+	for i := int64(3); i < 3+witnessBackups; i++ {
+		e.keepWitness(ctx, w(i))
+	}
+	got := kept()
+	if len(got) != witnessBackups || got[0] != *w(2+witnessBackups) || got[witnessBackups-1] != *w(3) {
+		t.Fatalf("kept %d witnesses, newest %+v, oldest %+v; want %d from %d down to 3", len(got), got[0], got[len(got)-1], witnessBackups, 2+witnessBackups)
+	}
+	ws, err := e.auditWitnesses(ctx)
+	if err != nil || len(ws) != witnessBackups || ws[0].Seq != 2+witnessBackups || ws[0].StoreID != "s" {
+		t.Fatalf("auditWitnesses = %d, %v", len(ws), err)
 	}
 }

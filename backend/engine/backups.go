@@ -113,6 +113,7 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	if err := e.finishRecord(ctx, rec, targets, res); err != nil {
 		return nil, err
 	}
+	e.keepWitness(ctx, m.Audit)
 	fields["raw_size"], fields["stored_size"] = strconv.FormatInt(m.RawSize, 10), strconv.FormatInt(m.StoredSize, 10)
 	fields["storages"] = strconv.Itoa(len(m.Storages))
 	if m.GlobalsMissing != "" {

@@ -26,16 +26,28 @@ func validSettingKey(key string) error {
 
 // SetSetting stores value under key and reports whether it changed.
 func (s *Store) SetSetting(ctx context.Context, key, value string) (changed bool, err error) {
+	return s.UpdateSetting(ctx, key, func(string, bool) (string, error) { return value, nil })
+}
+
+// UpdateSetting stores what fn makes of key's value (old, and whether it
+// was set) in one transaction, so that two processes updating a list kept
+// in a setting do not lose each other's change; it reports whether the
+// value changed. An error from fn writes nothing.
+func (s *Store) UpdateSetting(ctx context.Context, key string, fn func(old string, found bool) (string, error)) (changed bool, err error) {
 	if err := validSettingKey(key); err != nil {
 		return false, err
 	}
 	err = s.WriteTx(ctx, func(tx *sql.Tx) error {
 		old, err := s.setting(ctx, tx, key)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
+		found := err == nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
-		case old == value:
+		}
+		value, err := fn(old, found)
+		if err != nil {
+			return err
+		}
+		if found && old == value {
 			return nil
 		}
 		blob, err := s.sealRow("settings", key, settingValue{value})
