@@ -147,6 +147,23 @@ func TestServerEntry(t *testing.T) {
 	if _, ok := got["logs"]; ok {
 		t.Error("the excluded database logs was backed up")
 	}
+	appearedAt := func() []string {
+		t.Helper()
+		o, err := e.Status(ctx, "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range o.Databases {
+			if d.Name == "prod" {
+				return d.Appeared
+			}
+		}
+		t.Fatalf("no status of prod in %+v", o.Databases)
+		return nil
+	}
+	if a := appearedAt(); len(a) != 0 {
+		t.Errorf("after the first run, appeared %v: every database is new then, none is news", a)
+	}
 	// The run's manifest is in the storage, encrypted, and lists them.
 	parent, err := e.store.DatabaseByName(ctx, "prod")
 	if err != nil {
@@ -243,6 +260,9 @@ func TestServerEntry(t *testing.T) {
 	}
 	if d := got["app"]; d.New || d.Status != "succeeded" {
 		t.Errorf("app in run 2: %+v", d)
+	}
+	if a := appearedAt(); !slices.Equal(a, []string{"prod/billing"}) {
+		t.Errorf("after run 2, appeared %v, want [prod/billing]", a)
 	}
 	appBackups, err := e.Backups(ctx, "prod/app", 0)
 	if err != nil || len(appBackups) != 2 || appBackups[1].Copies[0].Status != store.CopyDeleted || appBackups[0].Copies[0].Status != store.CopyWritten {

@@ -29,6 +29,35 @@ type DatabaseStatus struct {
 	// History is what the state was computed from: the newest backups
 	// (statusHistory at most), newest first, damaged records included.
 	History []store.Backup `json:"-"`
+	// Appeared, for a server entry, are its databases (entry names) that
+	// were new on the server at its latest run: included then, and said so.
+	Appeared []string `json:"appeared,omitempty"`
+}
+
+// appeared are the databases new on the server at a server entry's latest
+// run (history newest first): none at its first run, or at a run where
+// every database was new (nothing was backed up before).
+func appeared(history []store.Backup) []string {
+	for _, b := range history {
+		m, ok := RunOf(b)
+		if !ok {
+			continue
+		}
+		var fresh []string
+		old := 0
+		for _, d := range m.Databases {
+			if d.New {
+				fresh = append(fresh, d.Entry)
+			} else {
+				old++
+			}
+		}
+		if old == 0 {
+			return nil
+		}
+		return fresh
+	}
+	return nil
 }
 
 // Overall is the state of every database together and whether a recovery
@@ -118,6 +147,7 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 				}
 			}
 			s.Status = status.OfServer(s.Status, children)
+			s.Appeared = appeared(s.History)
 		}
 	}
 	if only != "" && len(out.Databases) == 0 {

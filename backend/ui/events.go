@@ -69,6 +69,9 @@ type StatusView struct {
 	// marks a server entry (its state is the worst of its databases').
 	Server       string `json:"server,omitempty"`
 	AllDatabases bool   `json:"allDatabases,omitempty"`
+	// Appeared are a server entry's databases that were new on the server
+	// at its latest run (entry names).
+	Appeared []string `json:"appeared,omitempty"`
 }
 
 // LastBackupView is the newest finished backup of a database.
@@ -91,7 +94,7 @@ type RecentBackup struct {
 const recentBackups = 30
 
 func statusView(d engine.DatabaseStatus) StatusView {
-	v := StatusView{Name: d.Name, State: d.State, Reasons: d.Reasons, Recent: []RecentBackup{}, Server: d.Server, AllDatabases: d.AllDatabases}
+	v := StatusView{Name: d.Name, State: d.State, Reasons: d.Reasons, Recent: []RecentBackup{}, Server: d.Server, AllDatabases: d.AllDatabases, Appeared: d.Appeared}
 	if g := d.LastGood; g != nil {
 		at := g.StartedAt
 		v.LastGoodBackup, v.LastGoodSize = &at, g.StoredSize

@@ -2,8 +2,8 @@
 // server" with exclusions; the Overview shows it as one card with its
 // databases inside, each in its state's colour with its reason; a database
 // the role can no longer connect to turns its row red and the card with it;
-// a dropped one stays, saying its backups are kept; a row opens that
-// database's page. Captured light and dark at 900×600
+// a dropped one stays, saying its backups are kept; one created between two
+// backups is marked new; a row opens that database's page. Captured light and dark at 900×600
 // (docs/screenshots/overview-server-900-*.png).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -23,6 +23,7 @@ const sql = (q, db) => {
 };
 const [role, password] = ['srv_reader', 'srv-reader-pw-6612'];
 const mine = ['srv_app', 'srv_crm', 'srv_old', 'srv_secret'];
+const later = 'srv_new'; // created between the two backups
 let s;
 let page;
 let folder;
@@ -36,6 +37,7 @@ describe('A server entry', () => {
     assert.ok(env.E2E_PG_ADMIN_URL && env.E2E_PG_HOST, 'run through `make test-e2e`, which starts the servers');
     sql(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN CREATE ROLE ${role} LOGIN; END IF; END $$;
          ALTER ROLE ${role} PASSWORD '${password}'; GRANT pg_read_all_data TO ${role};`);
+    sql(`DROP DATABASE IF EXISTS ${later}`);
     for (const db of mine) {
       sql(`DROP DATABASE IF EXISTS ${db}`);
       sql(`CREATE DATABASE ${db}`);
@@ -55,7 +57,7 @@ describe('A server entry', () => {
     try {
       await s?.stop();
     } finally {
-      for (const db of mine) sql(`DROP DATABASE IF EXISTS ${db}`);
+      for (const db of [...mine, later]) sql(`DROP DATABASE IF EXISTS ${db}`);
       sql(`DROP ROLE IF EXISTS ${role}`);
       if (folder) rmSync(folder, { recursive: true, force: true });
     }
@@ -86,16 +88,19 @@ describe('A server entry', () => {
     await card().getByRole('button', { name: 'Back up Production now' }).and(page.locator(':enabled')).waitFor({ timeout: 30_000 });
   });
 
-  test('one card with its databases inside: a failing one turns it red, a dropped one keeps its backups', async () => {
+  test('one card with its databases inside: a failing one turns it red, a dropped one keeps its backups, a new one says so', async () => {
     await card().getByRole('button', { name: 'Back up Production now' }).click();
     for (const db of mine) await row(db).waitFor({ timeout: 120_000 });
     await card().locator(':scope[data-state="attention"]').waitFor({ timeout: 60_000 }); // never verified yet
+    assert.equal(await card().getByTestId('server-database-new').count(), 0, 'at the first backup every database is new: none is marked');
     // The newest backup of srv_app verified: that row turns green.
     const [latest] = await go('BackupService', 'List', 'Production/srv_app', 1);
     await go('RestoreService', 'Verify', latest.id);
     // Between two runs: srv_old is dropped, and the role loses srv_secret.
     sql(`DROP DATABASE srv_old`);
     sql(`REVOKE CONNECT ON DATABASE srv_secret FROM PUBLIC`);
+    sql(`CREATE DATABASE ${later}`);
+    sql(`CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1);`, later);
     await card().getByRole('button', { name: 'Back up Production now' }).click();
     await row('srv_secret').locator(':scope[data-state="failing"]').waitFor({ timeout: 120_000 });
     await card().locator(':scope[data-state="failing"]').waitFor({ timeout: 30_000 });
@@ -103,7 +108,12 @@ describe('A server entry', () => {
     assert.equal(await row('srv_old').getAttribute('data-state'), 'attention');
     assert.match(await row('srv_old').innerText(), /no longer on the server.*backups are kept/i);
     assert.match(await row('srv_secret').innerText(), /permission denied|connect/i);
-    assert.match(await card().getByTestId('state-line').innerText(), /Failing: 3 of 4 databases need a look/);
+    // The new database is in the run, and marked new; the others are not.
+    await row(later).locator(':scope[data-new="true"]').waitFor({ timeout: 30_000 });
+    assert.equal(await row(later).getByTestId('server-database-new').innerText(), 'new');
+    assert.match(await row(later).getAttribute('aria-label'), /new on the server, included in the last backup/);
+    assert.equal(await card().getByTestId('server-database-new').count(), 1);
+    assert.match(await card().getByTestId('state-line').innerText(), /Failing: 4 of 5 databases need a look/);
     assert.match(await page.getByTestId('failing-banner').innerText(), /Production is not being backed up safely/);
     for (const scheme of ['light', 'dark']) {
       await page.emulateMedia({ colorScheme: scheme });

@@ -734,6 +734,8 @@ export interface DatabaseStatus {
   server?: string;
   /** A server entry: its state is the worst of its databases'. */
   allDatabases?: boolean;
+  /** A server entry: its databases (entry names) that were new on the server at its latest run. */
+  appeared?: string[];
 }
 
 /** One event of the engine's stream (backend/ui/events.go): every job, whatever started it, and every state change. */

@@ -135,7 +135,7 @@ export function DatabaseCard({ d, s, onOpen, onOpenSettings, databases, onOpenDa
       </Text>
       {job && <Progress mt={6} size="sm" animated value={backupPercent(job.backup)} aria-label={`Backing up ${d.name}`} />}
       <StateLine s={s} />
-      {d.allDatabases && <ServerDatabases server={d.name} databases={databases ?? []} onOpen={(x) => onOpenDatabase?.(x)} />}
+      {d.allDatabases && <ServerDatabases server={d.name} databases={databases ?? []} appeared={s?.appeared ?? []} onOpen={(x) => onOpenDatabase?.(x)} />}
       <History s={s} />
       {error && <ErrorNotice error={error} />}
       <Group justify="space-between" mt="xs" wrap="nowrap" gap="xs">

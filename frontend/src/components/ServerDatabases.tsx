@@ -1,4 +1,4 @@
-import { Box, Group, Stack, Text, UnstyledButton } from '@mantine/core';
+import { Badge, Box, Group, Stack, Text, UnstyledButton } from '@mantine/core';
 import type { DatabaseStatus, DatabaseView } from '../api';
 import { stateColor, stateWords } from './DatabaseCard';
 
@@ -7,8 +7,21 @@ export interface ServerDatabase {
   s?: DatabaseStatus;
 }
 
-/** A server entry's databases inside its card: each with its state's colour and its worst reason, compact; a click opens its page. */
-export function ServerDatabases({ server, databases, onOpen }: { server: string; databases: ServerDatabase[]; onOpen: (d: DatabaseView) => void }) {
+/**
+ * A server entry's databases inside its card: each with its state's colour and its worst reason, compact; a click opens its page.
+ * Those that were new on the server at its latest run (appeared: entry names) say so.
+ */
+export function ServerDatabases({
+  server,
+  databases,
+  appeared = [],
+  onOpen,
+}: {
+  server: string;
+  databases: ServerDatabase[];
+  appeared?: string[];
+  onOpen: (d: DatabaseView) => void;
+}) {
   if (databases.length === 0) {
     return (
       <Text size="xs" c="dimmed" mt={6} data-testid="server-databases">
@@ -22,6 +35,7 @@ export function ServerDatabases({ server, databases, onOpen }: { server: string;
         const color = s ? stateColor[s.state] : 'gray';
         const short = d.name.startsWith(server + '/') ? d.name.slice(server.length + 1) : d.name;
         const reason = s && s.state !== 'protected' ? s.reasons[0]?.message : undefined;
+        const isNew = appeared.includes(d.name) && !d.gone;
         return (
           <UnstyledButton
             key={d.id}
@@ -29,7 +43,8 @@ export function ServerDatabases({ server, databases, onOpen }: { server: string;
             data-testid="server-database"
             data-name={d.name}
             data-state={s?.state ?? ''}
-            aria-label={`${short}: ${s ? stateWords[s.state] : 'reading its state'}${reason ? `, ${reason}` : ''}`}
+            data-new={isNew ? 'true' : undefined}
+            aria-label={`${short}${isNew ? ' (new on the server, included in the last backup)' : ''}: ${s ? stateWords[s.state] : 'reading its state'}${reason ? `, ${reason}` : ''}`}
             style={{ borderRadius: 4 }}
             px={4}
             py={2}
@@ -40,6 +55,11 @@ export function ServerDatabases({ server, databases, onOpen }: { server: string;
               <Text size="sm" fw={500} style={{ flexShrink: 0 }} c={d.gone ? 'dimmed' : undefined}>
                 {short}
               </Text>
+              {isNew && (
+                <Badge size="xs" variant="light" color="blue" tt="none" style={{ flexShrink: 0 }} title="New on the server: included in the last backup" data-testid="server-database-new">
+                  new
+                </Badge>
+              )}
               <Text size="xs" c="dimmed" truncate="end" style={{ minWidth: 0, flex: 1 }} title={reason}>
                 {reason ?? (s ? stateWords[s.state] : '')}
               </Text>
