@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/pgsafe/pgsafe/backend/oauth"
 	"github.com/pgsafe/pgsafe/backend/storage"
+	"github.com/pgsafe/pgsafe/backend/storage/internal/webapi"
 )
 
 // APIError is Drive's answer to a request it refused.
@@ -26,29 +28,47 @@ func (e *APIError) Error() string {
 		return "Google Drive refused PgSafe's sign-in: sign in to Google Drive again"
 	case e.Reason == "storageQuotaExceeded" || e.Reason == "quotaExceeded":
 		return "Google Drive is full: free space in it or buy more, then back up again"
+	case e.rateLimited():
+		return fmt.Sprintf("Google Drive kept limiting PgSafe's requests (HTTP %d %s) after several tries: too many requests were made to this account; wait a few minutes, then try again", e.Status, e.Reason)
 	case e.Status == http.StatusForbidden:
 		return fmt.Sprintf("Google Drive refused the request (%s): check that the folder is PgSafe's and the account can write to it", e.Reason)
-	case e.Status == http.StatusTooManyRequests || e.Status >= 500:
-		return fmt.Sprintf("Google Drive is not answering properly (HTTP %d): try again later", e.Status)
+	case e.Status >= 500:
+		return fmt.Sprintf("Google Drive kept failing with a server error (HTTP %d %s) after several tries: Google's service is in trouble; wait a few minutes, then try again", e.Status, http.StatusText(e.Status))
 	}
 	return fmt.Sprintf("Google Drive answered HTTP %d (%s)", e.Status, e.Message)
 }
 
+// rateLimited: a 429, or a 403 whose reason says a rate limit.
+func (e *APIError) rateLimited() bool {
+	return e.Status == http.StatusTooManyRequests ||
+		e.Status == http.StatusForbidden && (e.Reason == "rateLimitExceeded" || e.Reason == "userRateLimitExceeded")
+}
+
+// rateLimited says whether resp is Drive's 403 rate limit (webapi.Retry's
+// RateLimited hook); it leaves the body readable.
+func rateLimited(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusForbidden {
+		return false
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return parseError(resp.StatusCode, body).rateLimited()
+}
+
+// retryable says a chunk PUT's or status query's answer is worth another
+// try: a rate limit or a server error.
+func retryable(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, 500, 502, 503, 504:
+		return true
+	}
+	return rateLimited(resp)
+}
+
 func apiError(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var r struct {
-		Error struct {
-			Message string `json:"message"`
-			Errors  []struct {
-				Reason string `json:"reason"`
-			} `json:"errors"`
-		} `json:"error"`
-	}
-	json.Unmarshal(body, &r)
-	e := &APIError{Status: resp.StatusCode, Message: r.Error.Message}
-	if len(r.Error.Errors) > 0 {
-		e.Reason = r.Error.Errors[0].Reason
-	}
+	e := parseError(resp.StatusCode, body)
 	if e.Message == "" {
 		e.Message = resp.Status
 	}
@@ -58,24 +78,51 @@ func apiError(resp *http.Response) error {
 	return e
 }
 
-// call sends a JSON request and decodes a JSON answer into out (if set).
+func parseError(status int, body []byte) *APIError {
+	var r struct {
+		Error struct {
+			Message string `json:"message"`
+			Errors  []struct {
+				Reason string `json:"reason"`
+			} `json:"errors"`
+		} `json:"error"`
+	}
+	json.Unmarshal(body, &r)
+	e := &APIError{Status: status, Message: r.Error.Message}
+	if len(r.Error.Errors) > 0 {
+		e.Reason = r.Error.Errors[0].Reason
+	}
+	return e
+}
+
+// call sends a JSON request and decodes a JSON answer into out (if set),
+// retrying rate limits and server errors within s.c.Retry (a POST, which
+// creates a file, only those Google says did nothing: 429, 503, 403 rate
+// limits).
 func (s *Storage) call(ctx context.Context, method, url string, in, out any) error {
-	var body io.Reader
+	var b []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(in); err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, url, body)
-	if err != nil {
-		return err
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	}
-	resp, err := s.c.HTTP.Do(req)
+	ctx, cancel := context.WithTimeout(ctx, webapi.RequestTimeout)
+	defer cancel()
+	resp, err := webapi.Do(ctx, s.c.HTTP, s.c.Retry, method != http.MethodPost, func() (*http.Request, error) {
+		var body io.Reader
+		if in != nil {
+			body = bytes.NewReader(b)
+		}
+		req, err := http.NewRequest(method, url, body)
+		if err != nil {
+			return nil, err
+		}
+		if in != nil {
+			req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+		}
+		return req, nil
+	})
 	if err != nil {
 		return err
 	}
@@ -100,9 +147,9 @@ func (s *Storage) wrap(doing string, err error) error {
 	if errors.As(err, &re) {
 		return re
 	}
-	var ae *APIError
-	if errors.As(err, &ae) || errors.Is(err, storage.ErrNotFound) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s in %s: %w", doing, s, err)
+	var ue *url.Error
+	if errors.As(err, &ue) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s in %s: cannot reach Google Drive (check the internet connection): %w", doing, s, err)
 	}
-	return fmt.Errorf("%s in %s: cannot reach Google Drive (check the internet connection): %w", doing, s, err)
+	return fmt.Errorf("%s in %s: %w", doing, s, err)
 }

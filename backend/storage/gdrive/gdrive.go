@@ -11,6 +11,12 @@
 // fails deletes its placeholder; one whose process was killed leaves it,
 // listed by RemoveTemp. See docs/STORAGE.md.
 //
+// Rate limits (429, or 403 rateLimitExceeded/userRateLimitExceeded) and
+// Google's server errors are retried with exponential backoff, a bounded
+// number of times (webapi.Do; the upload's chunks by asking the session
+// what it kept and resuming from there, see put.go), as Google asks
+// (developers.google.com/drive/api/guides/limits).
+//
 // No Google service can be reached from the tests: they run against
 // backend/internal/testenv/fakegoogle, a local fake of exactly the
 // documented endpoints this package calls.
@@ -28,6 +34,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/storage"
+	"github.com/pgsafe/pgsafe/backend/storage/internal/webapi"
 )
 
 // FolderMime is Drive's type of a folder.
@@ -49,6 +56,9 @@ type Config struct {
 	HTTP *http.Client
 	// Chunk is the upload chunk size; 0 is DefaultChunk.
 	Chunk int
+	// Retry bounds the retries of rate limits and server errors; zero is
+	// webapi.DefaultRetry (tests make its waits tiny).
+	Retry webapi.Retry
 }
 
 // Storage is a Drive folder.
@@ -62,6 +72,10 @@ func New(ctx context.Context, c Config) (*Storage, error) {
 	if c.Chunk <= 0 {
 		c.Chunk = DefaultChunk
 	}
+	if c.Retry.Attempts <= 0 {
+		c.Retry = webapi.DefaultRetry
+	}
+	c.Retry.RateLimited = rateLimited
 	if c.Chunk%(256<<10) != 0 {
 		return nil, fmt.Errorf("gdrive: chunk size %d is not a multiple of 256 KiB", c.Chunk)
 	}
@@ -177,11 +191,9 @@ func (s *Storage) Open(ctx context.Context, name string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.c.APIURL+"/files/"+url.PathEscape(f.ID)+"?alt=media", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.c.HTTP.Do(req)
+	resp, err := webapi.Do(ctx, s.c.HTTP, s.c.Retry, true, func() (*http.Request, error) {
+		return http.NewRequest(http.MethodGet, s.c.APIURL+"/files/"+url.PathEscape(f.ID)+"?alt=media", nil)
+	})
 	if err != nil {
 		return nil, s.wrap("read "+name, err)
 	}

@@ -8,11 +8,13 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgsafe/pgsafe/backend/internal/testenv/fakegoogle"
 	"github.com/pgsafe/pgsafe/backend/oauth"
 	"github.com/pgsafe/pgsafe/backend/storage"
 	"github.com/pgsafe/pgsafe/backend/storage/gdrive"
+	"github.com/pgsafe/pgsafe/backend/storage/internal/webapi"
 	"github.com/pgsafe/pgsafe/backend/storage/storagetest"
 )
 
@@ -29,13 +31,17 @@ func signedIn(t *testing.T, g *fakegoogle.Server, folder string, chunk int) *gdr
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := gdrive.New(ctx, gdrive.Config{APIURL: p.APIURL, UploadURL: p.UploadURL, Folder: folder, Chunk: chunk,
+	s, err := gdrive.New(ctx, gdrive.Config{APIURL: p.APIURL, UploadURL: p.UploadURL, Folder: folder, Chunk: chunk, Retry: fastRetry,
 		HTTP: oauth.Client(ctx, oauth.TokenSource(ctx, p, grant.RefreshToken, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+// fastRetry is webapi.DefaultRetry's bound with waits of a millisecond: no
+// test waits for real (the fake's 429s say Retry-After: 0).
+var fastRetry = webapi.Retry{Attempts: 5, Base: time.Millisecond, MaxWait: time.Millisecond}
 
 func provider(g *fakegoogle.Server) oauth.Provider {
 	p, _ := oauth.Lookup("gdrive")

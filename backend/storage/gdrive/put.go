@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pgsafe/pgsafe/backend/storage"
+	"github.com/pgsafe/pgsafe/backend/storage/internal/webapi"
 )
 
 // tempPrefix starts a placeholder's name: ".pgsafe-tmp-<object>~<random>".
@@ -58,24 +59,12 @@ func (s *Storage) Put(ctx context.Context, name string, r io.Reader) (err error)
 
 // upload sends r as the content of file id with a resumable upload: one
 // session, fixed chunks; the content changes only when the last chunk
-// arrives. Memory: one chunk.
+// arrives. Memory: one chunk, kept until the session has all of it so that
+// what a failure lost can be sent again.
 func (s *Storage) upload(ctx context.Context, id string, r io.Reader) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, s.c.UploadURL+"/files/"+url.PathEscape(id)+"?uploadType=resumable", strings.NewReader("{}"))
+	session, err := s.startSession(ctx, id)
 	if err != nil {
 		return err
-	}
-	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	resp, err := s.c.HTTP.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return apiError(resp)
-	}
-	session := resp.Header.Get("Location")
-	if session == "" {
-		return errors.New("Google Drive started no upload session")
 	}
 	buf := make([]byte, s.c.Chunk)
 	var carry [1]byte
@@ -105,38 +94,167 @@ func (s *Storage) upload(ctx context.Context, id string, r io.Reader) error {
 				return fmt.Errorf("read the backup stream: %w", err)
 			}
 		}
-		total := "*"
-		if last {
-			total = strconv.FormatInt(offset+int64(n), 10)
+		err = s.sendChunk(ctx, session, buf[:n], offset, last)
+		// A session that expired before anything but this chunk went up
+		// can be started again; later, the bytes before it are gone.
+		for restarts := 1; errors.Is(err, errSessionGone) && offset == 0 && restarts < s.c.Retry.Attempts; restarts++ {
+			if session, err = s.startSession(ctx, id); err != nil {
+				return err
+			}
+			err = s.sendChunk(ctx, session, buf[:n], offset, last)
 		}
+		if err != nil || last {
+			return err
+		}
+		offset += int64(n)
+	}
+}
+
+// startSession starts a resumable upload into file id and returns the
+// session's URI.
+func (s *Storage) startSession(ctx context.Context, id string) (string, error) {
+	rctx, cancel := context.WithTimeout(ctx, webapi.RequestTimeout)
+	defer cancel()
+	// Starting again only leaves an unused session, which Drive drops.
+	resp, err := webapi.Do(rctx, s.c.HTTP, s.c.Retry, true, func() (*http.Request, error) {
+		req, err := http.NewRequest(http.MethodPatch, s.c.UploadURL+"/files/"+url.PathEscape(id)+"?uploadType=resumable", strings.NewReader("{}"))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+		}
+		return req, err
+	})
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", apiError(resp)
+	}
+	session := resp.Header.Get("Location")
+	if session == "" {
+		return "", errors.New("Google Drive started no upload session: try again later")
+	}
+	return session, nil
+}
+
+// errSessionGone: the upload session answered 404 (or 410), Drive's word
+// for an expired session, which must start over.
+var errSessionGone = errors.New("Google Drive dropped the upload session (HTTP 404) after part of the backup had gone up, so the upload cannot resume: back up again")
+
+// sendChunk sends chunk, the upload's bytes from offset on (its last ones
+// if last), until the session holds all of it. Drive may keep less than
+// was sent (a 308 whose Range ends early): the rest is sent again. After a
+// rate limit, a server error or a cut connection it waits (backoff, or the
+// Retry-After), asks the session what it kept — PUT with no body and
+// Content-Range "bytes */<total or *>", answered 308 with "Range:
+// bytes=0-N" — and resumes from N+1; at most s.c.Retry.Attempts failures
+// in a row without progress (developers.google.com/drive/api/guides/manage-uploads#resumable).
+func (s *Storage) sendChunk(ctx context.Context, session string, chunk []byte, offset int64, last bool) error {
+	end := offset + int64(len(chunk))
+	total := "*"
+	if last {
+		total = strconv.FormatInt(end, 10)
+	}
+	kept := offset // the session holds bytes [0, kept)
+	query := false
+	failures := 0
+	for {
+		var body []byte
 		rng := "bytes */" + total
-		if n > 0 {
-			rng = fmt.Sprintf("bytes %d-%d/%s", offset, offset+int64(n)-1, total)
+		if !query && kept < end {
+			body = chunk[kept-offset:]
+			rng = fmt.Sprintf("bytes %d-%d/%s", kept, end-1, total)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, bytes.NewReader(buf[:n]))
-		if err != nil {
-			return err
-		}
-		req.ContentLength = int64(n)
-		req.Header.Set("Content-Range", rng)
-		resp, err := s.c.HTTP.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
+		resp, err := s.put(ctx, session, body, rng)
+		var failed error
 		switch {
+		case err != nil:
+			if ctx.Err() != nil || !webapi.RetryableNet(err) {
+				return err
+			}
+			failed = err
 		case last && (resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated):
 			return nil
-		case !last && resp.StatusCode == http.StatusPermanentRedirect:
-			// "Range: bytes=0-N": what Drive has; a chunk is all or nothing here.
-			if got := resp.Header.Get("Range"); got != fmt.Sprintf("bytes=0-%d", offset+int64(n)-1) {
-				return fmt.Errorf("Google Drive kept %q of the upload, not the %d bytes sent", got, offset+int64(n))
+		case resp.StatusCode == http.StatusPermanentRedirect:
+			k, err := keptUpTo(resp.Header.Get("Range"))
+			switch {
+			case err != nil:
+				return err
+			case k < offset:
+				return fmt.Errorf("Google Drive lost part of the upload it had confirmed (it holds %d bytes, had %d): back up again", k, offset)
+			case k > end:
+				return fmt.Errorf("Google Drive holds %d bytes of an upload that has sent %d: back up again", k, end)
+			case k == end && !last:
+				return nil
+			case k > kept:
+				kept, failures, query = k, 0, false
+				continue
+			case query:
+				// The status after a failure: send from where it says.
+				query = false
+				continue
 			}
-			offset += int64(n)
+			// No progress: Drive answered without taking what was sent.
+			failed = fmt.Errorf("Google Drive took none of the upload's bytes from %d on", kept)
+			query = false
+		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
+			return errSessionGone
+		case retryable(resp):
+			failed = apiError(resp)
+			query = true
 		default:
 			return apiError(resp)
 		}
+		failures++
+		if failures >= s.c.Retry.Attempts {
+			return failed
+		}
+		if err := webapi.Pause(ctx, s.c.Retry.Wait(resp, failures)); err != nil {
+			return err
+		}
+		if err != nil {
+			query = true // a cut connection: what arrived is unknown
+		}
 	}
+}
+
+// put sends one chunk (or, with no body, a status query) to the session.
+// The answer's body (an error's JSON, or the file's metadata) is read
+// before the request's timeout ends.
+func (s *Storage) put(ctx context.Context, session string, body []byte, rng string) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, webapi.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Range", rng)
+	resp, err := s.c.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+// keptUpTo reads a 308's Range ("bytes=0-N"): the session holds N+1
+// bytes; no Range, none.
+func keptUpTo(h string) (int64, error) {
+	if h == "" {
+		return 0, nil
+	}
+	last, ok := strings.CutPrefix(h, "bytes=0-")
+	n, err := strconv.ParseInt(last, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return 0, fmt.Errorf("Google Drive's upload session answered a Range that makes no sense (%q): back up again", h)
+	}
+	return n + 1, nil
 }
 
 // RemoveTemp removes the placeholders under prefix that stale picks (those

@@ -11,7 +11,9 @@ import (
 	"strings"
 )
 
-func (s *Server) drive(w http.ResponseWriter, r *http.Request) {
+// drive serves Drive's endpoints; f is the fault for an upload's chunk or
+// status query, if any (those of other endpoints were answered already).
+func (s *Server) drive(w http.ResponseWriter, r *http.Request, f *Fault) {
 	p := r.URL.Path
 	q := r.URL.Query()
 	switch {
@@ -85,7 +87,7 @@ func (s *Server) drive(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		}
 	case strings.HasPrefix(p, "/upload/drive/v3/files"):
-		s.upload(w, r)
+		s.upload(w, r, f)
 	default:
 		apiErr(w, http.StatusNotFound, "notFound", "no such endpoint")
 	}
@@ -177,14 +179,14 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 }
 
 // upload: starting a resumable session, and its chunks.
-func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) upload(w http.ResponseWriter, r *http.Request, f *Fault) {
 	q := r.URL.Query()
 	if q.Get("uploadType") != "resumable" {
 		apiErr(w, http.StatusBadRequest, "badRequest", "PgSafe's fake knows only uploadType=resumable")
 		return
 	}
 	if id := q.Get("upload_id"); id != "" {
-		s.chunk(w, r, id)
+		s.chunk(w, r, id, f)
 		return
 	}
 	fileID := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/upload/drive/v3/files"), "/")
@@ -206,7 +208,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 
 var contentRange = regexp.MustCompile(`^bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)$`)
 
-func (s *Server) chunk(w http.ResponseWriter, r *http.Request, id string) {
+func (s *Server) chunk(w http.ResponseWriter, r *http.Request, id string, f *Fault) {
 	if r.Method == http.MethodDelete {
 		s.mu.Lock()
 		delete(s.sessions, id)
@@ -246,22 +248,46 @@ func (s *Server) chunk(w http.ResponseWriter, r *http.Request, id string) {
 		apiErr(w, http.StatusBadRequest, "badContentRange", "chunks other than the last must be multiples of 256 KiB")
 		return
 	}
-	sess.data = append(sess.data, body...)
-	if m[3] == "*" {
-		w.Header().Set("Range", fmt.Sprintf("bytes=0-%d", len(sess.data)-1))
-		w.WriteHeader(http.StatusPermanentRedirect)
+	if f != nil {
+		sess.data = append(sess.data, body[:min(f.Keep, len(body))]...)
+		if f.Expire {
+			delete(s.sessions, id)
+			failWith(w, http.StatusNotFound)
+			return
+		}
+		if f.Status == http.StatusPermanentRedirect {
+			s.kept(w, sess)
+			return
+		}
+		failWith(w, f.Status)
 		return
 	}
-	if total, _ := strconv.Atoi(m[3]); total != len(sess.data) {
+	sess.data = append(sess.data, body...)
+	total, _ := strconv.Atoi(m[3])
+	if m[3] == "*" || len(body) == 0 && total != len(sess.data) {
+		// More to come, or a status query ("bytes */N" with no bytes)
+		// before all N arrived: what the session holds.
+		s.kept(w, sess)
+		return
+	}
+	if total != len(sess.data) {
 		apiErr(w, http.StatusBadRequest, "badContentRange", "the upload's total does not match what was sent")
 		return
 	}
 	delete(s.sessions, id)
-	f := s.files[sess.fileID]
-	if f == nil {
+	file := s.files[sess.fileID]
+	if file == nil {
 		apiErr(w, http.StatusNotFound, "notFound", "File not found: "+sess.fileID+".")
 		return
 	}
-	f.Data, f.Modified = sess.data, s.now()
-	writeJSON(w, http.StatusOK, meta2json(f))
+	file.Data, file.Modified = sess.data, s.now()
+	writeJSON(w, http.StatusOK, meta2json(file))
+}
+
+// kept answers 308 with the Range the session holds (none when empty).
+func (s *Server) kept(w http.ResponseWriter, sess *session) {
+	if len(sess.data) > 0 {
+		w.Header().Set("Range", fmt.Sprintf("bytes=0-%d", len(sess.data)-1))
+	}
+	w.WriteHeader(http.StatusPermanentRedirect)
 }

@@ -14,6 +14,8 @@
 //     GET /drive/v3/about; resumable uploads: POST or PATCH
 //     /upload/drive/v3/files[/{id}]?uploadType=resumable, then PUT chunks
 //     to the session URI (308 with Range until the last);
+//   - for retry tests: Inject queues faults (429, 403 rate limits, 5xx,
+//     chunks kept in part, expired sessions) for an endpoint;
 //   - for browser tests: POST /fake/revoke revokes every grant (what a user
 //     does at myaccount.google.com/permissions).
 package fakegoogle
@@ -59,6 +61,8 @@ type Server struct {
 	clock     time.Time
 	maxChunk  int
 	refreshes int
+	faults    []*Fault
+	injected  int
 	issued    []string
 }
 
@@ -208,7 +212,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			apiErr(w, http.StatusUnauthorized, "authError", "Request had invalid authentication credentials.")
 			return
 		}
-		s.drive(w, r)
+		if f := s.takeFault(r); f != nil && (f.Endpoint != "chunk" && f.Endpoint != "status") {
+			failWith(w, f.Status)
+		} else {
+			s.drive(w, r, f)
+		}
 	default:
 		http.NotFound(w, r)
 	}

@@ -1,5 +1,5 @@
 // Package webapi is what the storages that talk to a web service over plain
-// HTTP (Dropbox, OneDrive) share: sending a request with a bounded retry of
+// HTTP (Dropbox, OneDrive, Google Drive) share: sending a request with a bounded retry of
 // rate limits and server errors, and saying in words why a request could not
 // reach the service.
 package webapi
@@ -27,6 +27,11 @@ type Retry struct {
 	Attempts int
 	Base     time.Duration
 	MaxWait  time.Duration
+	// RateLimited, if set, says that a response Do would otherwise return
+	// is a rate limit in the service's own words (Google Drive: a 403 with
+	// reason rateLimitExceeded): it is retried like a 429, idempotent or
+	// not. It may read resp.Body but must leave it readable from the start.
+	RateLimited func(resp *http.Response) bool
 }
 
 // DefaultRetry is what the storages use: 5 attempts, waits of at most a
@@ -51,34 +56,56 @@ func Do(ctx context.Context, c *http.Client, r Retry, idempotent bool, newReq fu
 			return nil, err
 		}
 		resp, err := c.Do(req.WithContext(ctx))
-		wait := r.backoff(attempt)
 		switch {
 		case err != nil:
-			if !idempotent || ctx.Err() != nil || !retryableNet(err) {
+			if !idempotent || ctx.Err() != nil || !RetryableNet(err) {
 				return nil, err
 			}
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable:
-			if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
-				wait = min(d, r.MaxWait)
-			}
 		case idempotent && (resp.StatusCode == 500 || resp.StatusCode == 502 || resp.StatusCode == 504):
+		case r.RateLimited != nil && r.RateLimited(resp):
 		default:
 			return resp, nil
 		}
 		if attempt >= r.Attempts {
 			return resp, err
 		}
+		wait := r.Wait(resp, attempt)
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := Pause(ctx, wait); err != nil {
+			return nil, err
 		}
+	}
+}
+
+// Wait is how long to wait before the attempt after attempt (1 for the
+// first), which got resp (nil after a network error): what a 429's or
+// 503's Retry-After says (at most MaxWait), else a jittered backoff from
+// Base doubling.
+func (r Retry) Wait(resp *http.Response, attempt int) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After")); ok {
+			return min(d, r.MaxWait)
+		}
+	}
+	return r.backoff(attempt)
+}
+
+// Pause waits d, or until ctx is done (its error).
+func Pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
@@ -101,7 +128,9 @@ func retryAfter(h string) (time.Duration, bool) {
 	return 0, false
 }
 
-func retryableNet(err error) bool {
+// RetryableNet says a request that failed with err may succeed if sent
+// again: the connection was reset, refused or cut, or timed out.
+func RetryableNet(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) || (errors.As(err, &netErr) && netErr.Timeout())
