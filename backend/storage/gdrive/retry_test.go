@@ -31,7 +31,8 @@ func readBack(t *testing.T, s storage.Storage, name string) []byte {
 }
 
 // A backup of several chunks goes up whole through what Google answers
-// when busy: chunks refused (503, 429, 403 userRateLimitExceeded), a chunk
+// when busy: chunks refused (503, 429, 403 userRateLimitExceeded) or cut
+// off (the connection closed with no answer), a chunk
 // of which the session kept only part before its 503 (the status query
 // says so), a status query that itself fails, a success that kept part of
 // the chunk, and rate limits on starting the upload, creating the
@@ -52,6 +53,7 @@ func TestUploadThroughFailures(t *testing.T) {
 		{Endpoint: "chunk", Times: 2, Status: 429},                  // rate limited
 		{Endpoint: "chunk", Times: 1, Status: 403},                  // userRateLimitExceeded
 		{Endpoint: "chunk", Times: 1, Status: 504, Keep: 256 * kib},
+		{Endpoint: "chunk", Times: 1, Status: 0, Keep: 256 * kib}, // the connection is cut
 		{Endpoint: "rename", Times: 1, Status: 500},
 	}
 	g.Inject(faults...)

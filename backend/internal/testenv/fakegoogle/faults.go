@@ -22,7 +22,8 @@ type Fault struct {
 	// Status is the answer: 429 (reason rateLimitExceeded, Retry-After: 0),
 	// 403 (reason userRateLimitExceeded), 404 (the session expired), a 5xx
 	// (reason backendError), or — for "chunk" — 308, a success that keeps
-	// only Keep bytes (its Range ends early).
+	// only Keep bytes (its Range ends early), or 0: the connection is cut
+	// with no answer.
 	Status int
 	// Keep, for "chunk": how many of the chunk's bytes the session keeps
 	// before answering Status (Google keeps multiples of 256 KiB).
@@ -122,6 +123,14 @@ func endpoint(r *http.Request) string {
 // failWith answers what Google answers for status.
 func failWith(w http.ResponseWriter, status int) {
 	switch status {
+	case 0:
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", "0")
 		apiErr(w, status, "rateLimitExceeded", "Rate Limit Exceeded")
