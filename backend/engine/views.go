@@ -50,6 +50,10 @@ type CopyRow struct {
 	Storage string // its name ("a removed storage" once it is gone)
 	Status  string // written, failed, deleted (by retention)
 	Error   string
+	// Kept says why retention left this written copy, which it would have
+	// deleted: "kept until DATE: the storage's lock", "kept: the storage
+	// refuses deletes". Empty otherwise.
+	Kept string
 }
 
 // CheckSummary is a backup's latest verification or drill.
@@ -76,7 +80,7 @@ func DescribeBackup(b store.Backup, storages map[int64]string) BackupRow {
 		if name == "" {
 			name = "a removed storage"
 		}
-		r.Copies = append(r.Copies, CopyRow{Storage: name, Status: string(c.Status), Error: c.Error})
+		r.Copies = append(r.Copies, CopyRow{Storage: name, Status: string(c.Status), Error: c.Error, Kept: c.Kept})
 		if c.Status == store.CopyWritten {
 			r.Kept = append(r.Kept, c.StorageID)
 		}

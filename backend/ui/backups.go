@@ -88,6 +88,9 @@ type CopyView struct {
 	Storage string `json:"storage"`
 	Status  string `json:"status"` // written, failed, deleted (by retention)
 	Error   string `json:"error,omitempty"`
+	// Kept: why retention left this copy ("kept until DATE: the storage's
+	// lock"); empty otherwise.
+	Kept string `json:"kept,omitempty"`
 }
 
 // BackupView is one row of a database's backups table.

@@ -92,6 +92,20 @@ describe('S3 Object Lock through the window', () => {
       await page.getByTestId('backup-finished').filter({ hasText: 'Backed up ✓' }).first().waitFor({ timeout: 30_000 });
     }
     assert.equal(await page.locator('[data-testid="backup-row"][data-status="failed"]').count(), 0, 'a backup failed');
+    // The older backup's copy on vault is shown kept, with its lock's date, in the backups table.
+    const keptCopy = page.locator('[data-testid="backup-copy"][data-kept="true"]');
+    await keptCopy.first().waitFor({ timeout: 20_000 });
+    assert.equal(await keptCopy.count(), 1);
+    assert.match(await keptCopy.innerText(), /^\s*vault\s+locked to [A-Z][a-z]{2} \d{1,2}(, \d{4})?$/);
+    assert.match(await keptCopy.getAttribute('data-kept-reason'), /^kept until \d{4}-\d{2}-\d{2}: the storage.s lock$/);
+    await page.setViewportSize({ width: 900, height: 600 });
+    await keptCopy.scrollIntoViewIfNeeded();
+    for (const scheme of ['light', 'dark']) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: join(shots, `backups-object-lock-kept-${scheme}.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1100, height: 760 });
 
     await place('Activity');
     const sentences = page.getByTestId('activity-sentence');

@@ -278,6 +278,8 @@ export interface BackupCopy {
   storage: string;
   status: 'written' | 'failed' | 'deleted' | 'writing' | string;
   error?: string;
+  /** Why retention left this copy it would have deleted ("kept until DATE: the storage's lock"). */
+  kept?: string;
 }
 
 export interface BackupRow {

@@ -1,5 +1,5 @@
 import { ActionIcon, Anchor, Badge, Code, Group, Menu, Table, Text, Tooltip } from '@mantine/core';
-import { IconDots } from '@tabler/icons-react';
+import { IconDots, IconLock } from '@tabler/icons-react';
 import { Fragment, useState } from 'react';
 import { formatAge, formatBytes, formatDuration, isZeroTime, type BackupRow } from '../api';
 import { formatDateTime } from '../format';
@@ -39,6 +39,15 @@ function ReasonRow({ b, cols }: { b: BackupRow; cols: number }) {
 }
 
 /** What a status badge says on hover when the backup has no error to show. */
+/** A kept copy's reason, short, beside its badge: "kept until 2027-01-05: the storage's lock" → "locked to Jan 5" (the year when not this one). */
+export function keptShort(kept: string, now = new Date()): string {
+  const until = /^kept until (\d{4})-(\d{2})-(\d{2}): the storage's lock$/.exec(kept);
+  if (!until) return 'deletes refused';
+  const d = new Date(Number(until[1]), Number(until[2]) - 1, Number(until[3]));
+  const opts: Intl.DateTimeFormatOptions = { month: 'short', day: 'numeric', ...(d.getFullYear() !== now.getFullYear() ? { year: 'numeric' } : {}) };
+  return `locked to ${d.toLocaleDateString(undefined, opts)}`;
+}
+
 const statusHint: Record<string, string> = { pruned: 'Retention deleted this backup from every storage: it can no longer be restored' };
 
 interface RowActions {
@@ -101,10 +110,18 @@ export function BackupsTable({ rows, busy, onVerify, onDrill, onRestore }: { row
                     </Text>
                   )}
                   {(b.copies ?? []).map((c) => (
-                    <Tooltip key={c.storage} label={c.error || c.status} multiline w={320}>
-                      <Badge size="sm" variant="default" tt="none" c={c.status === 'failed' ? 'red' : undefined}>
-                        {c.status === 'written' ? '✓' : c.status === 'failed' ? '✗' : c.status === 'deleted' ? '⌫' : '…'} {c.storage}
-                      </Badge>
+                    <Tooltip key={c.storage} label={c.error || (c.kept ? `Retention would have deleted it — ${c.kept}` : c.status)} multiline w={320}>
+                      <Group gap={4} wrap="nowrap" data-testid="backup-copy" data-kept={c.kept ? 'true' : undefined} data-kept-reason={c.kept || undefined}>
+                        <Badge size="sm" variant="default" tt="none" c={c.status === 'failed' ? 'red' : undefined}>
+                          {c.kept ? <IconLock size={11} style={{ verticalAlign: -1 }} aria-label="kept" /> : c.status === 'written' ? '✓' : c.status === 'failed' ? '✗' : c.status === 'deleted' ? '⌫' : '…'}{' '}
+                          {c.storage}
+                        </Badge>
+                        {c.kept && (
+                          <Text size="xs" c="dimmed" style={{ whiteSpace: 'nowrap' }}>
+                            {keptShort(c.kept)}
+                          </Text>
+                        )}
+                      </Group>
                     </Tooltip>
                   ))}
                 </Group>
