@@ -68,6 +68,7 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	if err := e.record(ctx, Event{Action: "backup.started", Target: c.Name, Fields: fields}); err != nil {
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
 	}
+	e.notifyStarted(ctx, c.Name)
 
 	targets, closeAll, err := e.targets(ctx, c.StorageIDs)
 	if err != nil {
@@ -141,9 +142,7 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 		return nil, err
 	}
 	b = &stored
-	if !inRun(ctx) {
-		e.notifyBackup(c.Name, b, nil, rec.Error)
-	}
+	e.notifyBackup(ctx, c.Name, b, nil, rec.Error)
 	e.drillAfterBackup(ctx, stored)
 	return b, nil
 }
@@ -218,8 +217,8 @@ func (e *Engine) failBackup(ctx context.Context, rec *store.Backup, name string,
 	rec.Status, rec.FinishedAt, rec.Error = store.StatusFailed, time.Now().UTC(), err.Error()
 	if errors.Is(err, context.Canceled) || errors.Is(err, ErrCancelled) {
 		rec.Status = store.StatusCancelled
-	} else if !inRun(ctx) {
-		e.notifyBackup(name, rec, err, "")
+	} else {
+		e.notifyBackup(ctx, name, rec, err, "")
 	}
 	if uerr := e.store.UpdateBackup(ctx, *rec); uerr != nil {
 		e.log.Error("record a failed backup", "backup", rec.ID, "err", uerr)

@@ -191,8 +191,31 @@ func (e *Engine) TestNotifierConfig(ctx context.Context, c store.NotifierConfig)
 
 // Events the engine raises.
 
-func (e *Engine) notifyBackup(name string, b *store.Backup, failed error, partial string) {
+// notifyStarted tells heartbeat notifiers (the only ones that want it by
+// default) that a database's backup started.
+func (e *Engine) notifyStarted(ctx context.Context, name string) {
+	ev := notify.Event{Kind: notify.EventBackupStarted, Database: name, Title: "Backup started: " + name}
+	if inRun(ctx) {
+		ev.Audience = notify.AudienceHeartbeats
+	}
+	e.notify(ev)
+}
+
+// notifyBackup tells of a finished backup (b its record). Within a server
+// entry's run, a database's backup pings heartbeats only (the run tells
+// people once); the server entry's own failure is for people only
+// (heartbeats ping per database).
+func (e *Engine) notifyBackup(ctx context.Context, name string, b *store.Backup, failed error, partial string) {
 	ev := notify.Event{Database: name}
+	switch {
+	case inRun(ctx):
+		ev.Audience = notify.AudienceHeartbeats
+	case serverRun(ctx):
+		ev.Audience = notify.AudiencePeople
+	}
+	if !b.FinishedAt.IsZero() && b.FinishedAt.After(b.StartedAt) {
+		ev.Duration = b.FinishedAt.Sub(b.StartedAt)
+	}
 	switch {
 	case failed != nil:
 		ev.Kind, ev.Body = notify.EventBackupFailed, failed.Error()+"\nNothing of this backup was kept."

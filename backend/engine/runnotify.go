@@ -18,7 +18,22 @@ import (
 // own only when its outcome changed since its previous backup: it failed
 // after succeeding, or succeeded after failing.
 
+// Heartbeat notifiers are the exception: they ping for each database of the
+// run (its start, success or failure) and take none of the run's own
+// notifications (notify.Event.Audience).
+
 type inRunKey struct{}
+
+type serverRunKey struct{}
+
+// asServerRun marks ctx as a server entry's run (its own events are for
+// people, not heartbeats).
+func asServerRun(ctx context.Context) context.Context {
+	return context.WithValue(ctx, serverRunKey{}, true)
+}
+
+// serverRun says whether ctx is a server entry's run (or within one).
+func serverRun(ctx context.Context) bool { v, _ := ctx.Value(serverRunKey{}).(bool); return v }
 
 // withinRun marks ctx as a database's backup within a server entry's run.
 func withinRun(ctx context.Context) context.Context { return context.WithValue(ctx, inRunKey{}, true) }
@@ -59,7 +74,7 @@ func outcomeChanged(prev store.Status, now string) bool {
 func runNotifications(server string, rec store.Backup, m *backup.RunManifest, prev map[string]store.Status) []notify.Event {
 	failed := m.Failed()
 	n, of := len(m.Databases)-len(failed), len(m.Databases)
-	run := notify.Event{Database: server, Title: fmt.Sprintf("Server %s: %d of %d databases backed up", server, n, of),
+	run := notify.Event{Database: server, Audience: notify.AudiencePeople, Title: fmt.Sprintf("Server %s: %d of %d databases backed up", server, n, of),
 		Fields: map[string]string{"backup": rec.ID, "databases": strconv.Itoa(of)}}
 	var body []string
 	for _, rd := range failed {
@@ -93,7 +108,7 @@ func runNotifications(server string, rec store.Backup, m *backup.RunManifest, pr
 		if !outcomeChanged(prev[rd.Entry], rd.Status) {
 			continue
 		}
-		ev := notify.Event{Database: rd.Entry, Fields: map[string]string{"server": server}}
+		ev := notify.Event{Database: rd.Entry, Fields: map[string]string{"server": server}, Audience: notify.AudiencePeople}
 		if rd.Status == string(store.StatusSucceeded) {
 			ev.Kind, ev.Title = notify.EventBackupSucceeded, "Backed up again: "+rd.Entry
 			ev.Body = fmt.Sprintf("%s is backed up again with the server %s (its previous backup failed).", rd.Database, server)

@@ -87,7 +87,7 @@ func (e *Engine) backupServer(ctx context.Context, d store.Database, c store.Dat
 	if len(c.StorageIDs) == 0 {
 		return nil, fmt.Errorf("server entry %q has no storage to back up to: add a storage and choose it for this server", c.Name)
 	}
-	ctx, bj, err := e.startBackupJob(ctx, d, c.Name, origin)
+	ctx, bj, err := e.startBackupJob(asServerRun(ctx), d, c.Name, origin)
 	if err != nil {
 		return nil, err
 	}

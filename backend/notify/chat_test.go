@@ -294,6 +294,18 @@ func secretKinds(base string) []struct {
 		{"webhook", func() (map[string]string, map[string]string) {
 			return nil, map[string]string{"url": base + "/ping/uuidSECRET77", "headers": "Authorization: Bearer hdrSECRET42"}
 		}, KindWebhook, []string{"uuidSECRET77", "hdrSECRET42"}},
+		{"heartbeat healthchecks", func() (map[string]string, map[string]string) {
+			return map[string]string{"service": "healthchecks"}, map[string]string{"url": base + "/hcUUIDsecret55"}
+		}, KindHeartbeat, []string{"hcUUIDsecret55"}},
+		{"heartbeat slug", func() (map[string]string, map[string]string) {
+			return map[string]string{"service": "healthchecks"}, map[string]string{"url": base + "/pingKEYsecret66/{database}?create=1"}
+		}, KindHeartbeat, []string{"pingKEYsecret66"}},
+		{"heartbeat uptime-kuma", func() (map[string]string, map[string]string) {
+			return map[string]string{"service": "uptime-kuma"}, map[string]string{"url": base + "/api/push/kumaTOKENsecret7"}
+		}, KindHeartbeat, []string{"kumaTOKENsecret7"}},
+		{"heartbeat url", func() (map[string]string, map[string]string) {
+			return map[string]string{"service": "url"}, map[string]string{"url": base + "/beat?key=urlKEYsecret8"}
+		}, KindHeartbeat, []string{"urlKEYsecret8"}},
 	}
 }
 

@@ -71,7 +71,7 @@ func TestNewValidation(t *testing.T) {
 		{"webhook bad template", config(KindWebhook, map[string]string{"url": "https://a", "body": "{{.Title"}, nil), "settings.body", "not a valid template", ""},
 		{"webhook unknown secret", config(KindWebhook, map[string]string{"url": "https://a"}, map[string]string{"token": "t"}), "secrets.token", "not a secret of a webhook notifier (it takes headers, url)", ""},
 		{"desktop with a setting", config(KindDesktop, map[string]string{"sound": "on"}, nil), "settings.sound", "it takes none", ""},
-		{"unknown event", config(KindDesktop, nil, nil, EventBackupFailed, "backup.started"), "events", `unknown event "backup.started"`, ""},
+		{"unknown event", config(KindDesktop, nil, nil, EventBackupFailed, "backup.began"), "events", `unknown event "backup.began"`, ""},
 	} {
 		_, err := New(tc.cfg)
 		ce, ok := errors.AsType[*ConfigError](err)
@@ -123,7 +123,7 @@ func TestFromConfigs(t *testing.T) {
 }
 
 func TestEventFilter(t *testing.T) {
-	all := []string{EventBackupFailed, EventBackupSucceeded, EventVerifyFailed, EventDrillFailed,
+	all := []string{EventBackupStarted, EventBackupFailed, EventBackupSucceeded, EventVerifyFailed, EventDrillFailed,
 		EventDatabaseDown, EventDatabaseUp, EventStorageNearlyFull}
 	if got := slices.Collect(func(yield func(string) bool) {
 		for _, e := range Events() {

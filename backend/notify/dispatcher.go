@@ -133,7 +133,7 @@ func (d *Dispatcher) replace(notifiers []Notifier) {
 		w := &worker{n: n, wake: make(chan struct{}, 1)}
 		if o := old[n.Name()]; o != nil {
 			for _, ev := range o.queue {
-				if n.Wants(ev.Kind) {
+				if takes(n, ev) {
 					w.queue = append(w.queue, ev)
 				}
 			}
@@ -145,6 +145,10 @@ func (d *Dispatcher) replace(notifiers []Notifier) {
 		go d.run(w)
 	}
 }
+
+// takes says whether n is to deliver ev: it wants its kind and is of its
+// audience.
+func takes(n Notifier, ev Event) bool { return n.Wants(ev.Kind) && reaches(ev.Audience, n.Kind()) }
 
 // Notify queues ev for every notifier that wants it and returns at once; it
 // never waits for a delivery. A zero At is set to now.
@@ -160,7 +164,7 @@ func (d *Dispatcher) Notify(ev Event) {
 		return
 	}
 	for _, w := range d.workers {
-		if !w.n.Wants(ev.Kind) {
+		if !takes(w.n, ev) {
 			continue
 		}
 		if len(w.queue) >= d.opts.QueueSize {

@@ -22,7 +22,7 @@ type fake struct {
 
 func (f *fake) Name() string                             { return f.name }
 func (f *fake) Kind() string                             { return "fake" }
-func (f *fake) Wants(kind string) bool                   { return wants(f.events, kind) }
+func (f *fake) Wants(kind string) bool                   { return wants(f.events, DefaultEvents(), kind) }
 func (f *fake) Send(ctx context.Context, ev Event) error { return f.send(ctx, ev) }
 
 // results collects OnResult calls.

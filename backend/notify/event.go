@@ -9,6 +9,7 @@ import (
 
 // Event kinds: what happened. A notifier's Events list names some of them.
 const (
+	EventBackupStarted     = "backup.started" // heartbeat notifiers' by default, no one else's
 	EventBackupFailed      = "backup.failed"
 	EventBackupSucceeded   = "backup.succeeded"
 	EventVerifyFailed      = "verify.failed"
@@ -31,6 +32,31 @@ type Event struct {
 	Body     string            `json:"body,omitempty"`
 	At       time.Time         `json:"at"`
 	Fields   map[string]string `json:"fields,omitempty"`
+	// Duration is how long a finished backup took (a heartbeat's ping
+	// time); zero for other events.
+	Duration time.Duration `json:"-"`
+	// Audience limits which notifiers take the event: "" every one that
+	// wants its kind. A server entry's run tells people once for all its
+	// databases (AudiencePeople) while heartbeats ping for each database
+	// (AudienceHeartbeats).
+	Audience string `json:"-"`
+}
+
+// Event audiences.
+const (
+	AudienceHeartbeats = "heartbeats" // heartbeat notifiers only
+	AudiencePeople     = "people"     // every notifier but heartbeats
+)
+
+// reaches says whether an event for audience goes to a notifier of kind.
+func reaches(audience, kind string) bool {
+	switch audience {
+	case AudienceHeartbeats:
+		return kind == KindHeartbeat
+	case AudiencePeople:
+		return kind != KindHeartbeat
+	}
+	return true
 }
 
 // EventInfo describes an event kind for a settings screen.
@@ -41,6 +67,7 @@ type EventInfo struct {
 }
 
 var eventInfos = []EventInfo{
+	{EventBackupStarted, "Backup started", false},
 	{EventBackupFailed, "Backup failed", true},
 	{EventBackupSucceeded, "Backup succeeded", false},
 	{EventVerifyFailed, "Verification failed", true},
@@ -71,13 +98,14 @@ func knownEvent(kind string) bool {
 	return slices.ContainsFunc(eventInfos, func(e EventInfo) bool { return e.Kind == kind })
 }
 
-// wants reports whether a notifier with this Events list receives kind.
-func wants(events []string, kind string) bool {
+// wants reports whether a notifier with this Events list receives kind;
+// defaults is what an empty list means (DefaultEvents for most kinds).
+func wants(events, defaults []string, kind string) bool {
 	if kind == EventTest {
 		return true
 	}
 	if len(events) == 0 {
-		return slices.Contains(DefaultEvents(), kind)
+		return slices.Contains(defaults, kind)
 	}
 	return slices.Contains(events, kind)
 }
@@ -99,7 +127,7 @@ func label(kind string) string {
 type severity int
 
 const (
-	sevInfo    severity = iota // test
+	sevInfo    severity = iota // test, started
 	sevOK                      // success, up again
 	sevWarning                 // storage nearly full
 	sevProblem                 // failures, down
@@ -109,6 +137,8 @@ func (e Event) severity() severity {
 	switch e.Kind {
 	case EventBackupSucceeded, EventDatabaseUp:
 		return sevOK
+	case EventBackupStarted:
+		return sevInfo
 	case EventStorageNearlyFull:
 		return sevWarning
 	case EventTest:

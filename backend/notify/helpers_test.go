@@ -53,6 +53,7 @@ func sampleEvent() Event {
 type request struct {
 	Method string
 	Path   string // escaped path, as sent
+	Query  string // raw query, as sent
 	Header http.Header
 	Body   []byte
 }
@@ -81,7 +82,7 @@ func newServer(t *testing.T, statuses ...int) *server {
 	s := &server{statuses: statuses}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		req := request{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: body}
+		req := request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body}
 		s.mu.Lock()
 		n := len(s.requests)
 		s.requests = append(s.requests, req)

@@ -10,15 +10,16 @@ import (
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
-// Notifier kinds. The first six are store's; KindDesktop is notify's own.
+// Notifier kinds, store's.
 const (
-	KindEmail    = store.NotifierEmail
-	KindSlack    = store.NotifierSlack
-	KindDiscord  = store.NotifierDiscord
-	KindTeams    = store.NotifierTeams
-	KindTelegram = store.NotifierTelegram
-	KindWebhook  = store.NotifierWebhook
-	KindDesktop  = "desktop"
+	KindEmail     = store.NotifierEmail
+	KindSlack     = store.NotifierSlack
+	KindDiscord   = store.NotifierDiscord
+	KindTeams     = store.NotifierTeams
+	KindTelegram  = store.NotifierTelegram
+	KindWebhook   = store.NotifierWebhook
+	KindDesktop   = store.NotifierDesktop
+	KindHeartbeat = store.NotifierHeartbeat
 )
 
 // Notifier is one notification channel.
@@ -43,18 +44,19 @@ type sender interface {
 type builder func(p *params) sender
 
 var builders = map[string]builder{
-	KindEmail:    buildEmail,
-	KindSlack:    buildSlack,
-	KindDiscord:  buildDiscord,
-	KindTeams:    buildTeams,
-	KindTelegram: buildTelegram,
-	KindWebhook:  buildWebhook,
-	KindDesktop:  buildDesktop,
+	KindEmail:     buildEmail,
+	KindSlack:     buildSlack,
+	KindDiscord:   buildDiscord,
+	KindTeams:     buildTeams,
+	KindTelegram:  buildTelegram,
+	KindWebhook:   buildWebhook,
+	KindDesktop:   buildDesktop,
+	KindHeartbeat: buildHeartbeat,
 }
 
 // Kinds lists the notifier kinds New builds.
 func Kinds() []string {
-	return []string{KindEmail, KindSlack, KindDiscord, KindTeams, KindTelegram, KindWebhook, KindDesktop}
+	return []string{KindEmail, KindSlack, KindDiscord, KindTeams, KindTelegram, KindWebhook, KindDesktop, KindHeartbeat}
 }
 
 // New builds a notifier from its stored configuration, which must carry its
@@ -112,7 +114,17 @@ type notifier struct {
 
 func (n *notifier) Name() string           { return n.name }
 func (n *notifier) Kind() string           { return n.kind }
-func (n *notifier) Wants(kind string) bool { return wants(n.events, kind) }
+func (n *notifier) Wants(kind string) bool { return wants(n.events, KindDefaultEvents(n.kind), kind) }
+
+// KindDefaultEvents are the events a notifier of kind with an empty Events
+// list receives: a heartbeat's backups started, succeeded and failed, the
+// others' DefaultEvents.
+func KindDefaultEvents(kind string) []string {
+	if kind == KindHeartbeat {
+		return slices.Clone(heartbeatEvents)
+	}
+	return DefaultEvents()
+}
 
 func (n *notifier) Send(ctx context.Context, ev Event) error {
 	if err := n.s.send(ctx, ev.normalized()); err != nil {

@@ -11,16 +11,17 @@ import (
 
 // Notifier kinds.
 const (
-	NotifierEmail    = "email"
-	NotifierSlack    = "slack"
-	NotifierDiscord  = "discord"
-	NotifierTeams    = "teams"
-	NotifierTelegram = "telegram"
-	NotifierWebhook  = "webhook"
-	NotifierDesktop  = "desktop" // this computer's notification area
+	NotifierEmail     = "email"
+	NotifierSlack     = "slack"
+	NotifierDiscord   = "discord"
+	NotifierTeams     = "teams"
+	NotifierTelegram  = "telegram"
+	NotifierWebhook   = "webhook"
+	NotifierDesktop   = "desktop"   // this computer's notification area
+	NotifierHeartbeat = "heartbeat" // a monitoring service's ping URL (healthchecks, Uptime Kuma)
 )
 
-var notifierKinds = []string{NotifierEmail, NotifierSlack, NotifierDiscord, NotifierTeams, NotifierTelegram, NotifierWebhook, NotifierDesktop}
+var notifierKinds = []string{NotifierEmail, NotifierSlack, NotifierDiscord, NotifierTeams, NotifierTelegram, NotifierWebhook, NotifierDesktop, NotifierHeartbeat}
 
 // NotifierConfig is a notification channel. Settings and Secrets are keyed by
 // names the notify package defines (e.g. "smtp_host" / "password",
