@@ -1078,7 +1078,7 @@ export function healthHistory(db: string, limit = 20): Promise<HealthCheck[]> {
   return call('read the connection checks', async () => ((await Databases.HealthHistory(db, limit)) ?? []) as unknown as HealthCheck[]);
 }
 
-export type NotifierKind = 'email' | 'slack' | 'discord' | 'teams' | 'telegram' | 'webhook' | 'desktop';
+export type NotifierKind = 'email' | 'slack' | 'discord' | 'teams' | 'telegram' | 'webhook' | 'desktop' | 'heartbeat';
 
 export interface NotifierView {
   id: number;

@@ -25,7 +25,20 @@ interface Field {
   description?: string;
   multiline?: boolean;
   required?: boolean;
+  /** A choice; each option's help shows under it once chosen. */
+  options?: { value: string; label: string; help: string }[];
 }
+
+/** The services a heartbeat pings (backend/notify/heartbeat.go). */
+const heartbeatServices = [
+  { value: 'healthchecks', label: 'Healthchecks.io', help: 'Pings <URL>/start, <URL> on success and <URL>/fail with the reason.' },
+  { value: 'uptime-kuma', label: 'Uptime Kuma (push)', help: 'Pushes status=up with the time taken, or status=down with the reason. Uptime Kuma has no start ping.' },
+  { value: 'url', label: 'Any URL', help: 'GET <URL>?event=start or ?event=success; POST <URL>?event=failure with the reason.' },
+];
+
+/** What a notifier with no events chosen receives. */
+const defaultEvents = (kind: string) => (kind === 'heartbeat' ? 'backups started, succeeded, failed' : 'failures and down/up');
+const heartbeatEvents = ['backup.started', 'backup.succeeded', 'backup.failed'];
 
 /** What each kind asks for (docs/NOTIFY.md). Secrets go to the Go side only. */
 const kinds: Record<NotifierKind, { label: string; fields: Field[] }> = {
@@ -61,6 +74,21 @@ const kinds: Record<NotifierKind, { label: string; fields: Field[] }> = {
     ],
   },
   desktop: { label: 'Desktop', fields: [] },
+  heartbeat: {
+    label: 'Heartbeat (healthchecks, Uptime Kuma)',
+    fields: [
+      { key: 'service', label: 'Service', required: true, options: heartbeatServices },
+      {
+        key: 'url',
+        label: 'Ping URL',
+        secret: true,
+        required: true,
+        placeholder: 'https://hc-ping.com/<ping-key>/{database}?create=1',
+        description: 'Kept encrypted: it holds the check’s token. {database} becomes each database’s name, so one notifier serves them all',
+      },
+      { key: 'database', label: 'Only this database', placeholder: 'Shop', description: 'For a URL without {database}: one check, one database' },
+    ],
+  },
 };
 
 /** Who hears about failures: email, chat, webhooks, the desktop. */
@@ -91,7 +119,7 @@ export function NotificationsPage() {
       </Group>
       <Text size="sm" c="dimmed">
         Failed backups, failed verifications and drills, and databases going down or coming back are sent to every notifier below (successes only where you ask). The desktop
-        shows failures even without one.
+        shows failures even without one. A heartbeat pings a monitoring service at each backup's start and end, so you hear when backups stop happening at all.
       </Text>
       {list.state.error && <ErrorNotice error={list.state.error} onRetry={list.reload} />}
       {error && <ErrorNotice error={error} />}
@@ -114,7 +142,9 @@ export function NotificationsPage() {
                       <Text size="xs" c="dimmed">
                         {kinds[n.kind as NotifierKind]?.label ?? n.kind}
                         {n.secretsSet.length > 0 ? ` · ${n.secretsSet.join(', ')} set ✓` : ''}
-                        {n.events.length > 0 ? ` · ${n.events.join(', ')}` : ' · failures and down/up'}
+                        {n.settings.service ? ` · ${n.settings.service}` : ''}
+                        {n.settings.database ? ` · ${n.settings.database} only` : ''}
+                        {n.events.length > 0 ? ` · ${n.events.join(', ')}` : ` · ${defaultEvents(n.kind)}`}
                       </Text>
                       {r && r !== 'running' && (
                         <Text size="sm" c={r.ok ? 'green' : 'red'} data-testid="notifier-test-result" className="selectable">
@@ -198,6 +228,7 @@ function AddNotifierDialog({ opened, onClose, onAdded }: { opened: boolean; onCl
           onChange={(v) => {
             setKind((v as NotifierKind) ?? 'email');
             setValues({});
+            setChosen([]);
             setTested(false);
           }}
           allowDeselect={false}
@@ -218,13 +249,31 @@ function AddNotifierDialog({ opened, onClose, onAdded }: { opened: boolean; onCl
               setTested(false);
             },
           };
+          if (f.options) {
+            const chosen = f.options.find((o) => o.value === values[f.key]);
+            return (
+              <Select
+                key={key}
+                label={f.label}
+                withAsterisk={f.required}
+                data={f.options.map(({ value, label }) => ({ value, label }))}
+                value={values[f.key] ?? null}
+                onChange={(v) => {
+                  setValues((old) => ({ ...old, [f.key]: v ?? '' }));
+                  setTested(false);
+                }}
+                description={chosen?.help ?? 'Choose the service that gave you the URL'}
+                data-testid={`field-${f.key}`}
+              />
+            );
+          }
           if (f.multiline) return <Textarea key={key} {...common} autosize minRows={2} />;
           return f.secret ? <PasswordInput key={key} {...common} /> : <TextInput key={key} {...common} />;
         })}
         <MultiSelect
           label="Events"
-          description="Empty: failures, verification and drill failures, database down/up"
-          data={(events.state.data ?? []).map((e) => ({ value: e.kind, label: e.label }))}
+          description={kind === 'heartbeat' ? 'Empty: backups started, succeeded and failed' : 'Empty: failures, verification and drill failures, database down/up'}
+          data={(events.state.data ?? []).filter((e) => kind !== 'heartbeat' || heartbeatEvents.includes(e.kind)).map((e) => ({ value: e.kind, label: e.label }))}
           value={chosen}
           onChange={setChosen}
           placeholder="The defaults"
