@@ -6,6 +6,7 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
+	"github.com/pgsafe/pgsafe/backend/oauth"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -42,6 +43,10 @@ func advice(err error) string {
 	var ra adviceFromAgent
 	if errors.As(err, &ra) {
 		return ra.advice
+	}
+	if errors.Is(err, oauth.ErrNoClientID) {
+		return "give your own OAuth client: `pgsafe settings oauth set KIND --client-id ID [--client-secret-stdin]`, " +
+			"or `--client-id ID` on `pgsafe storage add` (docs/STORAGE.md says how to register one)"
 	}
 	var de *store.DamagedError
 	if errors.As(err, &de) {

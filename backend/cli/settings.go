@@ -12,7 +12,7 @@ import (
 func init() {
 	register(func(root *cobra.Command, env *Env) {
 		s := &cobra.Command{Use: "settings", Short: "The settings database"}
-		s.AddCommand(settingsCheckCmd(env), settingsAcceptCmd(env))
+		s.AddCommand(settingsCheckCmd(env), settingsAcceptCmd(env), settingsOAuthCmd(env))
 		root.AddCommand(s)
 	})
 }

@@ -66,20 +66,30 @@ func storageAddCmd(env *Env) *cobra.Command {
          The password (Nextcloud: an app password) comes from --secret-stdin, else it is asked on
          the terminal. A server with a self-signed certificate is refused with the certificate's
          SHA-256 fingerprint: check it on the server, then pass it with --cert-sha256.
-  gdrive | dropbox | onedrive  [--folder PATH] [--no-browser] [--client-id ID]
+  gdrive | dropbox | onedrive  [--folder PATH] [--no-browser] [--client-id ID [--secret-stdin]]
          Google Drive, Dropbox, OneDrive: sign in in the system browser (with --no-browser the
          link is printed, to open anywhere on this computer); no password is typed into PgSafe.
-         The folder (default PgSafe) is created if missing.
+         The folder (default PgSafe) is created if missing. The OAuth client is --client-id
+         (with its client secret from --secret-stdin: Google desktop clients have one), else
+         your own from ` + "`pgsafe settings oauth set`" + `, else this PgSafe's.
   azure  --account A --container C [--prefix P] [--endpoint URL] (--secret-stdin | --sas-stdin)
          The storage account's access key comes from --secret-stdin or AZURE_STORAGE_KEY; a SAS
          token (or SAS URL) from --sas-stdin or AZURE_STORAGE_SAS_TOKEN. --endpoint is for Azurite
          (http://127.0.0.1:10000/ACCOUNT) or another cloud's blob endpoint.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if f.name == "" {
 				return errNoName
 			}
 			if serviceName(args[0]) != "" {
+				if f.secretStdin {
+					if cloud.clientID == "" {
+						return errors.New("--secret-stdin is the client secret of your own --client-id here: give --client-id too")
+					}
+					if cloud.clientSecret, err = f.secret(env); err != nil {
+						return err
+					}
+				}
 				return addCloud(env, keyFile, f.name, args[0], cloud)
 			}
 			c, err := f.config(env, args[0])

@@ -17,6 +17,7 @@ import (
 // cloudFlags are the cloud drives' `storage add` options.
 type cloudFlags struct {
 	folder, clientID string
+	clientSecret     string // from --secret-stdin
 	noBrowser        bool
 }
 
@@ -71,7 +72,7 @@ func addCloud(env *Env, keyFile, name, kind string, f cloudFlags) error {
 		return err
 	}
 	defer e.Close()
-	if _, err := e.AddCloudStorage(env.Ctx, engine.CloudInput{Name: name, Kind: kind, Folder: f.folder, ClientID: f.clientID},
+	if _, err := e.AddCloudStorage(env.Ctx, engine.CloudInput{Name: name, Kind: kind, Folder: f.folder, ClientID: f.clientID, ClientSecret: f.clientSecret},
 		f.opener(env, serviceName(kind))); err != nil {
 		return err
 	}

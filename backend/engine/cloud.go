@@ -33,7 +33,8 @@ type CloudInput struct {
 }
 
 // SettingOAuthClientID is the setting holding the user's own OAuth client
-// ID for a kind (and SettingOAuthClientSecret its secret, if it has one).
+// ID for a kind (and SettingOAuthClientSecret its secret, if it has one):
+// see oauthclients.go.
 func SettingOAuthClientID(kind string) string     { return "oauth." + kind + ".client_id" }
 func SettingOAuthClientSecret(kind string) string { return "oauth." + kind + ".client_secret" }
 
@@ -45,8 +46,13 @@ func (e *Engine) cloudProvider(ctx context.Context, kind, clientID, clientSecret
 		return p, fmt.Errorf("%q is not a cloud drive PgSafe can sign in to (gdrive, dropbox or onedrive)", kind)
 	}
 	if strings.TrimSpace(clientID) == "" {
-		clientID, _ = e.store.Setting(ctx, SettingOAuthClientID(kind))
-		clientSecret, _ = e.store.Setting(ctx, SettingOAuthClientSecret(kind))
+		var err error
+		if clientID, err = e.optionalSetting(ctx, SettingOAuthClientID(kind)); err != nil {
+			return p, fmt.Errorf("read your own %s client: %w", p.Name, err)
+		}
+		if clientSecret, err = e.optionalSetting(ctx, SettingOAuthClientSecret(kind)); err != nil {
+			return p, fmt.Errorf("read your own %s client: %w", p.Name, err)
+		}
 	}
 	return p.WithClient(clientID, clientSecret), nil
 }

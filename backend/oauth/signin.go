@@ -20,8 +20,9 @@ import (
 const SignInTimeout = 5 * time.Minute
 
 // ErrNoClientID: this build has no client ID for the provider and the user
-// gave none.
-var ErrNoClientID = errors.New("this PgSafe was built without an OAuth client ID for this service: enter your own client ID in Settings")
+// gave none. The window offers the user's own client in Settings, under Cloud drives;
+// the command line adds its own advice (backend/cli).
+var ErrNoClientID = errors.New("this PgSafe was built without an OAuth client ID for this service: enter your own client ID in Settings, under Cloud drives")
 
 // ErrSignInTimeout: the browser did not come back in time.
 var ErrSignInTimeout = errors.New("the sign-in was not finished in time: sign in again, and approve PgSafe in the browser window that opens")
@@ -57,7 +58,7 @@ type Grant struct {
 // (SignInTimeout if 0).
 func SignIn(ctx context.Context, p Provider, open func(url string) error, timeout time.Duration) (*Grant, error) {
 	if p.ClientID == "" {
-		return nil, ErrNoClientID
+		return nil, fmt.Errorf("sign in to %s: %w", p.Name, ErrNoClientID)
 	}
 	if timeout <= 0 {
 		timeout = SignInTimeout

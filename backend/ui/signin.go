@@ -22,8 +22,8 @@ type CloudForm struct {
 	Name   string `json:"name"`
 	Kind   string `json:"kind"`   // gdrive, dropbox, onedrive
 	Folder string `json:"folder"` // "" is PgSafe
-	// ClientID is the user's own OAuth client ID, if they have one.
-	ClientID string `json:"clientId"`
+	// The client is the user's own from Settings → Cloud drives
+	// (OAuthClients), else this build's.
 }
 
 // SignInStart is a sign-in waiting for the browser: open URL, then call
@@ -89,7 +89,7 @@ func (s *StorageService) StartSignIn(f CloudForm) (SignInStart, error) {
 	if err != nil {
 		return SignInStart{}, err
 	}
-	in := engine.CloudInput{Name: f.Name, Kind: f.Kind, Folder: f.Folder, ClientID: f.ClientID}
+	in := engine.CloudInput{Name: f.Name, Kind: f.Kind, Folder: f.Folder}
 	return s.core.signIns.start(func(ctx context.Context, open func(string) error) error {
 		_, err := e.AddCloudStorage(ctx, in, open)
 		return err

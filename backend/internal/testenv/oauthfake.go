@@ -21,7 +21,11 @@ import (
 // refreshes (rotating the refresh token when the provider does), answering
 // invalid_grant once the grant is revoked.
 type oauthFake struct {
-	ClientID      string
+	ClientID string
+	// ClientSecret, when set, is the client's secret: the token endpoint
+	// refuses a request without it (invalid_client), as Microsoft does for
+	// a client registered with one.
+	ClientSecret  string
 	authorizePath string
 	tokenPath     string
 	// need are authorize parameters without which the provider hands out
@@ -159,17 +163,17 @@ func (o *oauthFake) answer(w http.ResponseWriter, r *http.Request, allow bool) {
 
 func (o *oauthFake) token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
-	id, _, basic := r.BasicAuth()
+	id, secret, basic := r.BasicAuth()
 	if !basic {
-		id = r.PostForm.Get("client_id")
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	tokenErr := func(status int, code string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"error":%q,"error_description":"fake: %s"}`, code, code)
 	}
-	if id != o.ClientID {
-		tokenErr(http.StatusBadRequest, "invalid_client")
+	if id != o.ClientID || (o.ClientSecret != "" && secret != o.ClientSecret) {
+		tokenErr(http.StatusUnauthorized, "invalid_client")
 		return
 	}
 	o.mu.Lock()
