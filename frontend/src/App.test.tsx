@@ -23,6 +23,7 @@ vi.mock('./api', async (importOriginal) => {
     addDatabase: vi.fn(),
     listActivity: vi.fn(),
     verifyActivity: vi.fn(),
+    oauthClients: vi.fn(async () => []),
   };
 });
 

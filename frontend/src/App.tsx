@@ -40,6 +40,8 @@ const places: { id: Place; label: string; icon: ReactNode }[] = [
 
 export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
   const [place, setPlace] = useState<Place>(initialPlace);
+  // The Settings panel a link asked for (Storages → "Settings, under Cloud drives").
+  const [settingsSection, setSettingsSection] = useState<string | undefined>();
   const info = useCall(getAppInfo, 'read PgSafe’s version');
   const tools = useCall(getClientTools, 'look for PostgreSQL client tools');
   const key = useCall(getKeyStatus, 'read the master key’s status');
@@ -88,6 +90,7 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
             onClick={() =>
               leaveGuarded(() => {
                 setPlace(p.id);
+                setSettingsSection(undefined);
                 setOpen(null);
               })
             }
@@ -121,18 +124,26 @@ export function App({ initialPlace = 'overview' }: { initialPlace?: Place }) {
                 tools={tools}
                 databases={databases}
                 keyReady={ready}
-                onOpenSettings={() => setPlace('settings')}
+                onOpenSettings={() => {
+                  setSettingsSection(undefined);
+                  setPlace('settings');
+                }}
                 onAddDatabase={() => setAdding(true)}
                 onOpenDatabase={setOpen}
               />
             ) : place === 'storages' ? (
-              <StoragesPage />
+              <StoragesPage
+                onOpenSettings={(section) => {
+                  setSettingsSection(section);
+                  setPlace('settings');
+                }}
+              />
             ) : place === 'notifications' ? (
               <NotificationsPage />
             ) : place === 'activity' ? (
               <ActivityPage />
             ) : (
-              <SettingsPage info={info} tools={tools} keyStatus={key.state.data} />
+              <SettingsPage info={info} tools={tools} keyStatus={key.state.data} section={settingsSection} />
             )}
           </div>
           <UnsavedChangesDialog />

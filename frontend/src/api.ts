@@ -14,7 +14,7 @@ import * as Schedules from './wailsjs/go/ui/ScheduleService';
 import * as AppShell from './wailsjs/go/main/App';
 import { EventsOn } from './wailsjs/runtime/runtime';
 import { BrowserOpenURL, ClipboardSetText } from './wailsjs/runtime/runtime';
-import type { ui } from './wailsjs/go/models';
+import type { engine, ui } from './wailsjs/go/models';
 import { formatBytes, formatDateTime, formatDuration, formatRelative } from './format';
 
 export interface AppInfo {
@@ -630,8 +630,23 @@ export interface CloudForm {
   name: string;
   kind: CloudKind;
   folder: string;
-  /** The user's own OAuth client ID, if they have one. */
-  clientId: string;
+}
+
+/** A cloud drive's OAuth client: whether this build has one, and the user's own (the secret only as set or not). */
+export type OAuthClient = engine.OAuthClient;
+
+export function oauthClients(): Promise<OAuthClient[]> {
+  return call('read the cloud drives’ OAuth clients', async () => (await Storages.OAuthClients()) ?? []);
+}
+
+/** Saves the user's own client for a cloud drive's next sign-in; an empty secret keeps the saved one (same client ID). */
+export function setOAuthClient(kind: CloudKind, clientId: string, clientSecret: string): Promise<OAuthClient[]> {
+  return call(`save your own ${cloudNames[kind].service} client`, async () => (await Storages.SetOAuthClient({ kind, clientId, clientSecret })) ?? []);
+}
+
+/** Forgets the user's own client for a cloud drive: the next sign-in uses this build's. */
+export function clearOAuthClient(kind: CloudKind): Promise<OAuthClient[]> {
+  return call(`clear your own ${cloudNames[kind].service} client`, async () => (await Storages.ClearOAuthClient(kind)) ?? []);
 }
 
 /**

@@ -36,6 +36,11 @@ func TestBrowser(t *testing.T) {
 	backupDir := t.TempDir()
 	dav := testenv.WebDAV(t)
 	google := fakegoogle.Start(t) // no real Google here: gdrive.test.mjs signs in to this
+	// nor Dropbox or Microsoft: clouddrives.test.mjs signs in to these; the
+	// OneDrive client has a secret, which its token endpoint requires.
+	dropbox := testenv.Dropbox(t)
+	onedrive := testenv.OneDrive(t)
+	onedrive.OAuth.ClientSecret = "od-e2e-secret-5a1c9e7b"
 	az := testenv.Azurite(t)
 	az.CreateContainer(t, "e2e-azure")
 
@@ -52,6 +57,9 @@ func TestBrowser(t *testing.T) {
 		"E2E_S3_ACCESS_KEY="+s3.AccessKey, "E2E_S3_SECRET_KEY="+s3.SecretKey,
 		"E2E_WEBDAV_URL="+dav.URL, "E2E_WEBDAV_USER="+dav.User, "E2E_WEBDAV_PASSWORD="+dav.Password, "E2E_WEBDAV_DIR="+dav.Root,
 		"E2E_GOOGLE_URL="+google.URL, "E2E_GOOGLE_CLIENT_ID="+google.ClientID,
+		"E2E_DROPBOX_URL="+dropbox.URL, "E2E_DROPBOX_CLIENT_ID="+dropbox.OAuth.ClientID,
+		"E2E_ONEDRIVE_URL="+onedrive.URL, "E2E_ONEDRIVE_CLIENT_ID="+onedrive.OAuth.ClientID,
+		"E2E_ONEDRIVE_CLIENT_SECRET="+onedrive.OAuth.ClientSecret,
 		"E2E_AZURE_ENDPOINT="+az.Endpoint, "E2E_AZURE_ACCOUNT="+az.Account, "E2E_AZURE_KEY="+az.Key,
 		"E2E_AZURE_CONTAINER=e2e-azure")
 	if name, _, _, ok := testenv.ServerAccount(t); ok {

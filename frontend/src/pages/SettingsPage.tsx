@@ -12,9 +12,10 @@ import {
   type MantineColorScheme,
 } from '@mantine/core';
 import { IconDeviceDesktop, IconMoon, IconSun } from '@tabler/icons-react';
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import type { AppInfo, ClientTools, KeyStatus } from '../api';
 import { ClientToolsPanel } from '../components/ClientToolsPanel';
+import { CloudDrivesPanel } from '../components/CloudDrivesPanel';
 import { DesktopPanel } from '../components/DesktopPanel';
 import { DrillServerPanel } from '../components/DrillServerPanel';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -27,6 +28,8 @@ interface Props {
   info: Call<AppInfo>;
   tools: Call<ClientTools>;
   keyStatus?: KeyStatus;
+  /** A panel to scroll to when the page opens (its heading's id, e.g. "cloud-title"). */
+  section?: string;
 }
 
 const sourceText: Record<string, string> = {
@@ -36,7 +39,11 @@ const sourceText: Record<string, string> = {
   'protected-key-file': 'in a passphrase-protected key file',
 };
 
-export function SettingsPage({ info, tools, keyStatus }: Props) {
+export function SettingsPage({ info, tools, keyStatus, section }: Props) {
+  useEffect(() => {
+    // The whole panel (its border too), not only its heading.
+    if (section) document.getElementById(section)?.closest('section')?.scrollIntoView({ block: 'start' });
+  }, [section, keyStatus?.ready]);
   return (
     <Stack gap="lg">
       <Title order={1} size="h3">
@@ -62,6 +69,7 @@ export function SettingsPage({ info, tools, keyStatus }: Props) {
       </Paper>
       <ClientToolsPanel tools={tools} />
       {keyStatus?.ready && <DrillServerPanel />}
+      {keyStatus?.ready && <CloudDrivesPanel />}
       <DataPanel info={info} />
       <DesktopPanel />
       <AppearancePanel />

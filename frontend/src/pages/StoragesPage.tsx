@@ -22,7 +22,8 @@ const storageKinds: { value: StorageKind; label: string }[] = [
 const kindLabel: Record<string, string> = { local: 'Folder', s3: 'S3', sftp: 'SFTP', webdav: 'WebDAV', azure: 'Azure', gdrive: 'Google Drive', dropbox: 'Dropbox', onedrive: 'OneDrive' };
 
 /** Where backups are kept: list, test, add, remove. */
-export function StoragesPage() {
+/** onOpenSettings opens Settings at a panel (the add dialog's link to the cloud drives' clients). */
+export function StoragesPage({ onOpenSettings }: { onOpenSettings?: (section: string) => void } = {}) {
   const storages = useCall(listStorages, 'list your storages');
   const [adding, setAdding] = useState(false);
   const { results, test } = useRowTests(testStorage, 'Works: wrote, read back and deleted a test file', 'test storage');
@@ -97,7 +98,7 @@ export function StoragesPage() {
           </Table>
         )}
       </Paper>
-      <AddStorageDialog opened={adding} onClose={() => setAdding(false)} onAdded={storages.reload} />
+      <AddStorageDialog opened={adding} onClose={() => setAdding(false)} onAdded={storages.reload} onOpenSettings={onOpenSettings} />
       <RemoveDialog name={removing} onClose={() => setRemoving(null)} onRemoved={storages.reload} />
     </Stack>
   );
@@ -182,7 +183,17 @@ const empty: StorageForm = {
   account: '', container: '', accountKey: '', sas: '',
 };
 
-export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean; onClose: () => void; onAdded: () => void }) {
+export function AddStorageDialog({
+  opened,
+  onClose,
+  onAdded,
+  onOpenSettings,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  onAdded: () => void;
+  onOpenSettings?: (section: string) => void;
+}) {
   const [f, setF] = useState<StorageForm>(empty);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -334,6 +345,13 @@ export function AddStorageDialog({ opened, onClose, onAdded }: { opened: boolean
             kind={f.kind as CloudKind}
             name={f.name}
             onCancel={close}
+            onOpenSettings={
+              onOpenSettings &&
+              (() => {
+                close();
+                onOpenSettings('cloud-title');
+              })
+            }
             onAdded={() => {
               onAdded();
               close();
