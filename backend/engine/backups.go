@@ -70,11 +70,16 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	}
 	e.notifyStarted(ctx, c.Name)
 
-	targets, closeAll, err := e.targets(ctx, c.StorageIDs)
-	if err != nil {
-		return nil, e.failBackup(ctx, &rec, c.Name, err)
-	}
+	// A storage that cannot be opened fails its copy; the backup goes to
+	// the others (partial), and fails only when none can be opened.
+	targets, closeAll, unopened := e.openTargets(ctx, c.StorageIDs)
 	defer closeAll()
+	if len(targets) == 0 {
+		for _, f := range unopened {
+			e.setCopy(ctx, rec.ID, f.Target, store.CopyFailed, 0, "", f.Err)
+		}
+		return nil, e.failBackup(ctx, &rec, c.Name, unopenedError(unopened))
+	}
 	defer e.sweepAfterBackup(ctx, d.ID, targets)
 	cfg, closeTunnel, err := connect(ctx, c)
 	if err != nil {
@@ -92,6 +97,9 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	ph.Done("pg_dump installs, audit witness")
 	res, err := backup.Run(ctx, job)
 	ph.Done("backup.Run")
+	if err == nil {
+		res.Failed = append(res.Failed, unopened...)
+	}
 	if err != nil {
 		// Only a failure of the storages themselves is theirs to show: a
 		// refused password or a pg_dump error wrote nothing anywhere.
@@ -106,7 +114,7 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	rec.Status, rec.FinishedAt = store.StatusSucceeded, m.Finished
 	rec.RawSize, rec.StoredSize = m.RawSize, m.StoredSize
 	if len(res.Failed) > 0 {
-		rec.Error = partialMessage(res.Failed, len(targets))
+		rec.Error = partialMessage(res.Failed, len(targets)+len(unopened))
 	}
 	if rec.Manifest, err = json.Marshal(m); err != nil {
 		return nil, err
@@ -148,6 +156,19 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 }
 
 // partialMessage says which storages lack a backup that others hold.
+// unopenedError is the failure of a backup none of whose storages could be
+// opened: each one's reason.
+func unopenedError(failed []backup.TargetError) error {
+	errs := make([]error, len(failed))
+	for i, f := range failed {
+		errs[i] = f.Err
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return fmt.Errorf("no storage could be opened: %w", errors.Join(errs...))
+}
+
 func partialMessage(failed []backup.TargetError, of int) string {
 	msg := fmt.Sprintf("written to %d of %d storages; ", of-len(failed), of)
 	for i, f := range failed {

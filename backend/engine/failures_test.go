@@ -79,6 +79,75 @@ func TestBackupSurvivesAStorageDroppingOut(t *testing.T) {
 	}
 }
 
+// A storage that vanished before the backup (a USB drive unplugged: its
+// folder is gone) fails its copy, saying why and what to do, and the backup
+// still goes to the storage that is there (partial); with no storage left,
+// the backup fails, its copy blamed on the storage, and the missing folder
+// is not created (it would fill the system disk).
+func TestBackupWithAStorageGone(t *testing.T) {
+	e, audit := newEngine(t)
+	ctx := context.Background()
+	srv := testenv.Postgres(t)
+	srv.CreateDB(t, "shop")
+	srv.Exec(t, "shop", `CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 50);
+		CREATE ROLE gone_reader LOGIN PASSWORD 'reader-pw-31'; GRANT SELECT ON orders TO gone_reader;`)
+	url := strings.Replace(srv.URL("shop"), srv.User+":"+srv.Password, "gone_reader:reader-pw-31", 1)
+	nas, usb := t.TempDir(), filepath.Join(t.TempDir(), "usb")
+	if err := os.Mkdir(usb, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{"nas": nas, "usb": usb} {
+		if _, err := e.AddStorage(ctx, store.StorageConfig{Name: name, Kind: store.StorageLocal, Local: &store.LocalStorage{Path: dir}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.AddDatabase(ctx, DatabaseInput{Name: "shop", URL: url, StorageNames: []string{"nas", "usb"}}, AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(usb); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.BackupNow(ctx, "shop", store.OriginManual, nil)
+	if err != nil {
+		t.Fatalf("a backup with one of two storages gone: %v", err)
+	}
+	if b.Status != store.StatusSucceeded || !strings.HasPrefix(b.Error, "written to 1 of 2 storages; storage usb: the folder "+usb+" does not exist: ") {
+		t.Fatalf("backup %s: %q", b.Status, b.Error)
+	}
+	copies := map[store.CopyStatus]int{}
+	for _, c := range b.Copies {
+		copies[c.Status]++
+		if c.Status == store.CopyFailed && !strings.Contains(c.Error, "mount the drive") {
+			t.Errorf("the failed copy does not say what to do: %+v", c)
+		}
+	}
+	if copies[store.CopyWritten] != 1 || copies[store.CopyFailed] != 1 {
+		t.Fatalf("copies %+v", b.Copies)
+	}
+	if res, err := e.VerifyBackup(ctx, *b, ""); err != nil || !res.OK {
+		t.Fatalf("verify the copy on nas: %+v %v", res, err)
+	}
+	if !strings.Contains(audit.actions(), "backup.finished:partial") {
+		t.Fatalf("audit: %s", audit.actions())
+	}
+
+	// Only the storage that is gone: the backup fails, blamed on it.
+	if err := e.SetDatabaseStorages(ctx, "shop", []string{"usb"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.BackupNow(ctx, "shop", store.OriginManual, nil); err == nil || !strings.Contains(err.Error(), "does not exist: create it, or mount the drive") {
+		t.Fatalf("a backup to a storage gone: %v", err)
+	}
+	rows, err := e.BackupHistory(ctx, "shop", 1)
+	if err != nil || len(rows) != 1 || rows[0].Status != string(store.StatusFailed) || rows[0].Blame != "storage" ||
+		len(rows[0].Copies) != 1 || rows[0].Copies[0].Storage != "usb" || rows[0].Copies[0].Status != string(store.CopyFailed) {
+		t.Fatalf("history %+v, %v", rows, err)
+	}
+	if _, err := os.Stat(usb); !os.IsNotExist(err) {
+		t.Fatalf("the missing storage folder was created: %v", err)
+	}
+}
+
 // A full disk fails the backup with a reason that says so, and leaves no
 // file behind. It needs a small filesystem: a tmpfs, which only root can
 // mount (CI runs as root).

@@ -99,11 +99,13 @@ func (e *Engine) backupServer(ctx context.Context, d store.Database, c store.Dat
 	if err := e.record(ctx, Event{Action: "backup.started", Target: c.Name, Fields: fields}); err != nil {
 		return nil, e.failBackup(ctx, &rec, c.Name, err)
 	}
-	targets, closeAll, err := e.targets(ctx, c.StorageIDs)
-	if err != nil {
-		return nil, e.failBackup(ctx, &rec, c.Name, err)
-	}
+	// The run's manifest goes to the storages that open; each database's
+	// backup says which storage it could not reach (partial).
+	targets, closeAll, unopened := e.openTargets(ctx, c.StorageIDs)
 	defer closeAll()
+	if len(targets) == 0 {
+		return nil, e.failBackup(ctx, &rec, c.Name, unopenedError(unopened))
+	}
 
 	listed, globals, err := e.listServer(ctx, c)
 	if err != nil {

@@ -196,29 +196,46 @@ func probe(ctx context.Context, s storage.Storage) error {
 	return nil
 }
 
-// targets opens the storages a backup goes to.
+// targets opens every one of the storages ids, or none: the first that
+// cannot be opened is the error.
 func (e *Engine) targets(ctx context.Context, ids []int64) ([]backup.Target, func(), error) {
-	var out []backup.Target
+	out, closeAll, failed := e.openTargets(ctx, ids)
+	if len(failed) > 0 {
+		closeAll()
+		return nil, nil, failed[0].Err
+	}
+	return out, closeAll, nil
+}
+
+// openTargets opens the storages ids, going on past those that cannot be
+// opened (a drive unplugged, a server gone, a grant revoked): a backup to
+// two storages still reaches the one that works. failed says which could
+// not be opened, and why.
+func (e *Engine) openTargets(ctx context.Context, ids []int64) (out []backup.Target, closeAll func(), failed []backup.TargetError) {
 	var closers []func()
-	closeAll := func() {
+	closeAll = func() {
 		for _, c := range closers {
 			c()
 		}
 	}
 	for _, id := range ids {
+		t := backup.Target{ID: strconv.FormatInt(id, 10), Name: fmt.Sprintf("storage %d", id)}
 		c, err := e.store.StorageCredentials(ctx, id)
 		if err != nil {
-			return nil, nil, fmt.Errorf("storage %d: %w", id, err)
+			failed = append(failed, backup.TargetError{Target: t, Err: fmt.Errorf("storage %d: %w", id, err)})
+			continue
 		}
+		t.Name = c.Name
 		s, closeS, err := e.openStorage(ctx, c)
 		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("storage %s: %w", c.Name, err)
+			failed = append(failed, backup.TargetError{Target: t, Err: fmt.Errorf("storage %s: %w", c.Name, err)})
+			continue
 		}
 		closers = append(closers, closeS)
-		out = append(out, backup.Target{ID: strconv.FormatInt(id, 10), Name: c.Name, Storage: s})
+		t.Storage = s
+		out = append(out, t)
 	}
-	return out, closeAll, nil
+	return out, closeAll, failed
 }
 
 // StorageWhere describes where a storage is, without secrets.

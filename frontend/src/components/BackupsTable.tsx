@@ -38,7 +38,6 @@ function ReasonRow({ b, cols }: { b: BackupRow; cols: number }) {
   );
 }
 
-/** What a status badge says on hover when the backup has no error to show. */
 /** A kept copy's reason, short, beside its badge: "kept until 2027-01-05: the storage's lock" → "locked to Jan 5" (the year when not this one). */
 export function keptShort(kept: string, now = new Date()): string {
   const until = /^kept until (\d{4})-(\d{2})-(\d{2}): the storage's lock$/.exec(kept);
@@ -48,6 +47,7 @@ export function keptShort(kept: string, now = new Date()): string {
   return `locked to ${d.toLocaleDateString(undefined, opts)}`;
 }
 
+/** What a status badge says on hover when the backup has no error to show. */
 const statusHint: Record<string, string> = { pruned: 'Retention deleted this backup from every storage: it can no longer be restored' };
 
 interface RowActions {
