@@ -33,6 +33,7 @@ type storageFlags struct {
 	port                                         int
 	secretStdin                                  bool
 	url, certSHA256                              string
+	allowHTTP                                    bool
 	lockDays                                     int
 	lockMode                                     string
 	azureAccount, azureContainer                 string
@@ -61,8 +62,10 @@ func storageAddCmd(env *Env) *cobra.Command {
          The password (or, with --ssh-key, the key's passphrase) comes from --secret-stdin.
          Without --host-key or --known-hosts the server's key fingerprint is shown and nothing is
          stored: check it, then pass the printed --host-key line.
-  webdav --url URL --user U [--secret-stdin] [--cert-sha256 HEX]
+  webdav --url URL --user U [--secret-stdin] [--cert-sha256 HEX] [--allow-http]
          A folder on a WebDAV server (Nextcloud: https://HOST/remote.php/dav/files/USER/FOLDER/).
+         An http:// address of another machine is refused (the password would travel unencrypted)
+         unless --allow-http says the network is trusted; this machine (localhost) needs no flag.
          The password (Nextcloud: an app password) comes from --secret-stdin, else it is asked on
          the terminal. A server with a self-signed certificate is refused with the certificate's
          SHA-256 fingerprint: check it on the server, then pass it with --cert-sha256.
@@ -139,6 +142,7 @@ func storageAddCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.user, "user", "", "sftp, webdav: the user")
 	fl.StringVar(&f.url, "url", "", "webdav: the folder's address")
 	fl.StringVar(&f.certSHA256, "cert-sha256", "", "webdav: pin the server's self-signed certificate (its SHA-256 fingerprint)")
+	fl.BoolVar(&f.allowHTTP, "allow-http", false, "webdav: accept an http:// address of another machine (the password travels unencrypted: a trusted network only)")
 	fl.StringVar(&f.sshKey, "ssh-key", "", "sftp: a private key file")
 	fl.StringVar(&f.hostKey, "host-key", "", "sftp: the server's host key (\"ssh-ed25519 AAAA…\")")
 	fl.StringVar(&f.knownHosts, "known-hosts", "", "sftp: a known_hosts file holding the server's key")
@@ -210,6 +214,9 @@ func (f storageFlags) config(env *Env, kind string) (store.StorageConfig, error)
 		if f.url == "" || f.user == "" {
 			return store.StorageConfig{}, errors.New("give the folder's address and the user: --url https://HOST/PATH/ --user U")
 		}
+		if engine.WebDAVPlainHTTP(f.url) && !f.allowHTTP {
+			return store.StorageConfig{}, errors.New("the address starts with http://, so the WebDAV password would travel unencrypted over the network: use an https:// address, or pass --allow-http for a server on a trusted network (the same machine or your LAN)")
+		}
 		secret, err := f.secret(env)
 		if err != nil {
 			return store.StorageConfig{}, err
@@ -219,7 +226,7 @@ func (f storageFlags) config(env *Env, kind string) (store.StorageConfig, error)
 				return store.StorageConfig{}, err
 			}
 		}
-		in.URL, in.User, in.Password, in.CertSHA256 = f.url, f.user, secret, f.certSHA256
+		in.URL, in.User, in.Password, in.CertSHA256, in.AllowHTTP = f.url, f.user, secret, f.certSHA256, f.allowHTTP
 	case "azure":
 		if err := f.azure(env, &in); err != nil {
 			return store.StorageConfig{}, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgsafe/pgsafe/backend/notify"
+	"github.com/pgsafe/pgsafe/backend/storage/webdav"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
 
@@ -47,6 +48,7 @@ type StorageInput struct {
 	// WebDAV (User and Password above)
 	URL        string // the folder's address
 	CertSHA256 string // a pinned self-signed certificate's SHA-256
+	AllowHTTP  bool   // send the password over plain http (a trusted network)
 	// Azure Blob Storage (and Endpoint, Prefix above)
 	Account    string
 	Container  string
@@ -70,7 +72,7 @@ func (in StorageInput) Config() (store.StorageConfig, error) {
 			KeyPath: in.KeyPath, KeyPassphrase: store.NewSecret(in.KeyPassphrase), HostKey: in.HostKey, KnownHostsPath: in.KnownHosts, Path: in.Path}
 	case store.StorageWebDAV:
 		c.WebDAV = &store.WebDAVStorage{URL: strings.TrimSpace(in.URL), User: strings.TrimSpace(in.User),
-			Password: store.NewSecret(in.Password), CertSHA256: strings.TrimSpace(in.CertSHA256)}
+			Password: store.NewSecret(in.Password), CertSHA256: strings.TrimSpace(in.CertSHA256), AllowHTTP: in.AllowHTTP}
 	case store.StorageAzure:
 		c.Azure = &store.AzureStorage{Account: strings.TrimSpace(in.Account), Container: strings.TrimSpace(in.Container),
 			Prefix: in.Prefix, Endpoint: strings.TrimSpace(in.Endpoint),
@@ -80,6 +82,11 @@ func (in StorageInput) Config() (store.StorageConfig, error) {
 	}
 	return c, nil
 }
+
+// WebDAVPlainHTTP says whether a WebDAV folder address is http:// to a
+// machine other than this one: the password would travel unencrypted, and
+// AddStorage refuses it unless StorageInput.AllowHTTP is set.
+func WebDAVPlainHTTP(url string) bool { return webdav.PlainHTTP(url) }
 
 // StorageSecretSet says whether the storage has its secret: S3's secret
 // key, SFTP's password, private key or key file, WebDAV's password.

@@ -89,6 +89,11 @@ func (e *Engine) AddStorage(ctx context.Context, c store.StorageConfig) (int64, 
 	if _, err := e.store.StorageByName(ctx, c.Name); err == nil {
 		return 0, fmt.Errorf("a storage named %q exists already: choose another name", c.Name)
 	}
+	if c.WebDAV != nil {
+		if err := webdav.CheckTransport(c.WebDAV.URL, c.WebDAV.Password.IsSet(), c.WebDAV.AllowHTTP); err != nil {
+			return 0, err
+		}
+	}
 	s, closeS, err := e.openStorage(ctx, c)
 	if err != nil {
 		return 0, err

@@ -104,6 +104,10 @@ type WebDAVStorage struct {
 	// CertSHA256 pins a self-signed certificate (hex SHA-256); empty: the
 	// system's trusted certificates decide.
 	CertSHA256 string `json:"cert_sha256"`
+	// AllowHTTP: the user chose to send the password over plain http to a
+	// server that is not this machine (a trusted network); without it such
+	// an address is refused when the storage is added.
+	AllowHTTP bool `json:"allow_http,omitempty"`
 }
 
 // AzureStorage is a container of an Azure storage account, reached with the

@@ -58,6 +58,9 @@ type StorageForm struct {
 	// WebDAV (User and Password above)
 	URL        string `json:"url"`        // the folder's address
 	CertSHA256 string `json:"certSha256"` // a self-signed certificate's fingerprint the user checked
+	// AllowHTTP: the user ticked "Send the password unencrypted" for an
+	// http:// address of another machine (the engine refuses it without).
+	AllowHTTP bool `json:"allowHttp"`
 	// Azure Blob Storage (and Endpoint, Prefix above)
 	Account    string `json:"account"`
 	Container  string `json:"container"`
@@ -70,7 +73,7 @@ func (f StorageForm) config() (store.StorageConfig, error) {
 		Prefix: f.Prefix, PathStyle: f.PathStyle, StorageClass: f.StorageClass, SSE: f.SSE, AccessKeyID: f.AccessKeyID, SecretKey: f.SecretKey,
 		ObjectLockDays: f.ObjectLockDays, ObjectLockMode: f.ObjectLockMode,
 		Host: f.Host, Port: f.Port, User: f.User, Password: f.Password, KeyPath: f.KeyPath, KeyPassphrase: f.KeyPassphrase, HostKey: f.HostKey,
-		URL: f.URL, CertSHA256: f.CertSHA256}
+		URL: f.URL, CertSHA256: f.CertSHA256, AllowHTTP: f.AllowHTTP}
 	in.Account, in.Container, in.AccountKey, in.SAS = f.Account, f.Container, f.AccountKey, f.SAS
 	return in.Config()
 }

@@ -46,9 +46,24 @@ describe('a WebDAV storage through the window', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByText('WebDAV', { exact: true }).click();
     await dialog.getByLabel('Name').fill('nas');
-    await dialog.getByRole('textbox', { name: 'Folder address' }).fill(env.E2E_WEBDAV_URL);
     await dialog.getByRole('textbox', { name: 'User' }).fill(env.E2E_WEBDAV_USER);
     await dialog.getByRole('textbox', { name: 'Password' }).fill('not-the-password');
+    // http:// to another machine (0.0.0.0 is not a loopback address): a
+    // warning, and Save waits for the user's consent.
+    await dialog.getByRole('textbox', { name: 'Folder address' }).fill(env.E2E_WEBDAV_URL.replace('127.0.0.1', '0.0.0.0'));
+    const warning = dialog.getByText('The password would travel unencrypted');
+    await warning.waitFor();
+    const save = dialog.getByRole('button', { name: 'Test and save' });
+    assert.equal(await save.isDisabled(), true, 'Save waits for the consent');
+    const consent = dialog.getByRole('checkbox', { name: 'Send the password unencrypted (trusted network only)' });
+    await consent.check();
+    assert.equal(await save.isEnabled(), true, 'the consent enables Save');
+    await consent.uncheck();
+    await shot('storage-webdav-plain-http');
+    // This machine over http needs no consent.
+    await dialog.getByRole('textbox', { name: 'Folder address' }).fill(env.E2E_WEBDAV_URL);
+    await warning.waitFor({ state: 'detached' });
+    assert.equal(await save.isEnabled(), true);
     await dialog.getByRole('button', { name: 'Test and save' }).click();
     const problem = dialog.getByRole('alert');
     await problem.waitFor({ timeout: 60_000 });

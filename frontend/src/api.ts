@@ -607,6 +607,8 @@ export interface StorageForm {
   /** WebDAV: the folder's address, and a self-signed certificate's SHA-256 the user checked. */
   url: string;
   certSha256: string;
+  /** WebDAV: the user agreed to send the password over plain http to another machine (the Go side refuses it without). */
+  allowHttp: boolean;
   // Azure Blob Storage (and endpoint, prefix)
   account: string;
   container: string;

@@ -175,10 +175,28 @@ function ObjectLockFields({ days, mode, onChange }: { days: number; mode: string
   );
 }
 
+/**
+ * plainHttp says whether a WebDAV address is http:// to a machine other than
+ * this one (localhost, 127.0.0.0/8, ::1): Basic auth would send the password
+ * readable on the network. The Go side refuses it without the user's consent
+ * by the same rule (webdav.PlainHTTP).
+ */
+function plainHttp(raw: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(raw.trim());
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'http:') return false;
+  const host = u.hostname.toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+  return !(host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host));
+}
+
 const empty: StorageForm = {
   name: '', kind: 'local', path: '', endpoint: '', region: '', bucket: '', prefix: '', pathStyle: false, storageClass: '', sse: '',
   accessKeyId: '', secretKey: '', host: '', port: 22, user: '', password: '', keyPath: '', keyPassphrase: '', hostKey: '',
-  url: '', certSha256: '',
+  url: '', certSha256: '', allowHttp: false,
   objectLockDays: 0, objectLockMode: '',
   account: '', container: '', accountKey: '', sas: '',
 };
@@ -211,7 +229,7 @@ export function AddStorageDialog({
     setBusy(true);
     setError(null);
     try {
-      await addStorage({ ...f, hostKey: f.kind === 'sftp' && trusted && fingerprint ? fingerprint.key : '' });
+      await addStorage({ ...f, hostKey: f.kind === 'sftp' && trusted && fingerprint ? fingerprint.key : '', allowHttp: f.kind === 'webdav' && insecure && f.allowHttp });
       onAdded();
       close();
     } catch (e) {
@@ -238,7 +256,8 @@ export function AddStorageDialog({
       setError(toApiError('open the folder chooser', e));
     }
   };
-  const ready = f.name !== '' && (f.kind !== 'sftp' || trusted);
+  const insecure = f.kind === 'webdav' && plainHttp(f.url);
+  const ready = f.name !== '' && (f.kind !== 'sftp' || trusted) && (!insecure || f.allowHttp);
   const cloud = cloudKinds.includes(f.kind as CloudKind);
   return (
     <Modal opened={opened} onClose={close} title="Add storage" size="lg">
@@ -327,6 +346,14 @@ export function AddStorageDialog({
               value={f.url}
               onChange={(e) => set({ url: e.currentTarget.value })}
             />
+            {insecure && (
+              <Alert variant="light" color="orange" title="The password would travel unencrypted">
+                <Text size="sm">
+                  This address starts with http://: the backups are encrypted anyway, but the WebDAV password is sent in clear, readable by anyone on the network between this computer and the server. Use https:// if the server offers it.
+                </Text>
+                <Checkbox mt="xs" label="Send the password unencrypted (trusted network only)" checked={f.allowHttp} onChange={(e) => set({ allowHttp: e.currentTarget.checked })} />
+              </Alert>
+            )}
             <Group grow>
               <TextInput label="User" value={f.user} onChange={(e) => set({ user: e.currentTarget.value })} />
               <PasswordInput label="Password" description="Nextcloud: an app password" value={f.password} onChange={(e) => set({ password: e.currentTarget.value })} />
