@@ -6,7 +6,6 @@ import (
 
 	"github.com/pgsafe/pgsafe/backend/engine"
 	"github.com/pgsafe/pgsafe/backend/keys"
-	"github.com/pgsafe/pgsafe/backend/oauth"
 	"github.com/pgsafe/pgsafe/backend/restore"
 	"github.com/pgsafe/pgsafe/backend/store"
 )
@@ -44,7 +43,7 @@ func advice(err error) string {
 	if errors.As(err, &ra) {
 		return ra.advice
 	}
-	if errors.Is(err, oauth.ErrNoClientID) {
+	if errors.Is(err, engine.ErrNoClientID) {
 		return "give your own OAuth client: `pgsafe settings oauth set KIND --client-id ID [--client-secret-stdin]`, " +
 			"or `--client-id ID` on `pgsafe storage add` (docs/STORAGE.md says how to register one)"
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgsafe/pgsafe/backend/engine"
-	"github.com/pgsafe/pgsafe/backend/oauth"
 )
 
 // `pgsafe settings oauth`: the user's own OAuth clients for the cloud
@@ -95,8 +94,8 @@ func settingsOAuthClearCmd(env *Env) *cobra.Command {
 			if err := e.ClearOAuthClient(env.Ctx, args[0]); err != nil {
 				return err
 			}
-			if p, ok := oauth.Lookup(args[0]); ok && p.ClientID == "" {
-				fmt.Fprintf(env.Stdout, "your own %s client is cleared; this PgSafe has none of its own, so signing in to %s needs a client again\n", p.Name, p.Name)
+			if service, builtIn := engine.BuildHasClient(args[0]); !builtIn {
+				fmt.Fprintf(env.Stdout, "your own %s client is cleared; this PgSafe has none of its own, so signing in to %s needs a client again\n", service, service)
 				return nil
 			}
 			fmt.Fprintf(env.Stdout, "your own %s client is cleared: the next sign-in uses this PgSafe's\n", serviceName(args[0]))

@@ -283,7 +283,7 @@ func TestKeepWitness(t *testing.T) {
 		e.keepWitness(ctx, w(i))
 	}
 	got := kept()
-	if len(got) != witnessBackups || got[0] != *w(2+witnessBackups) || got[witnessBackups-1] != *w(3) {
+	if len(got) != witnessBackups || got[0] != *w(2 + witnessBackups) || got[witnessBackups-1] != *w(3) {
 		t.Fatalf("kept %d witnesses, newest %+v, oldest %+v; want %d from %d down to 3", len(got), got[0], got[len(got)-1], witnessBackups, 2+witnessBackups)
 	}
 	ws, err := e.auditWitnesses(ctx)

@@ -18,6 +18,20 @@ import (
 // A storage keeps the client it signed in with (CloudStorage.ClientID), so
 // changing or clearing one here changes no storage already signed in.
 
+// ErrNoClientID: no client to sign in with, neither this build's nor the
+// user's own (faces add how to give one).
+var ErrNoClientID = oauth.ErrNoClientID
+
+// BuildHasClient says whether this build has its own OAuth client for the
+// cloud drive kind, and names the service ("Google Drive").
+func BuildHasClient(kind string) (service string, builtIn bool) {
+	p, ok := oauth.Lookup(kind)
+	if !ok {
+		return kind, false
+	}
+	return p.Name, p.ClientID != ""
+}
+
 // cloudKinds are the cloud drives, in the order Settings lists them.
 var cloudKinds = []string{"gdrive", "dropbox", "onedrive"}
 
