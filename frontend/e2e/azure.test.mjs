@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, fillConnection, repo, startSession } from './harness.mjs';
+import { addDatabaseOn, dismissWelcome, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_AZURE_ENDPOINT', 'E2E_AZURE_ACCOUNT', 'E2E_AZURE_KEY', 'E2E_AZURE_CONTAINER'];
@@ -78,19 +78,7 @@ describe('an Azure Blob storage through the window, against Azurite', () => {
   });
 
   test('Back up now writes to the container', async () => {
-    await place('Overview');
-    await page.getByRole('button', { name: 'Add database' }).click();
-    const dialog = page.getByRole('dialog');
-    await fillConnection(page, dialog, { name: 'Shop', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
-    await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
-    const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
-    await card.waitFor({ timeout: 30_000 });
-    await card.getByRole('button', { name: 'Backups' }).click();
-    await page.getByRole('main').getByLabel('Storages').click();
-    await page.getByRole('option', { name: 'azure' }).click();
-    await page.keyboard.press('Escape');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+    await addDatabaseOn(page, { name: 'Shop', storage: 'azure' });
     await page.getByRole('button', { name: 'Back up now' }).click();
     const row = page.locator('[data-testid="backup-row"][data-status="succeeded"]');
     await row.waitFor({ timeout: 90_000 });

@@ -198,3 +198,24 @@ export async function fillConnection(page, dialog, { name, user, password, db = 
   await page.getByRole('option', { name: 'disable', exact: true }).click();
   await dialog.getByRole('button', { name: 'Test and check privileges' }).click();
 }
+
+/**
+ * Adds the harness's database through the wizard as `name` (the reader role
+ * unless told), then on its page picks `storage` as its one storage and saves:
+ * the page is left on the database's page, ready for "Back up now".
+ */
+export async function addDatabaseOn(page, { name, storage, user = process.env.E2E_PG_READER, password = process.env.E2E_PG_READER_PASSWORD }) {
+  await page.getByRole('navigation', { name: 'Places' }).getByRole('button', { name: 'Overview' }).click();
+  await page.getByRole('button', { name: 'Add database' }).click();
+  const dialog = page.getByRole('dialog');
+  await fillConnection(page, dialog, { name, user, password });
+  await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
+  const card = page.locator(`[data-testid="database-card"][data-name="${name}"]`);
+  await card.waitFor({ timeout: 30_000 });
+  await card.getByRole('button', { name: 'Backups' }).click();
+  await page.getByRole('main').getByLabel('Storages').click();
+  await page.getByRole('option', { name: storage }).click();
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+}

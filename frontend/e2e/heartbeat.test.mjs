@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, fillConnection, repo, startSession, until } from './harness.mjs';
+import { addDatabaseOn, dismissWelcome, repo, startSession, until } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_PORT', 'E2E_PG_DB', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_BACKUP_DIR'];
@@ -84,19 +84,7 @@ describe('a heartbeat notifier through the window', () => {
     await sd.getByRole('button', { name: 'Test and save' }).click();
     await page.locator('[data-testid="storage-row"][data-name="disk"]').waitFor({ timeout: 30_000 });
 
-    await place('Overview');
-    await page.getByRole('button', { name: 'Add database' }).click();
-    const dd = page.getByRole('dialog');
-    await fillConnection(page, dd, { name: 'Shop', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
-    await dd.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
-    const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
-    await card.waitFor({ timeout: 30_000 });
-    await card.getByRole('button', { name: 'Backups' }).click();
-    await page.getByRole('main').getByLabel('Storages').click();
-    await page.getByRole('option', { name: 'disk' }).click();
-    await page.keyboard.press('Escape');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+    await addDatabaseOn(page, { name: 'Shop', storage: 'disk' });
     await page.getByRole('button', { name: 'Back up now' }).click();
     await page.getByTestId('backup-finished').filter({ hasText: 'Backed up ✓' }).first().waitFor({ timeout: 90_000 });
     await until('the start and success pings', () => pings.length >= 3, 30_000);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, fillConnection, repo, startSession, until } from './harness.mjs';
+import { addDatabaseOn, dismissWelcome, repo, startSession, until } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_S3_ENDPOINT', 'E2E_S3_BUCKET', 'E2E_S3_LOCKED_BUCKET', 'E2E_S3_ACCESS_KEY', 'E2E_S3_SECRET_KEY'];
@@ -71,19 +71,7 @@ describe('S3 Object Lock through the window', () => {
 
   test('backups go to it; retention keeps the older one for its lock and the Activity page says so once', async () => {
     await page.setViewportSize({ width: 1100, height: 760 });
-    await place('Overview');
-    await page.getByRole('button', { name: 'Add database' }).click();
-    const dialog = page.getByRole('dialog');
-    await fillConnection(page, dialog, { name: 'Shop', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
-    await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
-    const card = page.locator('[data-testid="database-card"][data-name="Shop"]');
-    await card.waitFor({ timeout: 30_000 });
-    await card.getByRole('button', { name: 'Backups' }).click();
-    await page.getByRole('main').getByLabel('Storages').click();
-    await page.getByRole('option', { name: 'vault' }).click();
-    await page.keyboard.press('Escape');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+    await addDatabaseOn(page, { name: 'Shop', storage: 'vault' });
     await page.evaluate(() => window.go.ui.ScheduleService.SetRetention('Shop', { keep_last: 1, keep_days: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0, max_size_bytes: 0 }));
 
     for (const n of [1, 2]) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { dismissWelcome, fillConnection, repo, startSession } from './harness.mjs';
+import { addDatabaseOn, dismissWelcome, repo, startSession } from './harness.mjs';
 
 const env = process.env;
 const need = ['E2E_PG_HOST', 'E2E_PG_READER', 'E2E_PG_READER_PASSWORD', 'E2E_WEBDAV_URL', 'E2E_WEBDAV_USER', 'E2E_WEBDAV_PASSWORD', 'E2E_WEBDAV_DIR'];
@@ -84,19 +84,7 @@ describe('a WebDAV storage through the window', () => {
   });
 
   test('Back up now writes the encrypted backup into the WebDAV folder', async () => {
-    await place('Overview');
-    await page.getByRole('button', { name: 'Add database' }).click();
-    const dialog = page.getByRole('dialog');
-    await fillConnection(page, dialog, { name: 'Shop on WebDAV', user: env.E2E_PG_READER, password: env.E2E_PG_READER_PASSWORD });
-    await dialog.getByRole('button', { name: 'Save database' }).click({ timeout: 30_000 });
-    const card = page.locator('[data-testid="database-card"][data-name="Shop on WebDAV"]');
-    await card.waitFor({ timeout: 30_000 });
-    await card.getByRole('button', { name: 'Backups' }).click();
-    await page.getByRole('main').getByLabel('Storages').click();
-    await page.getByRole('option', { name: 'nas' }).click();
-    await page.keyboard.press('Escape');
-    await page.getByRole('button', { name: 'Save', exact: true }).click();
-    await page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+    await addDatabaseOn(page, { name: 'Shop on WebDAV', storage: 'nas' });
     await page.getByRole('button', { name: 'Back up now' }).click();
     const row = page.locator('[data-testid="backup-row"][data-status="succeeded"]');
     await row.waitFor({ timeout: 90_000 });
