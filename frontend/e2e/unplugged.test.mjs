@@ -76,7 +76,7 @@ describe('A storage that vanished (an unplugged drive)', () => {
 
     await card().getByRole('button', { name: 'Backups' }).click();
     const reason = page.getByTestId('backup-reason').first();
-    assert.match(await reason.innerText({ timeout: 10_000 }), /^The storage failed: .*USB drive.*does not exist/i);
+    assert.match(await reason.innerText({ timeout: 10_000 }), /^The storage USB drive failed: the folder .+ does not exist: create it, or mount the drive/);
     await page.locator('[data-testid="page-state"][data-state="failing"]').waitFor({ timeout: 10_000 });
     await reason.scrollIntoViewIfNeeded();
     await both('database-storage-unplugged');

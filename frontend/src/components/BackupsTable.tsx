@@ -16,12 +16,13 @@ const blameWords: Record<string, string> = { database: 'The database', pg_dump: 
 function ReasonRow({ b, cols }: { b: BackupRow; cols: number }) {
   const [open, setOpen] = useState(false);
   const failed = b.status === 'failed';
+  // "Storage USB drive: the folder … does not exist" blamed on the storage reads "The storage USB drive failed: the folder …".
+  const named = failed && b.blame === 'storage' ? /^Storage (.+?): (.+)$/s.exec(b.reason ?? '') : null;
   return (
     <Table.Tr data-testid="backup-reason">
       <Table.Td colSpan={cols} pt={0}>
         <Text size="sm" c={failed ? 'red.7' : 'yellow.8'} className="selectable">
-          {failed && b.blame ? `${blameWords[b.blame] ?? b.blame} failed: ` : ''}
-          {b.reason}{' '}
+          {named ? `The storage ${named[1]} failed: ${named[2]}` : <>{failed && b.blame ? `${blameWords[b.blame] ?? b.blame} failed: ` : ''}{b.reason}</>}{' '}
           {b.error && b.error !== b.reason && (
             <Anchor component="button" type="button" size="sm" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
               {open ? 'Hide details' : 'Details'}
