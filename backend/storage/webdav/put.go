@@ -46,22 +46,54 @@ func (w *WebDAV) Put(ctx context.Context, name string, r io.Reader) error {
 	src := storage.NewSource(ctx, r)
 	err = w.put(ctx, tmp, http.NoBody)
 	if err == nil {
-		err = w.put(ctx, tmp, src)
-	}
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err == nil {
-		// MOVE with Overwrite: T, the server's rename: the object appears
-		// whole or not at all.
-		err = w.c.Move(ctx, w.abs(tmp), w.abs(rname), &gowebdav.MoveOptions{})
+		if w.uploads != nil {
+			err = w.putNextcloud(ctx, tmp, rname, src)
+		} else {
+			err = w.putMove(ctx, tmp, rname, src)
+		}
 	}
 	if err != nil {
 		err = w.explainPut(ctx, err, src, name)
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
-		w.c.RemoveAll(dctx, w.abs(tmp)) // best effort: RemoveTemp sweeps what stays
+		w.removeTemp(dctx, tmp) // best effort: RemoveTemp sweeps what stays
 		return err
+	}
+	if w.uploads != nil {
+		// After a chunked upload the temporary file is still there, empty
+		// (after a single PUT it was moved): the object is stored, so a
+		// failure here is RemoveTemp's to mop up.
+		w.removeTemp(ctx, tmp)
+	}
+	return nil
+}
+
+// putMove streams body onto tmp with one PUT, then MOVEs tmp over rname
+// with Overwrite: T, the server's rename: the object appears whole or not
+// at all.
+func (w *WebDAV) putMove(ctx context.Context, tmp, rname string, body io.Reader) error {
+	err := w.put(ctx, tmp, body)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = w.c.Move(ctx, w.abs(tmp), w.abs(rname), &gowebdav.MoveOptions{})
+	}
+	return err
+}
+
+// removeTemp deletes the temporary file tmp (relative to the folder) and,
+// on Nextcloud, the upload folder that goes with it. Missing ones are fine.
+func (w *WebDAV) removeTemp(ctx context.Context, tmp string) error {
+	err := w.c.RemoveAll(ctx, w.abs(tmp))
+	if err != nil && !isStatus(err, http.StatusNotFound) {
+		return err
+	}
+	if w.uploads != nil {
+		err := w.send(ctx, http.MethodDelete, w.uploadURL(uploadID(path.Base(tmp)), ""), nil, nil)
+		if err != nil && !isStatus(err, http.StatusNotFound) {
+			return err
+		}
 	}
 	return nil
 }
@@ -72,7 +104,7 @@ func (w *WebDAV) put(ctx context.Context, tmp string, body io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if body != http.NoBody {
+	if _, inMemory := body.(*bytes.Reader); body != http.NoBody && !inMemory {
 		req.ContentLength = -1 // streamed: chunked transfer encoding, flat memory
 	}
 	resp, err := w.hc.Do(req)
@@ -129,7 +161,9 @@ func (w *WebDAV) mkdirs(ctx context.Context, dir string) error {
 }
 
 // RemoveTemp removes the temporary files under prefix that stale picks,
-// walking only the folders that can hold names starting with prefix.
+// walking only the folders that can hold names starting with prefix. On
+// Nextcloud it also DELETEs the upload folder of each (uploads/USER/
+// pgsafe-RANDOM, named after the file): the chunks of a killed upload.
 func (w *WebDAV) RemoveTemp(ctx context.Context, prefix string, stale func(storage.Temp) bool) ([]storage.Temp, error) {
 	var out []storage.Temp
 	err := w.walk(ctx, prefix, func(name string, fi entry) error {
@@ -141,7 +175,7 @@ func (w *WebDAV) RemoveTemp(ctx context.Context, prefix string, stale func(stora
 		if !stale(t) {
 			return nil
 		}
-		if err := w.c.RemoveAll(ctx, w.abs(name)); err != nil && !isStatus(err, http.StatusNotFound) {
+		if err := w.removeTemp(ctx, name); err != nil {
 			return err
 		}
 		out = append(out, t)

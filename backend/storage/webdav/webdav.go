@@ -1,14 +1,18 @@
 // Package webdav is a storage in a folder of a WebDAV server: Nextcloud,
 // ownCloud, a NAS box, Apache's mod_dav. The WebDAV requests are made by
-// github.com/emersion/go-webdav; the upload itself is a plain streaming PUT.
+// github.com/emersion/go-webdav; the upload itself is a plain streaming PUT,
+// or Nextcloud's chunked upload on its DAV endpoint (chunked.go).
 //
 // A Put is all-or-nothing: it streams the object (chunked transfer
 // encoding, flat memory) to a ".pgsafe-tmp-" name in the object's folder,
 // then MOVEs it over the final name with Overwrite: T, the server's own
 // rename. A failed or cancelled Put deletes its temporary file (best effort:
 // not possible when the server is gone; List never shows such files, and
-// RemoveTemp sweeps them). Nextcloud's chunked upload (chunking v2) is not
-// used: one PUT per object, which Nextcloud accepts up to its upload limit.
+// RemoveTemp sweeps them). On Nextcloud's (ownCloud's) endpoint
+// .../remote.php/dav/files/USER/..., an object bigger than one chunk is sent
+// with chunking v2 instead: chunks into an upload folder named after the
+// temporary file, which stays (empty) as the sign RemoveTemp finds, and a
+// MOVE of the folder's ".file" onto the final name, the server's commit.
 //
 // HTTPS is checked against the system's trusted certificates, or against a
 // pinned certificate (its SHA-256) for a server with a self-signed one.
@@ -139,6 +143,9 @@ type WebDAV struct {
 	base *url.URL
 	hc   *doer
 	c    *gowebdav.Client
+	// uploads is Nextcloud's uploads folder for chunked uploads; nil on
+	// other servers.
+	uploads *url.URL
 }
 
 // New checks the address, logs in and checks that the folder exists: it is
@@ -170,7 +177,7 @@ func New(ctx context.Context, cfg Config) (*WebDAV, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &WebDAV{cfg: &cfg, base: base, hc: hc, c: c}
+	w := &WebDAV{cfg: &cfg, base: base, hc: hc, c: c, uploads: nextcloudUploads(base)}
 	fi, err := w.stat(ctx, base.Path)
 	switch {
 	case isStatus(err, http.StatusNotFound):
