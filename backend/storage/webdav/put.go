@@ -63,7 +63,7 @@ func (w *WebDAV) Put(ctx context.Context, name string, r io.Reader) error {
 		// After a chunked upload the temporary file is still there, empty
 		// (after a single PUT it was moved): the object is stored, so a
 		// failure here is RemoveTemp's to mop up.
-		w.removeTemp(ctx, tmp)
+		w.c.RemoveAll(ctx, w.abs(tmp)) // the upload folder went with the MOVE
 	}
 	return nil
 }
@@ -85,17 +85,17 @@ func (w *WebDAV) putMove(ctx context.Context, tmp, rname string, body io.Reader)
 // removeTemp deletes the temporary file tmp (relative to the folder) and,
 // on Nextcloud, the upload folder that goes with it. Missing ones are fine.
 func (w *WebDAV) removeTemp(ctx context.Context, tmp string) error {
-	err := w.c.RemoveAll(ctx, w.abs(tmp))
-	if err != nil && !isStatus(err, http.StatusNotFound) {
-		return err
+	var errs []error
+	if err := w.c.RemoveAll(ctx, w.abs(tmp)); err != nil && !isStatus(err, http.StatusNotFound) {
+		errs = append(errs, err)
 	}
 	if w.uploads != nil {
 		err := w.send(ctx, http.MethodDelete, w.uploadURL(uploadID(path.Base(tmp)), ""), nil, nil)
 		if err != nil && !isStatus(err, http.StatusNotFound) {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // put streams body to the path tmp (relative to the folder) with one PUT.
