@@ -155,7 +155,6 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	return b, nil
 }
 
-// partialMessage says which storages lack a backup that others hold.
 // unopenedError is the failure of a backup none of whose storages could be
 // opened: each one's reason.
 func unopenedError(failed []backup.TargetError) error {
@@ -169,6 +168,7 @@ func unopenedError(failed []backup.TargetError) error {
 	return fmt.Errorf("no storage could be opened: %w", errors.Join(errs...))
 }
 
+// partialMessage says which storages lack a backup that others hold.
 func partialMessage(failed []backup.TargetError, of int) string {
 	msg := fmt.Sprintf("written to %d of %d storages; ", of-len(failed), of)
 	for i, f := range failed {
