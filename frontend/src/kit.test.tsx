@@ -84,7 +84,8 @@ describe('RecoveryKitDialog', () => {
   it('saves with the generated words once written down, to the typed path, and shows the text to print', async () => {
     const onSaved = vi.fn();
     renderWithTheme(<RecoveryKitDialog opened onClose={() => {}} onSaved={onSaved} />);
-    expect(await screen.findByTestId('generated-passphrase')).toHaveTextContent(words);
+    // The words arrive after the first render (a placeholder shows until then).
+    await waitFor(() => expect(screen.getByTestId('generated-passphrase')).toHaveTextContent(words));
     const next = screen.getByRole('button', { name: 'Next' });
     expect(next).toBeDisabled();
     await userEvent.click(screen.getByRole('button', { name: 'Copy' }));
@@ -127,7 +128,7 @@ describe('RecoveryKitDialog', () => {
   it('shows why a save failed and stays on the file step', async () => {
     m(api.exportRecoveryKit).mockRejectedValue(new Error('save the recovery kit: /x/kit.txt already exists: choose another name or move it away first'));
     renderWithTheme(<RecoveryKitDialog opened onClose={() => {}} />);
-    await screen.findByTestId('generated-passphrase');
+    await waitFor(() => expect(screen.getByTestId('generated-passphrase')).toHaveTextContent(words));
     await userEvent.click(screen.getByLabelText('I have written the passphrase down'));
     await userEvent.click(screen.getByRole('button', { name: 'Next' }));
     await userEvent.click(screen.getByRole('button', { name: 'Save' }));
