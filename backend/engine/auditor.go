@@ -186,19 +186,33 @@ func (e *Engine) manifestWitnesses(ctx context.Context) ([]backup.AuditWitness, 
 	return out, nil
 }
 
-// keepWitness adds a succeeded backup's witness to witnessesSetting (first
-// filling it from the manifests, for a settings database of an older
-// PgSafe). A failure is logged: the witness is still in the backup's
+// keepWitness adds a succeeded backup's witness to witnessesSetting on its
+// own (a backup's end does it in the same transaction as its record:
+// witnessChange). A failure is logged: the witness is still in the backup's
 // manifest, in its storages.
 func (e *Engine) keepWitness(ctx context.Context, w *backup.AuditWitness) {
-	if w == nil {
+	c, ok := e.witnessChange(ctx, w)
+	if !ok {
 		return
+	}
+	if _, err := e.store.UpdateSetting(context.WithoutCancel(ctx), c.Key, c.Fn); err != nil {
+		e.log.Warn("keep the backup's audit witness", "err", err)
+	}
+}
+
+// witnessChange is the change of witnessesSetting that adds w, newest
+// first, at most witnessBackups (first filling the list from the manifests,
+// for a settings database of an older PgSafe). ok is false without a
+// witness.
+func (e *Engine) witnessChange(ctx context.Context, w *backup.AuditWitness) (_ store.SettingChange, ok bool) {
+	if w == nil {
+		return store.SettingChange{}, false
 	}
 	var seed []backup.AuditWitness
 	if _, err := e.store.Setting(ctx, witnessesSetting); errors.Is(err, store.ErrNotFound) {
 		seed, _ = e.manifestWitnesses(ctx) // the new backup's own is among them: added once below
 	}
-	_, err := e.store.UpdateSetting(context.WithoutCancel(ctx), witnessesSetting, func(old string, found bool) (string, error) {
+	return store.SettingChange{Key: witnessesSetting, Fn: func(old string, found bool) (string, error) {
 		ws := seed
 		if found && json.Unmarshal([]byte(old), &ws) != nil {
 			ws = nil
@@ -210,10 +224,7 @@ func (e *Engine) keepWitness(ctx context.Context, w *backup.AuditWitness) {
 		}
 		data, err := json.Marshal(ws)
 		return string(data), err
-	})
-	if err != nil {
-		e.log.Warn("keep the backup's audit witness", "err", err)
-	}
+	}}, true
 }
 
 // checkStorageWitnesses compares the audit witnesses of manifests read from

@@ -122,7 +122,6 @@ func (e *Engine) backupOne(ctx context.Context, d store.Database, c store.Databa
 	if err := e.finishRecord(ctx, rec, targets, res); err != nil {
 		return nil, err
 	}
-	e.keepWitness(ctx, m.Audit)
 	fields["raw_size"], fields["stored_size"] = strconv.FormatInt(m.RawSize, 10), strconv.FormatInt(m.StoredSize, 10)
 	fields["storages"] = strconv.Itoa(len(m.Storages))
 	if m.GlobalsMissing != "" {
@@ -180,10 +179,10 @@ func partialMessage(failed []backup.TargetError, of int) string {
 	return msg
 }
 
-// finishRecord records a finished backup and its result on each storage in
-// one transaction. Should that fail on a copy (a storage removed meanwhile),
-// the backup is recorded alone and each copy on its own, best effort, as
-// before.
+// finishRecord records a finished backup, its result on each storage and
+// its audit witness in one transaction. Should that fail on a copy (a
+// storage removed meanwhile), the backup is recorded alone and each copy and
+// the witness on their own, best effort, as before.
 func (e *Engine) finishRecord(ctx context.Context, rec store.Backup, targets []backup.Target, res *backup.Result) error {
 	m := res.Manifest
 	var copies []store.BackupCopy
@@ -198,7 +197,11 @@ func (e *Engine) finishRecord(ctx context.Context, rec store.Backup, targets []b
 	for _, f := range res.Failed {
 		copies, names = append(copies, copyOf(f.Target, store.CopyFailed, 0, m.Object, f.Err)), append(names, f.Target.Name)
 	}
-	err := e.store.FinishBackup(ctx, rec, copies)
+	var also []store.SettingChange
+	if c, ok := e.witnessChange(ctx, m.Audit); ok {
+		also = append(also, c)
+	}
+	err := e.store.FinishBackup(ctx, rec, copies, also...)
 	if err == nil {
 		return nil
 	}
@@ -211,6 +214,7 @@ func (e *Engine) finishRecord(ctx context.Context, rec store.Backup, targets []b
 			e.log.Error("record a backup's copy", "backup", rec.ID, "storage", names[i], "err", err)
 		}
 	}
+	e.keepWitness(ctx, m.Audit)
 	return nil
 }
 

@@ -186,15 +186,21 @@ func (s *Store) UpdateBackup(ctx context.Context, b Backup) error {
 	return s.WriteTx(ctx, func(tx *sql.Tx) error { return s.updateBackup(ctx, tx, b) })
 }
 
-// FinishBackup is UpdateBackup and SetBackupCopy of each of copies in one
-// transaction: the end of a backup is one commit (and one move of the
-// anchor) rather than one per storage. Nothing is written unless all is.
-func (s *Store) FinishBackup(ctx context.Context, b Backup, copies []BackupCopy) error {
+// FinishBackup is UpdateBackup, SetBackupCopy of each of copies and the
+// setting changes also (the backup's audit witness) in one transaction: the
+// end of a backup is one commit (and one move of the anchor) rather than one
+// per storage and setting. Nothing is written unless all is.
+func (s *Store) FinishBackup(ctx context.Context, b Backup, copies []BackupCopy, also ...SettingChange) error {
 	if err := validateBackup(&b); err != nil {
 		return err
 	}
 	for i := range copies {
 		if err := checkCopy(&copies[i]); err != nil {
+			return err
+		}
+	}
+	for _, c := range also {
+		if err := validSettingKey(c.Key); err != nil {
 			return err
 		}
 	}
@@ -204,6 +210,11 @@ func (s *Store) FinishBackup(ctx context.Context, b Backup, copies []BackupCopy)
 		}
 		for _, c := range copies {
 			if err := s.setBackupCopy(ctx, tx, b.ID, c); err != nil {
+				return err
+			}
+		}
+		for _, c := range also {
+			if _, err := s.updateSetting(ctx, tx, c); err != nil {
 				return err
 			}
 		}

@@ -33,19 +33,33 @@ func TestFinishBackup(t *testing.T) {
 	done.Status, done.FinishedAt, done.RawSize, done.StoredSize = StatusSucceeded, start.Add(time.Second), 1000, 400
 
 	// A copy on a storage that does not exist: nothing is written.
+	// The backup's audit witness joins a list kept in a setting, in the
+	// same transaction.
+	witness := SettingChange{Key: "audit.witnesses", Fn: func(old string, found bool) (string, error) {
+		if found {
+			return old + ",w2", nil
+		}
+		return "w1", nil
+	}}
 	before := gen()
-	err := s.FinishBackup(ctx, done, []BackupCopy{{StorageID: disk, Status: CopyWritten, Size: 400}, {StorageID: 999, Status: CopyWritten}})
+	err := s.FinishBackup(ctx, done, []BackupCopy{{StorageID: disk, Status: CopyWritten, Size: 400}, {StorageID: 999, Status: CopyWritten}}, witness)
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("FinishBackup with a missing storage: %v", err)
 	}
 	if got, _ := s.Backup(ctx, id); got.Status != StatusRunning || len(got.Copies) != 0 || gen() != before {
 		t.Fatalf("after a failed FinishBackup: status %s, %d copies, change %d (was %d)", got.Status, len(got.Copies), gen(), before)
 	}
+	if v, err := s.Setting(ctx, "audit.witnesses"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after a failed FinishBackup the setting is %q, %v", v, err)
+	}
 
 	err = s.FinishBackup(ctx, done, []BackupCopy{{StorageID: disk, Status: CopyWritten, Size: 400, Object: "o"},
-		{StorageID: nas, Status: CopyFailed, Error: "disk full"}})
+		{StorageID: nas, Status: CopyFailed, Error: "disk full"}}, witness)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if v, err := s.Setting(ctx, "audit.witnesses"); err != nil || v != "w1" {
+		t.Fatalf("setting after FinishBackup: %q, %v", v, err)
 	}
 	got, err := s.Backup(ctx, id)
 	if err != nil || got.Status != StatusSucceeded || got.StoredSize != 400 || len(got.Copies) != 2 {

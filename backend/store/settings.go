@@ -38,30 +38,41 @@ func (s *Store) UpdateSetting(ctx context.Context, key string, fn func(old strin
 		return false, err
 	}
 	err = s.WriteTx(ctx, func(tx *sql.Tx) error {
-		old, err := s.setting(ctx, tx, key)
-		found := err == nil
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		value, err := fn(old, found)
-		if err != nil {
-			return err
-		}
-		if found && old == value {
-			return nil
-		}
-		blob, err := s.sealRow("settings", key, settingValue{value})
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, updated_at, sealed) VALUES (?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET updated_at = excluded.updated_at, sealed = excluded.sealed`, key, now(), blob); err != nil {
-			return s.wrap("set "+key, err)
-		}
-		changed = true
-		return s.stampRows(ctx, tx, "settings", "key = ?", key)
+		changed, err = s.updateSetting(ctx, tx, SettingChange{key, fn})
+		return err
 	})
 	return changed, err
+}
+
+// SettingChange is an UpdateSetting made in the same transaction as another
+// write (FinishBackup's).
+type SettingChange struct {
+	Key string
+	Fn  func(old string, found bool) (string, error)
+}
+
+func (s *Store) updateSetting(ctx context.Context, tx *sql.Tx, c SettingChange) (bool, error) {
+	old, err := s.setting(ctx, tx, c.Key)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	value, err := c.Fn(old, found)
+	if err != nil {
+		return false, err
+	}
+	if found && old == value {
+		return false, nil
+	}
+	blob, err := s.sealRow("settings", c.Key, settingValue{value})
+	if err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO settings(key, updated_at, sealed) VALUES (?, ?, ?)
+		ON CONFLICT(key) DO UPDATE SET updated_at = excluded.updated_at, sealed = excluded.sealed`, c.Key, now(), blob); err != nil {
+		return false, s.wrap("set "+c.Key, err)
+	}
+	return true, s.stampRows(ctx, tx, "settings", "key = ?", c.Key)
 }
 
 // Setting returns key's value, or an ErrNotFound error.
