@@ -242,6 +242,7 @@ func (e *Engine) failBackup(ctx context.Context, rec *store.Backup, name string,
 	rec.Status, rec.FinishedAt, rec.Error = store.StatusFailed, time.Now().UTC(), err.Error()
 	if errors.Is(err, context.Canceled) || errors.Is(err, ErrCancelled) {
 		rec.Status = store.StatusCancelled
+		e.notifyCancelled(ctx, name, rec)
 	} else {
 		e.notifyBackup(ctx, name, rec, err, "")
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgsafe/pgsafe/backend/backup"
 	"github.com/pgsafe/pgsafe/backend/internal/testenv"
 	"github.com/pgsafe/pgsafe/backend/notify"
 	"github.com/pgsafe/pgsafe/backend/store"
@@ -123,6 +125,33 @@ func TestHeartbeatPingsBackups(t *testing.T) {
 	}
 	if want := []string{notify.EventBackupFailed, notify.EventTest}; !slices.Equal(kinds, want) {
 		t.Errorf("the webhook on the default events heard %q, want %q", kinds, want)
+	}
+
+	// A cancelled backup: the check hears at once that no backup was made
+	// (healthchecks would otherwise wait out its grace time after /start);
+	// people are not told of a cancel.
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if _, err := e.BackupNow(cctx, "shop", store.OriginManual, func(backup.Progress) { cancel() }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled backup returned %v", err)
+	}
+	if hist, _ := e.Backups(ctx, "shop", 1); len(hist) != 1 || hist[0].Status != store.StatusCancelled {
+		t.Fatalf("history after the cancel: %+v", hist)
+	}
+	e.notify(notify.TestEvent("marker"))
+	got = pingsUntil(t, pings, "GET /pingKEY/pgsafe-test")
+	if want := []string{"GET /pingKEY/shop/start", "POST /pingKEY/shop/fail"}; !slices.Equal(lines(got), want) {
+		t.Fatalf("a cancelled backup pinged %q, want %q", lines(got), want)
+	}
+	if reason := got[1].body; !strings.Contains(reason, "cancelled") {
+		t.Errorf("the cancelled backup's fail ping says %q", reason)
+	}
+	e.notify(notify.TestEvent("marker"))
+	if heard := pingsUntilKind(t, hooked, notify.EventTest); len(heard) != 1 {
+		t.Errorf("the webhook heard %d events of a cancelled backup", len(heard)-1)
 	}
 }
 

@@ -228,6 +228,23 @@ func (e *Engine) notifyBackup(ctx context.Context, name string, b *store.Backup,
 	e.notify(ev)
 }
 
+// notifyCancelled tells heartbeat notifiers that a database's backup was
+// cancelled (by the user, or by PgSafe shutting down): a failure ping, so a
+// check that heard the start says at once that no backup was made, instead
+// of waiting out its grace time. People are not told: someone cancelled it.
+// A server entry's own record pings nothing: its databases' backups do.
+func (e *Engine) notifyCancelled(ctx context.Context, name string, b *store.Backup) {
+	if serverRun(ctx) {
+		return
+	}
+	ev := notify.Event{Kind: notify.EventBackupFailed, Database: name, Audience: notify.AudienceHeartbeats,
+		Title: "Backup cancelled: " + name, Body: "The backup was cancelled before it finished. Nothing of this backup was kept."}
+	if !b.FinishedAt.IsZero() && b.FinishedAt.After(b.StartedAt) {
+		ev.Duration = b.FinishedAt.Sub(b.StartedAt)
+	}
+	e.notify(ev)
+}
+
 // nearlyFull says whether a storage with free of total bytes left is about
 // to refuse backups: the next one, a quarter bigger than the last to allow
 // for growth, would not fit, or less than 5 % of the disk is left. (Room for
