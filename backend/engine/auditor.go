@@ -169,7 +169,7 @@ func (e *Engine) keptWitnesses(ctx context.Context) ([]backup.AuditWitness, erro
 // manifestWitnesses reads the audit witnesses of the newest succeeded
 // backups' manifests (sealed in the settings database).
 func (e *Engine) manifestWitnesses(ctx context.Context) ([]backup.AuditWitness, error) {
-	bs, err := e.store.Backups(ctx, store.BackupFilter{Status: store.StatusSucceeded, Limit: witnessBackups})
+	bs, err := e.store.Backups(ctx, store.BackupFilter{Status: store.StatusSucceeded, Limit: witnessBackups, Manifests: true})
 	if err != nil {
 		return nil, err
 	}

@@ -269,6 +269,23 @@ func (e *Engine) Backups(ctx context.Context, name string, limit int) ([]store.B
 	return e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: limit, IncludeDamaged: true})
 }
 
+// manifestOf is a stored backup's manifest, read from the settings database
+// when b was listed without it (store.BackupFilter.Manifests).
+func (e *Engine) manifestOf(ctx context.Context, b store.Backup) (*backup.Manifest, error) {
+	if len(b.Manifest) == 0 && b.Status == store.StatusSucceeded {
+		m, err := e.store.Manifest(ctx, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		if m == nil && b.File == "" {
+			// The store forgets a manifest with its backup's last copy.
+			return nil, fmt.Errorf("backup %s has no copy left (retention deleted it): it cannot be read back", b.ID)
+		}
+		b.Manifest = m
+	}
+	return manifest(b)
+}
+
 // manifest is a stored backup's manifest.
 func manifest(b store.Backup) (*backup.Manifest, error) {
 	if backup.IsRunManifest(b.Manifest) {

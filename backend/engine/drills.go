@@ -390,7 +390,7 @@ func (e *Engine) RunDueDrills(ctx context.Context, now time.Time) int {
 		if err != nil || !due {
 			continue
 		}
-		bs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Status: store.StatusSucceeded, Limit: 1})
+		bs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Status: store.StatusSucceeded, Limit: 1, Manifests: true})
 		if err != nil || len(bs) == 0 {
 			continue
 		}

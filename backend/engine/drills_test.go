@@ -88,7 +88,7 @@ func TestDrillPolicyAndImport(t *testing.T) {
 	if err != nil || b.ID != last.ID || b.Origin != store.OriginImport {
 		t.Fatalf("import a lone file = %+v, %v", b, err)
 	}
-	m, _ := Manifest(b)
+	m, _ := e2.Manifest(ctx, b)
 	if m.RowsCounted || m.ServerMajor != srv.Major || m.DatabaseName != "shop" || len(m.Tables) != 1 || m.Tables[0].Name != "orders" {
 		t.Fatalf("manifest learnt from the file: %+v", m)
 	}
@@ -103,7 +103,7 @@ func TestDrillPolicyAndImport(t *testing.T) {
 	}
 	e3 := openSecond(t)
 	b, err = e3.ImportFile(ctx, filepath.Join(withManifest, "x.pgsafe"))
-	if m, _ := Manifest(b); err != nil || !m.RowsCounted || m.Tables[0].Rows != 1500 {
+	if m, _ := e3.Manifest(ctx, b); err != nil || !m.RowsCounted || m.Tables[0].Rows != 1500 {
 		t.Fatalf("import with the manifest beside it = %+v, %v", m, err)
 	}
 }

@@ -42,7 +42,7 @@ func (e *Engine) FindBackup(ctx context.Context, ref, dbName string) (store.Back
 	} else if err != nil {
 		return store.Backup{}, err
 	}
-	bs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Status: store.StatusSucceeded, Limit: 1})
+	bs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Status: store.StatusSucceeded, Limit: 1, Manifests: true})
 	if err != nil {
 		return store.Backup{}, err
 	}
@@ -122,7 +122,7 @@ func (e *Engine) VerifyBackup(ctx context.Context, b store.Backup, drillURL stri
 // checkBackup verifies b, or drills it: on the server drillURL names, or
 // with drillURL empty in a throwaway local cluster (see drill).
 func (e *Engine) checkBackup(ctx context.Context, b store.Backup, drill bool, drillURL string) (*restore.Result, error) {
-	m, err := manifest(b)
+	m, err := e.manifestOf(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func connectionURL(c pg.Config) string {
 
 // RestoreBackup restores b into the target database (see RestoreTarget).
 func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTarget, opts RestoreOptions) (*restore.RestoreResult, error) {
-	m, err := manifest(b)
+	m, err := e.manifestOf(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -357,5 +357,8 @@ func (e *Engine) RestoreBackup(ctx context.Context, b store.Backup, to RestoreTa
 	return rr, err
 }
 
-// Manifest returns a finished backup's manifest.
-func Manifest(b store.Backup) (*backup.Manifest, error) { return manifest(b) }
+// Manifest returns a finished backup's manifest (read from the settings
+// database when b was listed without it).
+func (e *Engine) Manifest(ctx context.Context, b store.Backup) (*backup.Manifest, error) {
+	return e.manifestOf(ctx, b)
+}

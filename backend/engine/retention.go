@@ -173,7 +173,7 @@ func (e *Engine) keepCopy(ctx context.Context, b store.Backup, cp store.BackupCo
 // deleteCopy removes one backup's objects (manifest, backup, globals) from a
 // storage and records it.
 func (e *Engine) deleteCopy(ctx context.Context, b store.Backup, t backup.Target, dbName, why string) error {
-	m, err := manifest(b)
+	m, err := e.manifestOf(ctx, b)
 	if err != nil {
 		return err
 	}

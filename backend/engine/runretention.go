@@ -62,11 +62,20 @@ func runPrunable(m *backup.RunManifest, sid int64, backupOf func(id string) (sto
 // of server entry serverID's runs other than current whose every listed
 // backup retention has deleted there.
 func (e *Engine) pruneRuns(ctx context.Context, serverID int64, name, current string, targets []backup.Target) error {
-	runs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: serverID})
+	runs, err := e.store.Backups(ctx, store.BackupFilter{DatabaseID: serverID, Manifests: true})
 	if err != nil {
 		return fmt.Errorf("prune the server's runs: %w", err)
 	}
-	backupOf := func(id string) (store.Backup, error) { return e.store.Backup(ctx, id) }
+	backupOf := func(id string) (store.Backup, error) {
+		bs, err := e.store.Backups(ctx, store.BackupFilter{ID: id}) // the copies: not the manifest
+		if err == nil && len(bs) == 0 {
+			err = store.ErrNotFound
+		}
+		if err != nil {
+			return store.Backup{}, err
+		}
+		return bs[0], nil
+	}
 	var errs []error
 	for _, r := range runs {
 		m, ok := RunOf(r)

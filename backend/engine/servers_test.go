@@ -202,7 +202,7 @@ func TestServerEntry(t *testing.T) {
 	if err != nil || len(crmBackups) != 1 || crmBackups[0].ID != got["crm"].BackupID || crmBackups[0].Status != store.StatusSucceeded {
 		t.Fatalf("prod/crm history %+v, %v", crmBackups, err)
 	}
-	if cm, err := Manifest(crmBackups[0]); err != nil || cm.Globals == nil || cm.Globals.SHA256 != m1.Globals.SHA256 && !slices.Equal(cm.Globals.Roles, m1.Globals.Roles) {
+	if cm, err := e.Manifest(ctx, crmBackups[0]); err != nil || cm.Globals == nil || cm.Globals.SHA256 != m1.Globals.SHA256 && !slices.Equal(cm.Globals.Roles, m1.Globals.Roles) {
 		t.Fatalf("prod/crm's backup holds no globals of its own: %+v, %v", cm, err)
 	}
 	for _, name := range []string{"prod/logs", "prod/postgres"} {
@@ -267,6 +267,11 @@ func TestServerEntry(t *testing.T) {
 	appBackups, err := e.Backups(ctx, "prod/app", 0)
 	if err != nil || len(appBackups) != 2 || appBackups[1].Copies[0].Status != store.CopyDeleted || appBackups[0].Copies[0].Status != store.CopyWritten {
 		t.Errorf("prod/app after run 2 with keep-last 1: %+v, %v", appBackups, err)
+	}
+	// The pruned backup stays in the history; its manifest went with its
+	// last copy, and checking it says why it cannot be.
+	if _, err := e.VerifyBackup(ctx, appBackups[1], ""); err == nil || !strings.Contains(err.Error(), "no copy left") {
+		t.Errorf("verify a pruned backup: %v", err)
 	}
 	if err := e.SetRetention(ctx, "prod", store.RetentionPolicy{}); err != nil { // keep run 2 whole, to restore it below
 		t.Fatal(err)

@@ -114,7 +114,10 @@ func (e *Engine) Status(ctx context.Context, only string) (Overall, error) {
 		}
 		in := status.Input{Now: now, Paused: paused, PausedUntil: pausedUntil, NoRecoveryKit: !kit, Gone: d.Gone,
 			WriteAccess: d.Verdict == string(pg.VerdictWriteAccess), WriteAccepted: d.WriteAccepted, CheckedAt: d.CheckedAt}
-		if in.Backups, err = e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: statusHistory, IncludeDamaged: true}); err != nil {
+		// A server entry's runs carry their manifests (a line per
+		// database: appeared reads them); a database's list every table
+		// and are not needed here.
+		if in.Backups, err = e.store.Backups(ctx, store.BackupFilter{DatabaseID: d.ID, Limit: statusHistory, IncludeDamaged: true, Manifests: d.AllDatabases}); err != nil {
 			return Overall{}, fmt.Errorf("status of %s: %w", d.Name, err)
 		}
 		var next time.Time

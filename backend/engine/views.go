@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -93,26 +92,10 @@ func DescribeBackup(b store.Backup, storages map[int64]string) BackupRow {
 		if r.Blame == "" && b.Status == store.StatusFailed {
 			r.Blame = failureBlame(b.Error)
 		}
-	} else if missing := globalsMissing(b.Manifest); missing != "" {
-		r.Reason = "Saved without the server's roles: " + missing + "."
+	} else if b.GlobalsMissing != "" {
+		r.Reason = "Saved without the server's roles: " + strings.TrimSuffix(b.GlobalsMissing, ".") + "."
 	}
 	return r
-}
-
-// globalsMissing is why a backup's manifest says the server's roles were
-// not saved with it ("" when they were, or the manifest predates them).
-// Only manifests that say so are parsed: a manifest lists every table.
-func globalsMissing(manifest []byte) string {
-	if !bytes.Contains(manifest, []byte(`"globals_missing"`)) {
-		return ""
-	}
-	var m struct {
-		GlobalsMissing string `json:"globals_missing"`
-	}
-	if json.Unmarshal(manifest, &m) != nil {
-		return ""
-	}
-	return strings.TrimSuffix(m.GlobalsMissing, ".")
 }
 
 // failureBlame says what a whole-backup failure was caused by, from the
@@ -205,9 +188,13 @@ func (e *Engine) ImportedBackups(ctx context.Context) ([]ImportedBackup, error) 
 	}
 	out := []ImportedBackup{}
 	for _, b := range bs {
-		if b.Origin == store.OriginImport {
-			out = append(out, DescribeImported(b))
+		if b.Origin != store.OriginImport {
+			continue
 		}
+		if b.Manifest, err = e.store.Manifest(ctx, b.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, DescribeImported(b))
 	}
 	return out, nil
 }

@@ -36,12 +36,14 @@ func TestDescribeBackupNamesStoragesAndDuration(t *testing.T) {
 
 // A backup saved without the server's roles says so under its row.
 func TestDescribeBackupSaysTheRolesAreMissing(t *testing.T) {
+	// The store keeps the manifest's reason in the record (listed without
+	// the manifest).
 	b := store.Backup{ID: "b3", Status: store.StatusSucceeded, BackupDetails: store.BackupDetails{
-		Manifest: []byte(`{"kind":"pgsafe-manifest","globals_missing":"no pg_dumpall of PostgreSQL 16 or newer was found"}`)}}
+		GlobalsMissing: "no pg_dumpall of PostgreSQL 16 or newer was found."}}
 	if r := DescribeBackup(b, nil); r.Reason != "Saved without the server's roles: no pg_dumpall of PostgreSQL 16 or newer was found." || r.Blame != "" {
 		t.Fatalf("row %+v", r)
 	}
-	b.Manifest = []byte(`{"kind":"pgsafe-manifest","globals":{"object":"x"}}`)
+	b.GlobalsMissing = ""
 	if r := DescribeBackup(b, nil); r.Reason != "" {
 		t.Fatalf("a backup with its roles: %+v", r)
 	}

@@ -63,9 +63,16 @@ type Backup struct {
 
 // BackupDetails is the sealed part of a backup record.
 type BackupDetails struct {
-	DatabaseName string          `json:"database_name"` // as it was named at the time
-	Error        string          `json:"error,omitempty"`
-	Manifest     json.RawMessage `json:"manifest,omitempty"` // the backup package's manifest
+	DatabaseName string `json:"database_name"` // as it was named at the time
+	Error        string `json:"error,omitempty"`
+	// Manifest is the backup package's manifest. It is sealed in a row of
+	// its own (schemaV4), read by Backup and by Backups only with
+	// BackupFilter.Manifests: with many tables it is large.
+	Manifest json.RawMessage `json:"manifest,omitempty"`
+	// GlobalsMissing is the manifest's reason the server's roles were not
+	// saved with the backup ("": they were), which the history shows; the
+	// store takes it from the manifest when it records one.
+	GlobalsMissing string `json:"globals_missing,omitempty"`
 	// File is where a backup imported from a file is read from (it is in
 	// no storage).
 	File string `json:"file,omitempty"`
@@ -106,9 +113,13 @@ type copyDetails struct {
 
 // BackupFilter narrows Backups; zero fields match everything.
 type BackupFilter struct {
+	ID         string // one backup
 	DatabaseID int64
 	Status     Status
 	Limit      int // newest first; 0: all
+	// Manifests also reads each backup's manifest (else Manifest is nil):
+	// only for what uses it, since a manifest lists every table.
+	Manifests bool
 	// IncludeDamaged lists a record modified outside PgSafe (a
 	// *DamagedRowError, or a sealed record that does not open) as
 	// StatusDamaged instead of failing the whole list. For showing the
@@ -159,7 +170,7 @@ func (s *Store) CreateBackup(ctx context.Context, b Backup) error {
 		return err
 	}
 	return s.WriteTx(ctx, func(tx *sql.Tx) error {
-		blob, err := s.sealRow("backups", b.ID, b.BackupDetails)
+		blob, err := s.sealDetails(b)
 		if err != nil {
 			return err
 		}
@@ -173,8 +184,25 @@ func (s *Store) CreateBackup(ctx context.Context, b Backup) error {
 		if err != nil {
 			return s.wrap("record backup", err)
 		}
-		return s.stampRows(ctx, tx, "backups", "id = ?", b.ID)
+		if err := s.stampRows(ctx, tx, "backups", "id = ?", b.ID); err != nil {
+			return err
+		}
+		if len(b.Manifest) > 0 {
+			return s.setManifest(ctx, tx, b.ID, b.Manifest)
+		}
+		return nil
 	})
+}
+
+// sealDetails seals b's details for its row: all but the manifest, which
+// has a row of its own (setManifest), and of it GlobalsMissing.
+func (s *Store) sealDetails(b Backup) ([]byte, error) {
+	d := b.BackupDetails
+	if len(d.Manifest) > 0 {
+		d.GlobalsMissing = globalsMissing(d.Manifest)
+	}
+	d.Manifest = nil
+	return s.sealRow("backups", b.ID, d)
 }
 
 // UpdateBackup records a backup's progress or result: status, finish time,
@@ -223,7 +251,7 @@ func (s *Store) FinishBackup(ctx context.Context, b Backup, copies []BackupCopy,
 }
 
 func (s *Store) updateBackup(ctx context.Context, tx *sql.Tx, b Backup) error {
-	blob, err := s.sealRow("backups", b.ID, b.BackupDetails)
+	blob, err := s.sealDetails(b)
 	if err != nil {
 		return err
 	}
@@ -234,6 +262,9 @@ func (s *Store) updateBackup(ctx context.Context, tx *sql.Tx, b Backup) error {
 	}
 	if n == 0 {
 		return notFoundf("no backup %s", b.ID)
+	}
+	if len(b.Manifest) > 0 {
+		return s.setManifest(ctx, tx, b.ID, b.Manifest)
 	}
 	return nil
 }
@@ -272,7 +303,33 @@ func (s *Store) setBackupCopy(ctx context.Context, tx *sql.Tx, backupID string, 
 	if err != nil {
 		return s.wrap("record backup copy", err)
 	}
-	return s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID)
+	if err := s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID); err != nil {
+		return err
+	}
+	if c.Status == CopyDeleted {
+		return s.forgetManifestOfDeleted(ctx, tx, backupID)
+	}
+	return nil
+}
+
+// forgetManifestOfDeleted removes backup id's manifest once retention has
+// deleted its last copy: nothing is left to read back, and the settings
+// database would otherwise keep a manifest (every table) per backup ever
+// made. The record stays in the history.
+func (s *Store) forgetManifestOfDeleted(ctx context.Context, tx *sql.Tx, id string) error {
+	if err := s.verifyRows(ctx, tx, "backup_copies", "backup_id = ?", id); err != nil {
+		return err
+	}
+	var live int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM backup_copies WHERE backup_id = ? AND status IN (?, ?)",
+		id, string(CopyWritten), string(CopyWriting)).Scan(&live); err != nil {
+		return s.wrap("read backup copies", err)
+	}
+	if live > 0 {
+		return nil
+	}
+	_, err := s.deleteRows(ctx, tx, "backup_manifests", "backup_id = ?", id)
+	return err
 }
 
 // DeleteBackup removes backup id's record and its copies' records (not the
@@ -283,6 +340,9 @@ func (s *Store) DeleteBackup(ctx context.Context, id string) error {
 		// What the foreign keys' ON DELETE would do, unbinding or binding
 		// again each row (integrity.go).
 		if _, err := s.deleteRows(ctx, tx, "backup_copies", "backup_id = ?", id); err != nil {
+			return err
+		}
+		if _, err := s.deleteRows(ctx, tx, "backup_manifests", "backup_id = ?", id); err != nil {
 			return err
 		}
 		if _, err := s.updateRows(ctx, tx, "restores", "backup_id = ?", []any{id}, "backup_id = NULL"); err != nil {
@@ -299,12 +359,12 @@ func (s *Store) DeleteBackup(ctx context.Context, id string) error {
 	})
 }
 
-// Backup returns backup id with its copies.
+// Backup returns backup id with its copies and manifest.
 func (s *Store) Backup(ctx context.Context, id string) (Backup, error) {
 	var out []Backup
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.backups(ctx, tx, false, "WHERE id = ?", id)
+		out, err = s.backups(ctx, tx, false, true, "WHERE id = ?", id)
 		return err
 	})
 	if err != nil {
@@ -322,6 +382,9 @@ func (s *Store) Backups(ctx context.Context, f BackupFilter) ([]Backup, error) {
 		where []string
 		args  []any
 	)
+	if f.ID != "" {
+		where, args = append(where, "id = ?"), append(args, f.ID)
+	}
 	if f.DatabaseID != 0 {
 		where, args = append(where, "database_id = ?"), append(args, f.DatabaseID)
 	}
@@ -339,15 +402,16 @@ func (s *Store) Backups(ctx context.Context, f BackupFilter) ([]Backup, error) {
 	var out []Backup
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.backups(ctx, tx, f.IncludeDamaged, q, args...)
+		out, err = s.backups(ctx, tx, f.IncludeDamaged, f.Manifests, q, args...)
 		return err
 	})
 	return out, err
 }
 
-// backups reads backup records; with damaged, a record that fails its checks
-// is listed as StatusDamaged rather than failing the list.
-func (s *Store) backups(ctx context.Context, q querier, damaged bool, where string, args ...any) ([]Backup, error) {
+// backups reads backup records, with their manifests when manifests is set;
+// with damaged, a record that fails its checks is listed as StatusDamaged
+// rather than failing the list.
+func (s *Store) backups(ctx context.Context, q querier, damaged, manifests bool, where string, args ...any) ([]Backup, error) {
 	rs, err := q.QueryContext(ctx, `SELECT id, database_id, status, origin, started_at, finished_at, raw_size, stored_size, key_id, sealed`+bindingCols("backups")+` FROM backups `+where, args...)
 	if err != nil {
 		return nil, s.wrap("read backups", err)
@@ -390,7 +454,10 @@ func (s *Store) backups(ctx context.Context, q querier, damaged bool, where stri
 		if out[i].Status == StatusDamaged {
 			continue
 		}
-		if out[i].Copies, err = s.backupCopies(ctx, q, out[i].ID); err != nil {
+		if out[i].Copies, err = s.backupCopies(ctx, q, out[i].ID); err == nil && manifests && len(out[i].Manifest) == 0 {
+			out[i].Manifest, err = s.manifest(ctx, q, out[i].ID)
+		}
+		if err != nil {
 			if !damaged || !isDamage(err) {
 				return nil, err
 			}

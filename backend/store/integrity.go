@@ -53,7 +53,12 @@ var boundTables = []boundTable{
 	{"restores", "CAST(id AS TEXT)", []string{"id", "kind", "backup_id", "database_id", "status", "started_at", "finished_at", "sealed"}},
 	{"settings", "key", []string{"key", "updated_at", "sealed"}},
 	{"health_checks", "CAST(id AS TEXT)", []string{"id", "database_id", "at", "ok", "latency_ms", "sealed"}},
+	{"backup_manifests", "backup_id", []string{"backup_id", "sealed"}}, // since schema version 4
 }
+
+// boundSince are the bound tables added after version 3, which bound the
+// tables there were then (bindRows), with the version that added each.
+var boundSince = map[string]int{"backup_manifests": 4}
 
 func boundTableNamed(name string) boundTable {
 	for _, t := range boundTables {
@@ -443,7 +448,13 @@ func (s *Store) CheckIntegrity(ctx context.Context) error {
 // database_storages), and every row is bound as it is. Rows written before
 // this version were not authenticated; they are trusted as found, once.
 func bindRows(ctx context.Context, s *Store, tx *sql.Tx) error {
+	var tables []boundTable
 	for _, t := range boundTables {
+		if boundSince[t.name] <= 3 {
+			tables = append(tables, t)
+		}
+	}
+	for _, t := range tables {
 		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+t.name+" ADD COLUMN version INTEGER NOT NULL DEFAULT 0"); err != nil {
 			return err
 		}
@@ -468,7 +479,7 @@ func bindRows(ctx context.Context, s *Store, tx *sql.Tx) error {
 			return err
 		}
 	}
-	for _, t := range boundTables {
+	for _, t := range tables {
 		if err := s.stampRows(ctx, tx, t.name, "1"); err != nil {
 			return err
 		}

@@ -11,8 +11,8 @@ import (
 // notifier, retention policy or setting is the user's configuration: it is
 // removed and entered again with its own command. Order matters: restores
 // before backups (a backup's removal re-binds the restores naming it), copies
-// before backups.
-var forgettable = []string{"health_checks", "restores", "backup_copies", "backups", "schedules"}
+// and manifests before backups.
+var forgettable = []string{"health_checks", "restores", "backup_copies", "backup_manifests", "backups", "schedules"}
 
 // damagedRow is one row that fails its MAC, with its rowid for removal.
 type damagedRow struct {
@@ -77,8 +77,8 @@ func (s *Store) Damaged(ctx context.Context) ([]DamagedRowError, error) {
 }
 
 // ForgetDamaged removes the damaged rows of the history and bookkeeping
-// tables (health checks, verify/drill/restore runs, backup records and their
-// copies, schedules) and returns them. Backup files in the storages are not
+// tables (health checks, verify/drill/restore runs, backup records, their
+// copies and manifests, schedules) and returns them. Backup files in the storages are not
 // touched: `backups --storage` still lists them. Damaged configuration rows
 // are left for the user (Damaged lists them).
 func (s *Store) ForgetDamaged(ctx context.Context) ([]DamagedRowError, error) {
@@ -93,6 +93,9 @@ func (s *Store) ForgetDamaged(ctx context.Context) ([]DamagedRowError, error) {
 			for _, r := range rows {
 				if table == "backups" {
 					if _, err := s.deleteRows(ctx, tx, "backup_copies", "backup_id = (SELECT id FROM backups WHERE rowid = ?)", r.rowid); err != nil {
+						return err
+					}
+					if _, err := s.deleteRows(ctx, tx, "backup_manifests", "backup_id = (SELECT id FROM backups WHERE rowid = ?)", r.rowid); err != nil {
 						return err
 					}
 					if _, err := s.updateRows(ctx, tx, "restores", "backup_id = (SELECT id FROM backups WHERE rowid = ?)", []any{r.rowid}, "backup_id = NULL"); err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -503,6 +504,11 @@ func TestCrashAroundTheAnchorIsNoFalseAlarm(t *testing.T) {
 }
 
 // makeV2 writes a settings database as PgSafe with schema version 2 did,
+
+// v2Manifest is the manifest sealed in makeV2's backup record, as PgSafe
+// kept it before schema version 4.
+var v2Manifest = json.RawMessage(`{"kind":"pgsafe-manifest","backup_id":"ab12","globals_missing":"pg_dumpall 12 is too old","tables":[{"schema":"public","name":"orders","rows":3}]}`)
+
 // with one row in every table, and returns what it wrote.
 func makeV2(t *testing.T, path string, mk *keys.MasterKey) {
 	t.Helper()
@@ -549,7 +555,7 @@ func makeV2(t *testing.T, path string, mk *keys.MasterKey) {
 		{"INSERT INTO retention_policies(database_id, updated_at, sealed) VALUES (1, ?, ?)",
 			[]any{now, blob("retention_policies", "1", RetentionPolicy{KeepLast: 3})}},
 		{"INSERT INTO backups(id, database_id, status, origin, started_at, finished_at, raw_size, stored_size, key_id, sealed) VALUES ('ab12', 1, 'succeeded', 'manual', ?, ?, 1000, 400, ?, ?)",
-			[]any{now - 5000, now - 4000, mk.ID().String(), blob("backups", "ab12", BackupDetails{DatabaseName: "shop"})}},
+			[]any{now - 5000, now - 4000, mk.ID().String(), blob("backups", "ab12", BackupDetails{DatabaseName: "shop", Manifest: v2Manifest})}},
 		{"INSERT INTO backup_copies(backup_id, storage_id, status, size, updated_at, sealed) VALUES ('ab12', 1, 'written', 400, ?, ?)",
 			[]any{now, blob("backup_copies", "ab12/1", copyDetails{Object: "ab12.pgsafe"})}},
 		{"INSERT INTO restores(id, kind, backup_id, database_id, status, started_at, finished_at, sealed) VALUES (1, 'verify', 'ab12', 1, 'succeeded', ?, ?, ?)",
@@ -608,6 +614,19 @@ func TestMigrationBindsExistingRows(t *testing.T) {
 	b, err := s.Backup(ctx, "ab12")
 	if err != nil || b.StoredSize != 400 || b.DatabaseName != "shop" || len(b.Copies) != 1 || b.Copies[0].Object != "ab12.pgsafe" {
 		t.Fatalf("backup: %+v %v", b, err)
+	}
+	// Version 4 moved the manifest out of the backup's record into a row of
+	// its own, and the reason the roles are missing into the record.
+	if string(b.Manifest) != string(v2Manifest) || b.GlobalsMissing != "pg_dumpall 12 is too old" {
+		t.Fatalf("after the upgrade the manifest is %s, roles missing %q", b.Manifest, b.GlobalsMissing)
+	}
+	var sealed []byte
+	var d BackupDetails
+	if err := s.DB().QueryRow("SELECT sealed FROM backups WHERE id = 'ab12'").Scan(&sealed); err != nil || s.openRow("backups", "ab12", sealed, &d, false) != nil || d.Manifest != nil {
+		t.Fatalf("the backup's record still holds the manifest: %s (%v)", d.Manifest, err)
+	}
+	if list, err := s.Backups(ctx, BackupFilter{}); err != nil || len(list) != 1 || list[0].Manifest != nil || list[0].GlobalsMissing == "" {
+		t.Fatalf("listed without manifests: %+v, %v", list, err)
 	}
 	if r, err := s.Restores(ctx, RestoreFilter{}); err != nil || len(r) != 1 || r[0].Target != "t" {
 		t.Fatalf("restores: %+v %v", r, err)

@@ -26,6 +26,7 @@ var migrations = []migration{
 	{1, "initial schema", execSQL(schemaV1)},
 	{2, "health checks", execSQL(schemaV2)},
 	{3, "row MACs and sealed storage lists", bindRows},
+	{4, "manifests in their own table", moveManifests},
 }
 
 // SchemaVersion is the newest schema this build knows.

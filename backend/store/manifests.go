@@ -1,0 +1,162 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// schemaV4 keeps each backup's manifest in a table of its own. A manifest
+// lists every table of the database with its row count (about 1 MB for
+// 10,000 tables): sealed into the backup's row, it was authenticated,
+// decrypted and parsed by every listing of the history (the status, the
+// window's history, retention after each backup), none of which needs it.
+// Now it is read where it is used: Backup, and Backups with
+// BackupFilter.Manifests.
+const schemaV4 = `
+CREATE TABLE backup_manifests (
+  backup_id TEXT PRIMARY KEY REFERENCES backups(id) ON DELETE CASCADE,
+  sealed    BLOB NOT NULL,
+  version   INTEGER NOT NULL DEFAULT 0,
+  mac       BLOB
+) STRICT;
+`
+
+// manifestRecord is the sealed record of a backup_manifests row.
+type manifestRecord struct {
+	Manifest json.RawMessage `json:"manifest"`
+}
+
+// setManifest records (or replaces) backup id's manifest.
+func (s *Store) setManifest(ctx context.Context, tx *sql.Tx, id string, manifest json.RawMessage) error {
+	blob, err := s.sealRow("backup_manifests", id, manifestRecord{manifest})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO backup_manifests(backup_id, sealed) VALUES (?, ?)
+		ON CONFLICT(backup_id) DO UPDATE SET sealed = excluded.sealed`, id, blob)
+	if err != nil {
+		return s.wrap("record backup manifest", err)
+	}
+	return s.stampRows(ctx, tx, "backup_manifests", "backup_id = ?", id)
+}
+
+// manifest reads backup id's manifest (nil when none is recorded: a backup
+// that did not succeed).
+func (s *Store) manifest(ctx context.Context, q querier, id string) (json.RawMessage, error) {
+	var (
+		blob []byte
+		bd   binding
+	)
+	err := q.QueryRowContext(ctx, `SELECT sealed`+bindingCols("backup_manifests")+` FROM backup_manifests WHERE backup_id = ?`, id).
+		Scan(append([]any{&blob}, bd.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.wrap("read backup manifest", err)
+	}
+	if err := s.checkBinding("backup_manifests", &bd); err != nil {
+		return nil, err
+	}
+	var rec manifestRecord
+	if err := s.openRow("backup_manifests", id, blob, &rec, false); err != nil {
+		return nil, err
+	}
+	return rec.Manifest, nil
+}
+
+// Manifest is backup id's manifest (nil when none is recorded), for a
+// backup listed without it.
+func (s *Store) Manifest(ctx context.Context, id string) (json.RawMessage, error) {
+	var m json.RawMessage
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if m, err = s.manifest(ctx, tx, id); m != nil || err != nil {
+			return err
+		}
+		// A record migration 4 left as found (modified outside PgSafe,
+		// then accepted) still holds its manifest.
+		bs, err := s.backups(ctx, tx, false, false, "WHERE id = ?", id)
+		if err == nil && len(bs) == 1 {
+			m = bs[0].Manifest
+		}
+		return err
+	})
+	return m, err
+}
+
+// moveManifests is migration 4: each backup's manifest moves out of its
+// sealed record into backup_manifests, and the one fact of it that the
+// history shows (why the server's roles were not saved) into the record. A
+// row modified outside PgSafe is left as it is (with its manifest inside,
+// still read): binding it again here would accept the change.
+func moveManifests(ctx context.Context, s *Store, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, schemaV4); err != nil {
+		return err
+	}
+	rs, err := tx.QueryContext(ctx, `SELECT id, sealed`+bindingCols("backups")+` FROM backups`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id   string
+		blob []byte
+	}
+	var rows []row
+	for rs.Next() {
+		var (
+			r  row
+			bd binding
+		)
+		if err := rs.Scan(append([]any{&r.id, &r.blob}, bd.dest()...)...); err != nil {
+			rs.Close()
+			return err
+		}
+		if s.checkBinding("backups", &bd) == nil {
+			rows = append(rows, r)
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		var d BackupDetails
+		if s.openRow("backups", r.id, r.blob, &d, false) != nil || len(d.Manifest) == 0 {
+			continue // a record that does not open is reported when read
+		}
+		if err := s.setManifest(ctx, tx, r.id, d.Manifest); err != nil {
+			return err
+		}
+		blob, err := s.sealDetails(Backup{ID: r.id, BackupDetails: d})
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE backups SET sealed = ? WHERE id = ?", blob, r.id); err != nil {
+			return err
+		}
+		if err := s.stampRows(ctx, tx, "backups", "id = ?", r.id); err != nil {
+			return fmt.Errorf("backup %s: %w", r.id, err)
+		}
+	}
+	return nil
+}
+
+// globalsMissing is a manifest's "globals_missing" (docs/BACKUP.md: why the
+// server's roles were not saved with the backup), "" without one.
+func globalsMissing(manifest []byte) string {
+	if !bytes.Contains(manifest, []byte(`"globals_missing"`)) {
+		return ""
+	}
+	var m struct {
+		GlobalsMissing string `json:"globals_missing"`
+	}
+	if json.Unmarshal(manifest, &m) != nil {
+		return ""
+	}
+	return m.GlobalsMissing
+}
