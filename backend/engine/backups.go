@@ -277,10 +277,6 @@ func (e *Engine) manifestOf(ctx context.Context, b store.Backup) (*backup.Manife
 		if err != nil {
 			return nil, err
 		}
-		if m == nil && b.File == "" {
-			// The store forgets a manifest with its backup's last copy.
-			return nil, fmt.Errorf("backup %s has no copy left (retention deleted it): it cannot be read back", b.ID)
-		}
 		b.Manifest = m
 	}
 	return manifest(b)

@@ -306,30 +306,7 @@ func (s *Store) setBackupCopy(ctx context.Context, tx *sql.Tx, backupID string, 
 	if err := s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID); err != nil {
 		return err
 	}
-	if c.Status == CopyDeleted {
-		return s.forgetManifestOfDeleted(ctx, tx, backupID)
-	}
 	return nil
-}
-
-// forgetManifestOfDeleted removes backup id's manifest once retention has
-// deleted its last copy: nothing is left to read back, and the settings
-// database would otherwise keep a manifest (every table) per backup ever
-// made. The record stays in the history.
-func (s *Store) forgetManifestOfDeleted(ctx context.Context, tx *sql.Tx, id string) error {
-	if err := s.verifyRows(ctx, tx, "backup_copies", "backup_id = ?", id); err != nil {
-		return err
-	}
-	var live int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM backup_copies WHERE backup_id = ? AND status IN (?, ?)",
-		id, string(CopyWritten), string(CopyWriting)).Scan(&live); err != nil {
-		return s.wrap("read backup copies", err)
-	}
-	if live > 0 {
-		return nil
-	}
-	_, err := s.deleteRows(ctx, tx, "backup_manifests", "backup_id = ?", id)
-	return err
 }
 
 // DeleteBackup removes backup id's record and its copies' records (not the

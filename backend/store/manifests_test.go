@@ -135,41 +135,6 @@ func TestManifestsApart(t *testing.T) {
 	wantModified(t, s.CheckIntegrity(ctx))
 }
 
-// A backup's manifest goes with its last copy (retention deleted them all):
-// the record stays in the history, the settings database does not keep a
-// manifest per backup ever made.
-func TestManifestGoesWithTheLastCopy(t *testing.T) {
-	ctx := context.Background()
-	s, mk := openTemp(t)
-	db, _ := s.CreateDatabase(ctx, sampleDatabase("shop"))
-	disk, _ := s.CreateStorage(ctx, StorageConfig{Name: "disk", Kind: StorageLocal, Local: &LocalStorage{Path: "/b"}})
-	nas, _ := s.CreateStorage(ctx, StorageConfig{Name: "nas", Kind: StorageLocal, Local: &LocalStorage{Path: "/c"}})
-	id := addBackups(t, s, db, mk.ID().String(), 1, 3)[0]
-	for _, sid := range []int64{disk, nas} {
-		if err := s.SetBackupCopy(ctx, id, BackupCopy{StorageID: sid, Status: CopyWritten, Object: "o"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.SetBackupCopy(ctx, id, BackupCopy{StorageID: disk, Status: CopyDeleted, Object: "o"}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := s.Manifest(ctx, id); err != nil || m == nil {
-		t.Fatalf("with a copy left on nas the manifest is %s, %v", m, err)
-	}
-	if err := s.SetBackupCopy(ctx, id, BackupCopy{StorageID: nas, Status: CopyDeleted, Object: "o"}); err != nil {
-		t.Fatal(err)
-	}
-	if m, err := s.Manifest(ctx, id); err != nil || m != nil {
-		t.Fatalf("with no copy left the manifest is %s, %v", m, err)
-	}
-	if b, err := s.Backup(ctx, id); err != nil || b.Status != StatusSucceeded || len(b.Copies) != 2 {
-		t.Fatalf("the record after its last copy: %+v, %v", b, err)
-	}
-	if err := s.CheckIntegrity(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // BenchmarkBackupsWithLargeManifests lists the 50 newest backups of a
 // database of 10,000 tables, as the status and the window's history do,
 // without and with their manifests (docs/BENCHMARKS.md).
@@ -178,6 +143,9 @@ func BenchmarkBackupsWithLargeManifests(b *testing.B) {
 	s, mk := openTemp(b)
 	db, _ := s.CreateDatabase(ctx, sampleDatabase("shop"))
 	addBackups(b, s, db, mk.ID().String(), 50, 10000)
+	var stored float64
+	s.DB().QueryRow("SELECT avg(length(sealed)) FROM backup_manifests").Scan(&stored)
+	b.Logf("a manifest of 10,000 tables: %d bytes of JSON, %.0f bytes sealed", len(largeManifest("x", 10000)), stored)
 	for _, with := range []bool{false, true} {
 		b.Run(fmt.Sprintf("manifests=%v", with), func(b *testing.B) {
 			for b.Loop() {

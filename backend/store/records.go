@@ -48,12 +48,9 @@ func (s *Store) sealRow(table, row string, v any) ([]byte, error) {
 // openRow opens row's sealed record into v (a pointer). With secrets false,
 // stored secrets come back withheld (set, no value).
 func (s *Store) openRow(table, row string, blob []byte, v any, secrets bool) error {
-	pt, err := s.sealer.Open(seal.AD{Table: table, Row: row, SchemaVersion: recordVersion}, blob)
+	pt, err := s.openBlob(table, row, blob)
 	if err != nil {
-		if errors.Is(err, seal.ErrOpen) {
-			return fmt.Errorf("settings database %s: %s row %s: %w (was the file edited or rows swapped?)", s.path, table, row, err)
-		}
-		return fmt.Errorf("settings database %s: %s row %s: %w", s.path, table, row, err)
+		return err
 	}
 	defer clear(pt)
 	var rec sealedRecord
@@ -71,6 +68,19 @@ func (s *Store) openRow(table, row string, blob []byte, v any, secrets bool) err
 		}
 	})
 	return nil
+}
+
+// openBlob opens row's sealed blob: its plaintext, or an error naming the
+// row.
+func (s *Store) openBlob(table, row string, blob []byte) ([]byte, error) {
+	pt, err := s.sealer.Open(seal.AD{Table: table, Row: row, SchemaVersion: recordVersion}, blob)
+	if errors.Is(err, seal.ErrOpen) {
+		return nil, fmt.Errorf("settings database %s: %s row %s: %w (was the file edited or rows swapped?)", s.path, table, row, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("settings database %s: %s row %s: %w", s.path, table, row, err)
+	}
+	return pt, nil
 }
 
 var secretType = reflect.TypeFor[Secret]()
