@@ -13,7 +13,7 @@ out=${1:-build/screenshot.png}
 bin=${PGSAFE_BIN:-build/bin/pgsafe}
 fail() { echo "screenshot: $*" >&2; exit 1; }
 [[ -x $bin ]] || fail "$bin is missing: make build"
-for t in xvfb-run dbus-run-session gnome-keyring-daemon xdotool import convert; do
+for t in xvfb-run dbus-run-session gnome-keyring-daemon xdotool import convert setsid pgrep; do
   command -v "$t" >/dev/null || fail "$t is missing (scripts/setup-deps.sh installs it)"
 done
 mkdir -p "$(dirname "$out")"
@@ -21,7 +21,12 @@ out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# A process of the app's that outlived stop() (below) may still write under $tmp for a moment.
+cleanup() {
+  for _ in 1 2 3 4 5; do rm -rf "$tmp" 2>/dev/null && return; sleep 0.2; done
+  rm -rf "$tmp" || echo "screenshot: could not remove $tmp" >&2
+}
+trap cleanup EXIT
 mkdir -p "$tmp/home" "$tmp/pgsafe"
 
 # Runs inside Xvfb + dbus-run-session.
@@ -34,14 +39,19 @@ bin=$1 out=$2 tmp=$3
 export HOME=$tmp/home XDG_DATA_HOME=$tmp/home/.local/share XDG_RUNTIME_DIR=$tmp/run
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 printf 'screenshot-keyring' | gnome-keyring-daemon --unlock --components=secrets --daemonize >/dev/null
+# In a process group of its own (setsid), which WebKit's helper processes share.
 HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_CACHE_HOME=$tmp/home/.cache \
-XDG_DATA_HOME=$tmp/home/.local/share PGSAFE_HOME=$tmp/pgsafe \
-  "$bin" >"$tmp/app.log" 2>&1 &
+XDG_DATA_HOME=$tmp/home/.local/share PGSAFE_HOME=$tmp/pgsafe MESA_SHADER_CACHE_DISABLE=true \
+  setsid "$bin" >"$tmp/app.log" 2>&1 &
 app=$!
-# The window started PgSafe's agent (docs/AGENT.md): stop it too.
+# The window started PgSafe's agent (docs/AGENT.md): stop it too. WebKit's web and network
+# processes outlive the window by a moment, still writing under $tmp: end what is left of the
+# app's process group and wait until it is empty, so that $tmp can be removed.
 stop() {
   kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true
   PGSAFE_HOME=$tmp/pgsafe "$bin" agent stop >/dev/null || { echo "screenshot: the agent did not stop:" >&2; cat "$tmp/pgsafe/agent.log" >&2; }
+  kill -- -"$app" 2>/dev/null || true
+  for _ in $(seq 1 100); do pgrep -g "$app" >/dev/null || break; sleep 0.1; done
 }
 trap stop EXIT
 alive() { kill -0 "$app" 2>/dev/null || { echo "screenshot: PgSafe exited early:" >&2; cat "$tmp/app.log" >&2; exit 1; }; }

@@ -10,7 +10,7 @@ PACKAGES=(
   # frontend toolchain (Node 20+; the machine image usually has a newer one)
   nodejs npm
   # a real window under Xvfb, screenshots, D-Bus session
-  xvfb xauth imagemagick x11-utils xdotool dbus dbus-x11
+  xvfb xauth imagemagick x11-utils xdotool dbus dbus-x11 procps
   # PostgreSQL server (throwaway test clusters) and client tools (pg_dump, pg_restore, psql)
   postgresql-15 postgresql-client-15 postgresql-contrib
   # a real Secret Service keychain
