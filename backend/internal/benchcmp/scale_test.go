@@ -54,7 +54,10 @@ type bench struct {
 	key                   *keys.MasterKey
 }
 
-func newBench(b *testing.B) *bench {
+func newBench(b *testing.B) *bench { return newBenchOf(b, binary(b)) }
+
+// newBenchOf is newBench set up by bin.
+func newBenchOf(b *testing.B, bin string) *bench {
 	dir := b.TempDir()
 	s := &bench{home: filepath.Join(dir, "home"), folder: filepath.Join(dir, "folder"), keyFile: filepath.Join(dir, "master.key")}
 	os.Mkdir(s.home, 0o700)
@@ -64,8 +67,20 @@ func newBench(b *testing.B) *bench {
 	if err := keys.WriteKeyFile(s.keyFile, mk); err != nil {
 		b.Fatal(err)
 	}
-	s.run(b, binary(b), "storage", "add", "local", "--name", "disk", "--path", s.folder)
+	s.run(b, bin, "storage", "add", "local", "--name", "disk", "--path", s.folder)
 	return s
+}
+
+// homeOf is the home bin runs in: s, or for PGSAFE_COMPARE_BIN (perhaps a
+// build whose settings database is of an older schema) a home of its own,
+// with the database added as add says.
+func homeOf(b *testing.B, s *bench, bin [2]string, add ...string) *bench {
+	if bin[0] != compareName {
+		return s
+	}
+	own := newBenchOf(b, bin[1])
+	own.run(b, bin[1], add...)
+	return own
 }
 
 func (s *bench) cmd(bin string, args ...string) *exec.Cmd {
@@ -96,13 +111,15 @@ func binary(b *testing.B) string {
 // binaries are the builds to measure: the app and, if built, the headless
 // one, and PGSAFE_COMPARE_BIN if set: another build (say, of main before a
 // change) run on the same data set, for a before/after figure.
+const compareName = "PGSAFE_COMPARE_BIN backup"
+
 func binaries(b *testing.B) [][2]string {
 	out := [][2]string{{"pgsafe backup", binary(b)}}
 	if hb := os.Getenv("PGSAFE_HEADLESS_BIN"); hb != "" {
 		out = append(out, [2]string{"pgsafe-headless backup", hb})
 	}
 	if cb := os.Getenv("PGSAFE_COMPARE_BIN"); cb != "" {
-		out = append(out, [2]string{"PGSAFE_COMPARE_BIN backup", cb})
+		out = append(out, [2]string{compareName, cb})
 	}
 	return out
 }
@@ -150,7 +167,8 @@ func BenchmarkBackupManyTables(b *testing.B) {
 	fmt.Printf("\n%d tables of 100 rows generated in %v\n", n, time.Since(start).Round(time.Second))
 
 	s := newBench(b)
-	s.run(b, binary(b), "db", "add", "--name", db, "--url", pg.URL(db), "--storage", "disk", "--no-check")
+	add := []string{"db", "add", "--name", db, "--url", pg.URL(db), "--storage", "disk", "--no-check"}
+	s.run(b, binary(b), add...)
 	floorCmd := func() *exec.Cmd {
 		cmd := exec.Command("sh", "-c", `exec "$0" -d "$1" -Fc -Z0 > /dev/null`, install.PgDump, db)
 		cmd.Env = append(os.Environ(), pg.Environ()...)
@@ -164,9 +182,10 @@ func BenchmarkBackupManyTables(b *testing.B) {
 	floor := median(floors)
 	fmt.Printf("  %-30s %8.2fs (median of %d)\n", "pg_dump -Fc -Z0 > /dev/null", floor.Seconds(), reps)
 	for i, bin := range binaries(b) {
+		home := homeOf(b, s, bin, add...)
 		var walls []time.Duration
 		for range reps {
-			walls = append(walls, timed(b, s.cmd(bin[1], "backup", db)))
+			walls = append(walls, timed(b, home.cmd(bin[1], "backup", db)))
 		}
 		if i == 0 {
 			checkCounted(b, s, n)
@@ -226,7 +245,8 @@ func BenchmarkBackupOverhead(b *testing.B) {
 	pg.CreateDB(b, "tiny")
 	pg.Exec(b, "tiny", "CREATE TABLE t (id int PRIMARY KEY, name text); INSERT INTO t VALUES (1, 'one')")
 	s := newBench(b)
-	s.run(b, binary(b), "db", "add", "--name", "tiny", "--url", pg.URL("tiny"), "--storage", "disk", "--no-check")
+	add := []string{"db", "add", "--name", "tiny", "--url", pg.URL("tiny"), "--storage", "disk", "--no-check"}
+	s.run(b, binary(b), add...)
 	dumpCmd := func() *exec.Cmd { // what PgSafe runs, to a file as PgSafe writes one
 		cmd := exec.Command(install.PgDump, "-d", "tiny", "-Fc", "-Z0", "-f", filepath.Join(b.TempDir(), "tiny.dump"))
 		cmd.Env = append(os.Environ(), pg.Environ()...)
@@ -240,9 +260,10 @@ func BenchmarkBackupOverhead(b *testing.B) {
 	fmt.Printf("\nnear-empty database, median of %d runs\n", overheadRepetitions)
 	fmt.Printf("  %-30s %8.0f ms\n", "pg_dump -Fc -Z0 -f FILE", ms(base))
 	for _, bin := range binaries(b) {
+		home := homeOf(b, s, bin, add...)
 		var walls []time.Duration
 		for range overheadRepetitions {
-			walls = append(walls, timed(b, s.cmd(bin[1], "backup", "tiny")))
+			walls = append(walls, timed(b, home.cmd(bin[1], "backup", "tiny")))
 		}
 		wall := median(walls)
 		over := wall - base
