@@ -49,6 +49,28 @@ func TestDescribeBackupSaysTheRolesAreMissing(t *testing.T) {
 	}
 }
 
+// The history, listed without the manifests, still says which backup was
+// saved without the roles: the store keeps that fact of the manifest in
+// the record.
+func TestHistorySaysTheRolesAreMissing(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	d, err := e.Store().CreateDatabase(ctx, store.DatabaseConfig{Name: "shop", Host: "db.example.internal", Port: 5432, DBName: "shop", User: "backup", SSLMode: "prefer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, id, _ := store.NewBackupID()
+	if err := e.Store().CreateBackup(ctx, store.Backup{ID: id, DatabaseID: d, Status: store.StatusSucceeded, Origin: store.OriginManual,
+		StartedAt: time.Now(), FinishedAt: time.Now(), KeyID: e.key.ID().String(), BackupDetails: store.BackupDetails{DatabaseName: "shop",
+			Manifest: []byte(`{"kind":"pgsafe-manifest","globals_missing":"no pg_dumpall of PostgreSQL 16 or newer was found"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.BackupHistory(ctx, "shop", 10)
+	if err != nil || len(rows) != 1 || rows[0].Reason != "Saved without the server's roles: no pg_dumpall of PostgreSQL 16 or newer was found." {
+		t.Fatalf("history %+v, %v", rows, err)
+	}
+}
+
 // A failed backup says why in a sentence and blames what failed: the
 // database for a refused password (not the storage, which was never
 // written to), the storage when it was the storage.

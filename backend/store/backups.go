@@ -303,10 +303,7 @@ func (s *Store) setBackupCopy(ctx context.Context, tx *sql.Tx, backupID string, 
 	if err != nil {
 		return s.wrap("record backup copy", err)
 	}
-	if err := s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID); err != nil {
-		return err
-	}
-	return nil
+	return s.stampRows(ctx, tx, "backup_copies", "backup_id = ? AND storage_id = ?", backupID, c.StorageID)
 }
 
 // DeleteBackup removes backup id's record and its copies' records (not the
