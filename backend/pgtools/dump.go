@@ -107,6 +107,7 @@ func start(ctx context.Context, tool, exe string, args []string, conn Conn, stdi
 		removePass()
 		return nil, err
 	}
+	growPipe(stdout)
 	stderrPipe, err := cmd.StderrPipe()
 	if err != nil {
 		removePass()

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package pgtools
+
+import "io"
+
+func growPipe(io.Reader) {}
