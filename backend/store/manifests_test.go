@@ -2,13 +2,17 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgsafe/pgsafe/backend/seal"
 )
 
 // largeManifest is a manifest listing n tables, as a backup of a database
@@ -214,4 +218,61 @@ func version3Tables() []boundTable {
 		}
 	}
 	return out
+}
+
+// An upgrade that leaves the file mostly free pages (migration 4 moved
+// large manifests out of the history's rows, compressed) gives them back.
+func TestUpgradeCompacts(t *testing.T) {
+	ctx := context.Background()
+	mk := newKey(t)
+	path := filepath.Join(t.TempDir(), FileName)
+	makeV2(t, path, mk)
+	// Ten more version-2 backups of a 10,000-table database, each with its
+	// manifest inside its record.
+	sealer, err := seal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{sealer: sealer}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		id := fmt.Sprintf("cd%02d", i)
+		blob, err := old.sealRow("backups", id, BackupDetails{DatabaseName: "shop", Manifest: largeManifest(id, 10000)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("INSERT INTO backups(id, database_id, status, origin, started_at, finished_at, raw_size, stored_size, key_id, sealed) VALUES (?, 1, 'succeeded', 'manual', ?, ?, 1000, 400, ?, ?)",
+			id, time.Now().UnixMilli()-int64(i), time.Now().UnixMilli(), mk.ID().String(), blob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+
+	s, err := Open(ctx, path, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var free int64
+	s.DB().QueryRow("PRAGMA freelist_count").Scan(&free)
+	if m, err := s.Manifest(ctx, "cd03"); err != nil || string(m) != string(largeManifest("cd03", 10000)) {
+		t.Fatalf("a moved manifest: %d bytes, %v", len(m), err)
+	}
+	if err := s.CheckIntegrity(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if after := size(); free != 0 || after*4 > before {
+		t.Fatalf("after the upgrade the file is %d bytes (was %d), %d pages free", after, before, free)
+	}
 }
