@@ -118,56 +118,53 @@ func (s *Store) Manifest(ctx context.Context, id string) (json.RawMessage, error
 
 // moveManifests is migration 4: each backup's manifest moves out of its
 // sealed record into backup_manifests, and the one fact of it that the
-// history shows (why the server's roles were not saved) into the record. A
-// row modified outside PgSafe is left as it is (with its manifest inside,
-// still read): binding it again here would accept the change.
+// history shows (why the server's roles were not saved) into the record.
+// One record at a time: a long history of many tables is hundreds of
+// megabytes. A row modified outside PgSafe is left as it is (with its
+// manifest inside, still read): binding it again here would accept the
+// change, and updateRows refuses it.
 func moveManifests(ctx context.Context, s *Store, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, schemaV4); err != nil {
 		return err
 	}
-	rs, err := tx.QueryContext(ctx, `SELECT id, sealed`+bindingCols("backups")+` FROM backups`)
+	var ids []string
+	rs, err := tx.QueryContext(ctx, "SELECT id FROM backups ORDER BY rowid")
 	if err != nil {
 		return err
 	}
-	type row struct {
-		id   string
-		blob []byte
-	}
-	var rows []row
 	for rs.Next() {
-		var (
-			r  row
-			bd binding
-		)
-		if err := rs.Scan(append([]any{&r.id, &r.blob}, bd.dest()...)...); err != nil {
+		var id string
+		if err := rs.Scan(&id); err != nil {
 			rs.Close()
 			return err
 		}
-		if s.checkBinding("backups", &bd) == nil {
-			rows = append(rows, r)
-		}
+		ids = append(ids, id)
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return err
 	}
-	for _, r := range rows {
-		var d BackupDetails
-		if s.openRow("backups", r.id, r.blob, &d, false) != nil || len(d.Manifest) == 0 {
-			continue // a record that does not open is reported when read
-		}
-		if err := s.setManifest(ctx, tx, r.id, d.Manifest); err != nil {
+	for _, id := range ids {
+		var blob []byte
+		if err := tx.QueryRowContext(ctx, "SELECT sealed FROM backups WHERE id = ?", id).Scan(&blob); err != nil {
 			return err
 		}
-		blob, err := s.sealDetails(Backup{ID: r.id, BackupDetails: d})
+		var d BackupDetails
+		if s.openRow("backups", id, blob, &d, false) != nil || len(d.Manifest) == 0 {
+			continue // a record that does not open is reported when read
+		}
+		sealed, err := s.sealDetails(Backup{ID: id, BackupDetails: d})
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE backups SET sealed = ? WHERE id = ?", blob, r.id); err != nil {
-			return err
+		var damaged *DamagedRowError
+		if _, err := s.updateRows(ctx, tx, "backups", "id = ?", []any{id}, "sealed = ?", sealed); errors.As(err, &damaged) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("backup %s: %w", id, err)
 		}
-		if err := s.stampRows(ctx, tx, "backups", "id = ?", r.id); err != nil {
-			return fmt.Errorf("backup %s: %w", r.id, err)
+		if err := s.setManifest(ctx, tx, id, d.Manifest); err != nil {
+			return err
 		}
 	}
 	return nil
