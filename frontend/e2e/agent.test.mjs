@@ -222,6 +222,8 @@ describe('the agent outlives the window', () => {
     const exited = new Promise((resolve) => s.app.once('exit', resolve));
     await dialog.getByRole('button', { name: 'Quit PgSafe' }).click();
     await exited; // the window's process ends once the agent says it stops
+    // The agent then finishes stopping on its own: its last log line says so.
+    await until(() => `the agent's "stopped cleanly" in its log:\n${s.agentLog()}`, () => /stopped cleanly/.test(s.agentLog().split(`pid=${before.pid}`).pop()));
     await assert.rejects(hello(s.home), 'an agent still answers after Quit PgSafe');
     assert.ok(!existsSync(join(s.home, 'agent.sock')), 'the agent left its socket behind');
     assert.match(s.agentLog(), new RegExp(`pid=${before.pid}[\\s\\S]*stopping: asked by a face[\\s\\S]*stopped cleanly`));
